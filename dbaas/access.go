@@ -1,0 +1,125 @@
+package dbaas
+
+import (
+	"context"
+	"fmt"
+	"sort"
+)
+
+// AccessChange is what SyncAccess did.
+type AccessChange struct {
+	Added   []Source
+	Removed []Source
+}
+
+// Empty reports whether nothing changed.
+func (c AccessChange) Empty() bool { return len(c.Added) == 0 && len(c.Removed) == 0 }
+
+// SyncAccess makes the access list of instance id exactly desired, with
+// the fewest calls: one Access, then at most one Allow and one Revoke for
+// the difference. It adds before it removes, so a source present in both
+// lists never loses access in between. This is the toolkit's cron job: run
+// it every minute with the current web servers.
+//
+// A world-open source (0.0.0.0/0, ::/0) in desired is refused unless the
+// AllowWorld option is given.
+func SyncAccess(ctx context.Context, p Provider, id string, desired []Source, opts ...SyncOption) (AccessChange, error) {
+	var change AccessChange
+	var o syncOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if p == nil {
+		return change, fmt.Errorf("sync access %s: provider is nil: %w", truncate(id, 64), ErrInvalidArgument)
+	}
+	if id == "" {
+		return change, fmt.Errorf("sync access: id is empty: %w", ErrInvalidArgument)
+	}
+	want := make(map[string]Source, len(desired))
+	for i, s := range desired {
+		if err := s.Validate(); err != nil {
+			return change, fmt.Errorf("sync access %s: desired[%d]: %w", id, i, err)
+		}
+		if s.IsWorld() && !o.allowWorld {
+			return change, fmt.Errorf("sync access %s: desired[%d]: %s opens the database to the whole internet and AllowWorld was not given: %w", id, i, s, ErrInvalidArgument)
+		}
+		want[s.String()] = s
+	}
+	current, err := p.Access(ctx, id)
+	if err != nil {
+		return change, fmt.Errorf("sync access %s: %w", id, err)
+	}
+	have := make(map[string]bool, len(current))
+	for _, s := range current {
+		have[s.String()] = true
+		if _, ok := want[s.String()]; !ok {
+			change.Removed = append(change.Removed, s)
+		}
+	}
+	for k, s := range want {
+		if !have[k] {
+			change.Added = append(change.Added, s)
+		}
+	}
+	sortSources(change.Added)
+	sortSources(change.Removed)
+	if len(change.Added) > 0 {
+		if err := p.Allow(ctx, id, change.Added...); err != nil {
+			return AccessChange{}, fmt.Errorf("sync access %s: %w", id, err)
+		}
+	}
+	if len(change.Removed) > 0 {
+		if err := p.Revoke(ctx, id, change.Removed...); err != nil {
+			return AccessChange{Added: change.Added}, fmt.Errorf("sync access %s: %w", id, err)
+		}
+	}
+	return change, nil
+}
+
+// SyncOption tunes SyncAccess.
+type SyncOption func(*syncOptions)
+
+type syncOptions struct{ allowWorld bool }
+
+// AllowWorld lets SyncAccess open the database to 0.0.0.0/0 or ::/0.
+func AllowWorld() SyncOption { return func(o *syncOptions) { o.allowWorld = true } }
+
+func sortSources(s []Source) {
+	sort.Slice(s, func(i, j int) bool { return s[i].String() < s[j].String() })
+}
+
+// PortMismatchError is CheckPort's error: the configured port differs from
+// the one the database listens on. It wraps ErrConflict.
+type PortMismatchError struct {
+	InstanceID string
+	Configured int
+	Actual     int
+}
+
+func (e *PortMismatchError) Error() string {
+	return fmt.Sprintf("port mismatch for instance %s: configured port %d, but the database listens on %d: set the configured database port (DB_PORT) to %d, or recreate the instance with port %d",
+		e.InstanceID, e.Configured, e.Actual, e.Actual, e.Configured)
+}
+
+// Unwrap makes errors.Is(err, ErrConflict) true.
+func (e *PortMismatchError) Unwrap() error { return ErrConflict }
+
+// CheckPort returns a *PortMismatchError when configured (the port a
+// deployment was told to use) differs from the instance's real port, so
+// that "things go south" loudly at once rather than quietly later. A
+// configured port of 0 means "not configured" and always passes.
+func CheckPort(inst *Instance, configured int) error {
+	if inst == nil {
+		return fmt.Errorf("check port: instance is nil: %w", ErrInvalidArgument)
+	}
+	if configured < 0 || configured > 65535 {
+		return fmt.Errorf("check port %s: configured port %d is not 0 to 65535: %w", inst.ID, configured, ErrInvalidArgument)
+	}
+	if inst.Endpoint.Port == 0 {
+		return fmt.Errorf("check port %s: instance has no port yet (status %s): wait until it is available: %w", inst.ID, inst.Status, ErrConflict)
+	}
+	if configured == 0 || configured == inst.Endpoint.Port {
+		return nil
+	}
+	return &PortMismatchError{InstanceID: inst.ID, Configured: configured, Actual: inst.Endpoint.Port}
+}

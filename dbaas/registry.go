@@ -1,0 +1,109 @@
+package dbaas
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Config is what Open hands a provider's opener. Each provider documents
+// the Settings keys it reads; an unknown key is an error there, so a typo
+// is never silently ignored. Credentials not given here come from the
+// usual environment (DIGITALOCEAN_TOKEN, LINODE_TOKEN, the AWS default
+// chain).
+type Config struct {
+	// Token is the API token, where the cloud uses one.
+	Token Secret
+	// Region is the default region for Create.
+	Region string
+	// BaseURL points the client at another API endpoint (a simulator).
+	BaseURL string
+	// HTTPClient is used for API calls; nil means the provider's default.
+	HTTPClient *http.Client
+	// Settings holds provider-specific settings.
+	Settings map[string]string
+}
+
+// Opener makes a provider from a Config.
+type Opener func(ctx context.Context, cfg Config) (Provider, error)
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]Opener{}
+)
+
+// Register makes a provider available by name. It panics when name is
+// empty, opener is nil or the name is taken, as database/sql does: these
+// are programming errors found at init.
+func Register(name string, opener Opener) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if name == "" {
+		panic("dbaas: Register with an empty name")
+	}
+	if opener == nil {
+		panic("dbaas: Register " + name + " with a nil opener")
+	}
+	if _, dup := registry[name]; dup {
+		panic("dbaas: Register called twice for provider " + name)
+	}
+	registry[name] = opener
+}
+
+// Providers returns the registered names, sorted.
+func Providers() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Open opens the provider registered as name. An unknown name is an error
+// that lists the known ones (import a provider package for its side effect
+// to register it).
+func Open(ctx context.Context, name string, cfg Config) (Provider, error) {
+	if ctx == nil {
+		return nil, fmt.Errorf("open %s: nil context: %w", truncate(name, 64), ErrInvalidArgument)
+	}
+	registryMu.RLock()
+	opener, ok := registry[name]
+	registryMu.RUnlock()
+	if !ok {
+		known := Providers()
+		list := "none (import a provider package, such as github.com/agiledeploy/dbaaskit/providers/local)"
+		if len(known) > 0 {
+			list = strings.Join(known, ", ")
+		}
+		return nil, fmt.Errorf("open %q: unknown provider: known providers are %s: %w", truncate(name, 64), list, ErrInvalidArgument)
+	}
+	p, err := opener(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	return p, nil
+}
+
+// UnknownSettings returns ErrInvalidArgument naming the first key of
+// settings that is not in known; providers call it in their opener.
+func UnknownSettings(provider string, settings map[string]string, known ...string) error {
+	for _, k := range sortedKeys(settings) {
+		found := false
+		for _, kn := range known {
+			if k == kn {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("open %s: setting %q is unknown: known settings are %s: %w", provider, truncate(k, 64), strings.Join(known, ", "), ErrInvalidArgument)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,185 @@
+package dbaas
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// WaitOptions tunes Wait. The zero value gives the documented defaults.
+type WaitOptions struct {
+	// FirstDelay is the first pause between polls; default 2 s.
+	FirstDelay time.Duration
+	// MaxDelay caps the pause between polls; default 30 s.
+	MaxDelay time.Duration
+	// Timeout bounds the whole wait; default 30 min. The context's
+	// deadline applies too.
+	Timeout time.Duration
+	// Expected is how long the instance is expected to take; default the
+	// provider's Capabilities.TypicalProvisioning. Wait polls seldom
+	// before it and with backoff after it. Negative disables the hint.
+	Expected time.Duration
+	// Until is the status to wait for; default StatusAvailable.
+	Until Status
+	// Progress, when set, is called after every poll with the instance
+	// (nil on error) and the time spent so far.
+	Progress func(inst *Instance, elapsed time.Duration, err error)
+	// Clock is the time source; default the system clock.
+	Clock Clock
+}
+
+// Wait defaults.
+const (
+	DefaultFirstDelay  = 2 * time.Second
+	DefaultMaxDelay    = 30 * time.Second
+	DefaultWaitTimeout = 30 * time.Minute
+)
+
+func (o WaitOptions) withDefaults(p Provider) WaitOptions {
+	if o.FirstDelay <= 0 {
+		o.FirstDelay = DefaultFirstDelay
+	}
+	if o.MaxDelay <= 0 {
+		o.MaxDelay = DefaultMaxDelay
+	}
+	if o.MaxDelay < o.FirstDelay {
+		o.MaxDelay = o.FirstDelay
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultWaitTimeout
+	}
+	if o.Expected == 0 {
+		o.Expected = p.Capabilities().TypicalProvisioning
+	}
+	if o.Until == "" {
+		o.Until = StatusAvailable
+	}
+	if o.Clock == nil {
+		o.Clock = SystemClock{}
+	}
+	return o
+}
+
+// Wait polls p until instance id reaches opts.Until (available by
+// default) and returns it.
+//
+// Polls follow a capped exponential backoff with ±10% jitter. When the
+// provider expects provisioning to take a while (TypicalProvisioning, or
+// opts.Expected), Wait first polls at halving intervals towards that time
+// and only then backs off: a 10-minute create costs a handful of calls,
+// not one every 30 s.
+//
+// It returns at once on a terminal status (failed, deleting: the error
+// wraps ErrConflict and names the status), with ErrTimeout when
+// opts.Timeout passes, and with the context's error when it is cancelled.
+// Transient errors of a poll (ErrRateLimited) are retried; others end the
+// wait.
+func Wait(ctx context.Context, p Provider, id string, opts WaitOptions) (*Instance, error) {
+	if p == nil {
+		return nil, fmt.Errorf("wait %s: provider is nil: %w", truncate(id, 64), ErrInvalidArgument)
+	}
+	if id == "" {
+		return nil, fmt.Errorf("wait: id is empty: %w", ErrInvalidArgument)
+	}
+	if ctx == nil {
+		return nil, fmt.Errorf("wait %s: nil context: %w", truncate(id, 64), ErrInvalidArgument)
+	}
+	opts = opts.withDefaults(p)
+	start := opts.Clock.Now()
+	deadline := start.Add(opts.Timeout)
+	b := backoff{opts: opts}
+	var last *Instance
+	for {
+		if err := ctx.Err(); err != nil {
+			return last, fmt.Errorf("wait %s: %w", id, err)
+		}
+		inst, err := p.Get(ctx, id)
+		elapsed := opts.Clock.Now().Sub(start)
+		if opts.Progress != nil {
+			opts.Progress(inst, elapsed, err)
+		}
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return last, fmt.Errorf("wait %s: %w", id, ctx.Err())
+		case err != nil && !errors.Is(err, ErrRateLimited):
+			return last, fmt.Errorf("wait %s: %w", id, err)
+		case err == nil:
+			last = inst
+			if inst.Status == opts.Until {
+				return inst, nil
+			}
+			if inst.Status.Terminal() && opts.Until != inst.Status {
+				return inst, &Error{Op: "wait", ID: id, Kind: ErrConflict,
+					Err: fmt.Errorf("instance is %s (%s), it will not become %s", inst.Status, inst.RawStatus, opts.Until)}
+			}
+		}
+		now := opts.Clock.Now()
+		if !now.Before(deadline) {
+			return last, timeoutError(id, opts, last)
+		}
+		d := b.next(now.Sub(start))
+		if rest := deadline.Sub(now); d > rest {
+			d = rest
+		}
+		select {
+		case <-ctx.Done():
+			return last, fmt.Errorf("wait %s: %w", id, ctx.Err())
+		case <-opts.Clock.After(d):
+		}
+	}
+}
+
+func timeoutError(id string, opts WaitOptions, last *Instance) error {
+	status := "unknown"
+	if last != nil {
+		status = string(last.Status)
+	}
+	return &Error{Op: "wait", ID: id, Kind: ErrTimeout,
+		Err: fmt.Errorf("still %s after %s, wanted %s", status, opts.Timeout, opts.Until)}
+}
+
+// backoff computes the pauses of Wait.
+type backoff struct {
+	opts  WaitOptions
+	delay time.Duration
+}
+
+func (b *backoff) next(elapsed time.Duration) time.Duration {
+	exp := b.opts.Expected
+	if exp > 0 && elapsed < exp {
+		// Halve the remaining expected time: polls at 1/2, 3/4, 7/8 … of it.
+		d := (exp - elapsed) / 2
+		if floor := exp / 16; d < floor {
+			d = floor
+		}
+		return max(jitter(d), b.opts.FirstDelay)
+	}
+	limit := b.opts.MaxDelay
+	if exp > 0 && exp/10 > limit {
+		limit = exp / 10
+	}
+	switch {
+	case b.delay == 0:
+		b.delay = b.opts.FirstDelay
+		if exp > 0 && exp/20 > b.delay {
+			b.delay = exp / 20
+		}
+	default:
+		b.delay *= 2
+	}
+	if b.delay > limit {
+		b.delay = limit
+	}
+	return jitter(b.delay)
+}
+
+// jitter spreads d by ±10% so that many waiters do not poll in step.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	f := 0.9 + 0.2*rand.Float64()
+	return time.Duration(float64(d) * f)
+}
