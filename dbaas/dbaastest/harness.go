@@ -1,0 +1,47 @@
+// Package dbaastest is the test kit for dbaas providers and their users:
+// RunConformance, the suite every provider must pass, and MockProvider, a
+// testify mock of dbaas.Provider for users' unit tests.
+package dbaastest
+
+import (
+	"context"
+	"time"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+)
+
+// Harness is what a provider supplies to RunConformance.
+type Harness struct {
+	// Provider is the provider under test. It must start with no instance
+	// whose name begins with NamePrefix.
+	Provider dbaas.Provider
+	// Spec returns a valid spec for a new instance of the given name and
+	// engine: sizes, regions and versions this provider accepts.
+	Spec func(name string, engine dbaas.Engine) dbaas.Spec
+	// NamePrefix starts the name of every instance the suite creates;
+	// default "conf".
+	NamePrefix string
+	// Engines are the engines to exercise; default the first of
+	// Capabilities().Engines.
+	Engines []dbaas.Engine
+	// Calls, when set, returns the number of API calls the provider has
+	// made so far; the suite uses it to prove that an invalid spec makes
+	// no call.
+	Calls func() int64
+	// Wait tunes dbaas.Wait in the suite (short delays for simulators).
+	Wait dbaas.WaitOptions
+	// WriteData, when set, writes a marker value into the instance's
+	// database; ReadData returns the values written. With both set the
+	// suite proves that a restore holds what the backup held, and nothing
+	// written after it.
+	WriteData func(ctx context.Context, conn *dbaas.ConnectionInfo, value string) error
+	ReadData  func(ctx context.Context, conn *dbaas.ConnectionInfo) ([]string, error)
+	// Concurrency is the number of goroutines working on different
+	// instances at once in the concurrency test; default 16.
+	Concurrency int
+	// Timeout bounds each subtest; default 2 minutes.
+	Timeout time.Duration
+	// Cleanup, when set, is called at the end with the ids the suite made,
+	// to remove what a failed subtest left behind.
+	Cleanup func(ids []string)
+}

@@ -1,0 +1,34 @@
+// Package testenv decides whether integration tests that need a real
+// server or binary run, skip or fail: they skip with a message saying what
+// to install, unless DBAAS_INTEGRATION=1 (set by .ci/run), which turns
+// every such skip into a failure so CI never passes by skipping.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// Integration reports whether DBAAS_INTEGRATION=1 is set.
+func Integration() bool { return os.Getenv("DBAAS_INTEGRATION") == "1" }
+
+// Skip skips the test with why, or fails it under DBAAS_INTEGRATION=1.
+func Skip(t testing.TB, why string) {
+	t.Helper()
+	if Integration() {
+		t.Fatalf("DBAAS_INTEGRATION=1 but %s", why)
+	}
+	t.Skip(why)
+}
+
+// LookPath returns the path of binary name, or skips (fails under
+// DBAAS_INTEGRATION=1) naming install as what to install.
+func LookPath(t testing.TB, name, install string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Skip(t, name+" is not installed: "+install)
+	}
+	return p
+}
