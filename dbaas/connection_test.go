@@ -1,0 +1,160 @@
+package dbaas
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	require.NoError(t, err)
+	return v
+}
+
+func testCA(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test ca"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+func TestPostgresURL(t *testing.T) {
+	c := &ConnectionInfo{Engine: Postgres, Endpoint: Endpoint{Host: "db.example.com", Port: 25060},
+		PrivateEndpoint: Endpoint{Host: "private-db.example.com", Port: 25060},
+		User: "doadmin", Password: NewSecret("p@ss:w/rd"), Database: "defaultdb", TLS: TLSRequire}
+	s, err := c.PostgresURL(DSNOptions{CAFile: "/tmp/ca.pem"})
+	require.NoError(t, err)
+	u, err := url.Parse(s)
+	require.NoError(t, err)
+	assert.Equal(t, "postgres", u.Scheme)
+	assert.Equal(t, "db.example.com:25060", u.Host)
+	pw, _ := u.User.Password()
+	assert.Equal(t, "p@ss:w/rd", pw, "special characters survive escaping")
+	assert.Equal(t, "/defaultdb", u.Path)
+	assert.Equal(t, "verify-ca", u.Query().Get("sslmode"))
+	assert.Equal(t, "/tmp/ca.pem", u.Query().Get("sslrootcert"))
+
+	s, err = c.PostgresURL(DSNOptions{Private: true})
+	require.NoError(t, err)
+	u, _ = url.Parse(s)
+	assert.Equal(t, "private-db.example.com:25060", u.Host)
+	assert.Equal(t, "require", u.Query().Get("sslmode"))
+	assert.Empty(t, u.Query().Get("sslrootcert"))
+
+	c.PrivateEndpoint = Endpoint{}
+	_, err = c.PostgresURL(DSNOptions{Private: true})
+	assert.ErrorIs(t, err, ErrUnsupported)
+	c.Endpoint.Host = "db.example.com:25060"
+	_, err = c.PostgresURL(DSNOptions{})
+	assert.ErrorIs(t, err, ErrInvalidArgument, "a host holding a port is refused")
+	var nilInfo *ConnectionInfo
+	_, err = nilInfo.PostgresURL(DSNOptions{})
+	assert.ErrorIs(t, err, ErrInvalidArgument)
+	_, err = (&ConnectionInfo{Engine: MySQL, Endpoint: Endpoint{Host: "h", Port: 1}}).PostgresURL(DSNOptions{})
+	assert.ErrorIs(t, err, ErrInvalidArgument)
+}
+
+func TestMySQLDSNRegistersTLSFromCA(t *testing.T) {
+	ca := testCA(t)
+	c := &ConnectionInfo{Engine: MySQL, Endpoint: Endpoint{Host: "db.example.com", Port: 25060},
+		User: "doadmin", Password: NewSecret("secret-pw"), Database: "defaultdb", TLS: TLSVerifyFull, CACertPEM: ca}
+	dsn, err := c.MySQLDSN("dbaas-test", DSNOptions{})
+	require.NoError(t, err)
+	cfg, err := mysql.ParseDSN(dsn)
+	require.NoError(t, err)
+	assert.Equal(t, "doadmin", cfg.User)
+	assert.Equal(t, "secret-pw", cfg.Passwd)
+	assert.Equal(t, "db.example.com:25060", cfg.Addr)
+	assert.Equal(t, "defaultdb", cfg.DBName)
+	require.NotNil(t, cfg.TLS, "the registered TLS config is found by name")
+	assert.Equal(t, "db.example.com", cfg.TLS.ServerName)
+	require.NotNil(t, cfg.TLS.RootCAs)
+
+	_, err = (&ConnectionInfo{Engine: MySQL, Endpoint: Endpoint{Host: "h", Port: 1}, TLS: TLSRequire, CACertPEM: []byte("junk")}).MySQLDSN("x", DSNOptions{})
+	assert.ErrorIs(t, err, ErrInvalidArgument)
+	_, err = (&ConnectionInfo{Engine: MySQL, Endpoint: Endpoint{Host: "h", Port: 1}, TLS: TLSRequire}).MySQLDSN("", DSNOptions{})
+	assert.ErrorIs(t, err, ErrInvalidArgument)
+	plain, err := (&ConnectionInfo{Engine: MariaDB, Endpoint: Endpoint{Host: "h", Port: 3306}, User: "u"}).MySQLDSN("", DSNOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, plain, "tcp(h:3306)")
+}
+
+func TestConnectionInfoNeverPrintsPassword(t *testing.T) {
+	c := ConnectionInfo{Engine: Postgres, Endpoint: Endpoint{Host: "h", Port: 5432}, User: "u", Password: NewSecret("s3cr3t-value")}
+	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+		assert.NotContains(t, fmt.Sprintf(f, c), "s3cr3t-value")
+		assert.NotContains(t, fmt.Sprintf(f, &c), "s3cr3t-value")
+	}
+	b, err := json.Marshal(c)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "s3cr3t-value")
+}
+
+func TestWriteCAFile(t *testing.T) {
+	ca := testCA(t)
+	dir := t.TempDir()
+	p, err := (&ConnectionInfo{CACertPEM: ca}).WriteCAFile(dir)
+	require.NoError(t, err)
+	got, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.Equal(t, ca, got)
+	p, err = (&ConnectionInfo{}).WriteCAFile(dir)
+	assert.NoError(t, err)
+	assert.Empty(t, p)
+}
+
+func TestEndpoint(t *testing.T) {
+	assert.NoError(t, Endpoint{Host: "db.example.com", Port: 5432}.Validate())
+	assert.NoError(t, Endpoint{Host: "2001:db8::1", Port: 5432}.Validate())
+	assert.Equal(t, "[2001:db8::1]:5432", Endpoint{Host: "2001:db8::1", Port: 5432}.Address())
+	assert.ErrorIs(t, Endpoint{Host: "db:5432", Port: 5432}.Validate(), ErrInvalidArgument)
+	assert.ErrorIs(t, Endpoint{Host: "db", Port: 0}.Validate(), ErrInvalidArgument)
+	assert.ErrorIs(t, Endpoint{}.Validate(), ErrInvalidArgument)
+	e, err := SplitEndpoint("db.example.com:25060")
+	require.NoError(t, err)
+	assert.Equal(t, Endpoint{Host: "db.example.com", Port: 25060}, e)
+	_, err = SplitEndpoint("db.example.com")
+	assert.ErrorIs(t, err, ErrInvalidArgument)
+	_, err = SplitEndpoint("db:http")
+	assert.ErrorIs(t, err, ErrInvalidArgument)
+}
+
+func TestEngineAndStatus(t *testing.T) {
+	for in, want := range map[string]Engine{"pg": Postgres, "PostgreSQL": Postgres, "mysql": MySQL, "MariaDB": MariaDB} {
+		got, err := ParseEngine(in)
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
+	_, err := ParseEngine("oracle")
+	assert.ErrorIs(t, err, ErrInvalidArgument)
+	assert.Equal(t, 5432, Postgres.DefaultPort())
+	assert.Equal(t, 3306, MariaDB.DefaultPort())
+	assert.True(t, StatusFailed.Terminal())
+	assert.False(t, StatusProvisioning.Terminal())
+	assert.True(t, StatusBackingUp.Usable())
+	assert.False(t, Status("creating").Valid())
+	for _, s := range Statuses() {
+		assert.True(t, s.Valid())
+	}
+}

@@ -1,0 +1,144 @@
+package dbaas
+
+import (
+	"context"
+
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestWaitUntilAvailable(t *testing.T) {
+	p := &scriptedProvider{statuses: []Status{StatusProvisioning, StatusProvisioning, StatusBackingUp, StatusAvailable}}
+	clk := &instantClock{now: time.Unix(0, 0)}
+	var polls int
+	inst, err := Wait(context.Background(), p, "db", WaitOptions{Clock: clk, Progress: func(*Instance, time.Duration, error) { polls++ }})
+	require.NoError(t, err)
+	assert.Equal(t, StatusAvailable, inst.Status)
+	assert.EqualValues(t, 4, p.gets.Load())
+	assert.Equal(t, 4, polls)
+	// Capped exponential backoff from 2 s with ±10% jitter.
+	require.Len(t, clk.sleeps, 3)
+	for i, base := range []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second} {
+		assert.InDelta(t, float64(base), float64(clk.sleeps[i]), float64(base)/10+1, "sleep %d", i)
+	}
+}
+
+func TestWaitBackoffIsCapped(t *testing.T) {
+	st := make([]Status, 40)
+	for i := range st {
+		st[i] = StatusProvisioning
+	}
+	st[len(st)-1] = StatusAvailable
+	p := &scriptedProvider{statuses: st}
+	clk := &instantClock{now: time.Unix(0, 0)}
+	_, err := Wait(context.Background(), p, "db", WaitOptions{Clock: clk, MaxDelay: 10 * time.Second})
+	require.NoError(t, err)
+	for _, d := range clk.sleeps {
+		assert.LessOrEqual(t, d, 11*time.Second)
+	}
+	assert.GreaterOrEqual(t, clk.sleeps[len(clk.sleeps)-1], 9*time.Second)
+}
+
+func TestWaitTerminalStatusStopsAtOnce(t *testing.T) {
+	for _, st := range []Status{StatusFailed, StatusDeleting} {
+		t.Run(string(st), func(t *testing.T) {
+			p := &scriptedProvider{statuses: []Status{StatusProvisioning, st, StatusAvailable}}
+			inst, err := Wait(context.Background(), p, "db", WaitOptions{Clock: &instantClock{}})
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrConflict)
+			assert.Contains(t, err.Error(), string(st))
+			assert.Equal(t, st, inst.Status)
+			assert.EqualValues(t, 2, p.gets.Load())
+		})
+	}
+}
+
+func TestWaitTimeout(t *testing.T) {
+	p := &scriptedProvider{statuses: []Status{StatusProvisioning}}
+	clk := &instantClock{now: time.Unix(0, 0)}
+	_, err := Wait(context.Background(), p, "db", WaitOptions{Clock: clk, Timeout: 5 * time.Minute})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrTimeout)
+	assert.Contains(t, err.Error(), "still provisioning after 5m0s")
+	assert.Equal(t, time.Unix(0, 0).Add(5*time.Minute), clk.Now(), "the last sleep is cut to the deadline")
+}
+
+func TestWaitCancellationIsPrompt(t *testing.T) {
+	p := &scriptedProvider{statuses: []Status{StatusProvisioning}}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := Wait(ctx, p, "db", WaitOptions{FirstDelay: time.Hour})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Less(t, time.Since(start), 2*time.Second)
+}
+
+func TestWaitRetriesRateLimitAndStopsOnOtherErrors(t *testing.T) {
+	p := &scriptedProvider{statuses: []Status{StatusAvailable}, getErrs: []error{ErrRateLimited}}
+	inst, err := Wait(context.Background(), p, "db", WaitOptions{Clock: &instantClock{}})
+	require.NoError(t, err)
+	assert.Equal(t, StatusAvailable, inst.Status)
+
+	p = &scriptedProvider{statuses: []Status{StatusAvailable}, getErrs: []error{NewError("get", "db", ErrNotFound, nil)}}
+	_, err = Wait(context.Background(), p, "db", WaitOptions{Clock: &instantClock{}})
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.EqualValues(t, 1, p.gets.Load())
+}
+
+func TestWaitUsesExpectedProvisioningTime(t *testing.T) {
+	// A 10-minute provisioning polled with the plain 30 s cap costs ~23
+	// calls; with the provider's hint it costs a handful.
+	clk := &instantClock{now: time.Unix(0, 0)}
+	p := &timedProvider{clk: clk, readyAt: time.Unix(0, 0).Add(10 * time.Minute),
+		caps: Capabilities{TypicalProvisioning: 10 * time.Minute}}
+	_, err := Wait(context.Background(), p, "db", WaitOptions{Clock: clk})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, p.gets, 8)
+	assert.Less(t, clk.Now().Sub(p.readyAt), time.Minute, "noticed within a minute of ready")
+
+	// A slower-than-expected one still converges with backoff.
+	clk = &instantClock{now: time.Unix(0, 0)}
+	p = &timedProvider{clk: clk, readyAt: time.Unix(0, 0).Add(25 * time.Minute),
+		caps: Capabilities{TypicalProvisioning: 10 * time.Minute}}
+	_, err = Wait(context.Background(), p, "db", WaitOptions{Clock: clk})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, p.gets, 25)
+
+	clk = &instantClock{now: time.Unix(0, 0)}
+	p = &timedProvider{clk: clk, readyAt: time.Unix(0, 0).Add(10 * time.Minute)}
+	_, err = Wait(context.Background(), p, "db", WaitOptions{Clock: clk})
+	require.NoError(t, err)
+	assert.Greater(t, p.gets, 15, "without a hint the 30 s cap rules")
+}
+
+func TestWaitRefusesBadInput(t *testing.T) {
+	_, err := Wait(context.Background(), nil, "db", WaitOptions{})
+	assert.ErrorIs(t, err, ErrInvalidArgument)
+	_, err = Wait(context.Background(), &scriptedProvider{}, "", WaitOptions{})
+	assert.ErrorIs(t, err, ErrInvalidArgument)
+	//lint:ignore SA1012 a nil context is the bad input under test
+	_, err = Wait(nil, &scriptedProvider{}, "db", WaitOptions{}) //nolint:staticcheck
+	assert.ErrorIs(t, err, ErrInvalidArgument)
+}
+
+type timedProvider struct {
+	scriptedProvider
+	clk     *instantClock
+	readyAt time.Time
+	gets    int
+	caps    Capabilities
+}
+
+func (p *timedProvider) Capabilities() Capabilities { return p.caps }
+
+func (p *timedProvider) Get(ctx context.Context, id string) (*Instance, error) {
+	p.gets++
+	if p.clk.Now().Before(p.readyAt) {
+		return &Instance{ID: id, Status: StatusProvisioning}, nil
+	}
+	return &Instance{ID: id, Status: StatusAvailable}, nil
+}
