@@ -1,0 +1,246 @@
+package dump
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+)
+
+// readAll returns the statements of a dump read through a reader that
+// hands out chunkSize bytes at a time (0: all at once).
+func readAll(t *testing.T, dump string, engine dbaas.Engine, chunkSize int) ([]Statement, error) {
+	t.Helper()
+	var src io.Reader = strings.NewReader(dump)
+	if chunkSize > 0 {
+		src = &chunkReader{r: src, n: chunkSize}
+	}
+	r, err := NewReader(src, engine)
+	if err != nil {
+		return nil, err
+	}
+	var out []Statement
+	for {
+		st, err := r.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		var rest bytes.Buffer
+		require.NoError(t, r.Rest(&rest))
+		st.Text = append(append([]byte(nil), st.Text...), rest.Bytes()...)
+		out = append(out, st)
+	}
+}
+
+// chunkReader returns at most n bytes per Read, to cut tokens across
+// buffer refills.
+type chunkReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(p) > c.n {
+		p = p[:c.n]
+	}
+	return c.r.Read(p)
+}
+
+func texts(sts []Statement) []string {
+	var s []string
+	for _, st := range sts {
+		if st.Kind != KindSpace {
+			s = append(s, st.Kind.String()+":"+string(st.Text))
+		}
+	}
+	return s
+}
+
+const myHeader = "-- MySQL dump 10.13  Distrib 8.0.36, for Linux (x86_64)\n"
+const myTrailer = "-- Dump completed on 2026-01-01 10:00:00\n"
+
+func TestReaderMySQLStatements(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"executable comments", "/*!40101 SET NAMES utf8mb4 */;\n/*M!100616 SET NOTE_VERBOSITY=0 */;\n",
+			[]string{"statement:/*!40101 SET NAMES utf8mb4 */;\n", "statement:/*M!100616 SET NOTE_VERBOSITY=0 */;\n"}},
+		{"semicolon and comment markers in strings", "INSERT INTO `t` VALUES (1,'a;b -- c /* d','e\\';f',\"g\\\\\",'h'';');\nSELECT 1;\n",
+			[]string{"data:INSERT INTO `t` VALUES (1,'a;b -- c /* d','e\\';f',\"g\\\\\",'h'';');\n", "statement:SELECT 1;\n"}},
+		{"backtick names", "CREATE TABLE `a;b``c` (x int);\n", []string{"statement:CREATE TABLE `a;b``c` (x int);\n"}},
+		{"comments", "-- one\n# two\n/* three; */\nSELECT 1 -- four;\n;\n",
+			[]string{"comment:-- one\n", "comment:# two\n", "comment:/* three; */\n", "statement:SELECT 1 -- four;\n;\n"}},
+		{"negative numbers are not comments", "INSERT INTO t VALUES (1,-2),(--3);\n", []string{"data:INSERT INTO t VALUES (1,-2),(--3);\n"}},
+		{"delimiter", "DELIMITER ;;\nCREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END ;;\nDELIMITER ;\nSELECT 3;\n",
+			[]string{"meta:DELIMITER ;;\n", "statement:CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END ;;\n", "meta:DELIMITER ;\n", "statement:SELECT 3;\n"}},
+		{"gtid over lines", "SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ 'a:1-5,\nb:1-9';\n",
+			[]string{"statement:SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ 'a:1-5,\nb:1-9';\n"}},
+		{"sandbox line", "/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19\nSELECT 1;\n",
+			[]string{"meta:/*M!999999\\- enable the sandbox mode */ \n", "comment:-- MariaDB dump 10.19\n", "statement:SELECT 1;\n"}},
+	}
+	for _, tc := range tests {
+		for _, chunk := range []int{0, 1, 3, 7} {
+			in := tc.in
+			if !strings.Contains(in, "dump 10.") {
+				in = myHeader + in
+			}
+			sts, err := readAll(t, in+myTrailer, dbaas.MySQL, chunk)
+			require.NoError(t, err, "%s chunk %d", tc.name, chunk)
+			got := texts(sts)
+			want := tc.want
+			if !strings.Contains(tc.in, "dump 10.") {
+				want = append([]string{"comment:" + myHeader}, want...)
+			}
+			want = append(want, "comment:"+myTrailer)
+			assert.Equal(t, want, got, "%s chunk %d", tc.name, chunk)
+		}
+	}
+}
+
+const pgHeader = "--\n-- PostgreSQL database dump\n--\n\n"
+const pgTrailer = "--\n-- PostgreSQL database dump complete\n--\n\n"
+
+func TestReaderPostgresStatements(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"dollar quotes", "CREATE FUNCTION f() RETURNS int AS $_$ SELECT 1; $x$ $_$ LANGUAGE sql;\n",
+			[]string{"statement:CREATE FUNCTION f() RETURNS int AS $_$ SELECT 1; $x$ $_$ LANGUAGE sql;\n"}},
+		{"empty dollar tag and params", "SELECT $$a;b$$, $1;\n", []string{"statement:SELECT $$a;b$$, $1;\n"}},
+		{"E strings and standard strings", "SELECT E'a\\';b', 'c\\', 'd'';e';\n", []string{"statement:SELECT E'a\\';b', 'c\\', 'd'';e';\n"}},
+		{"quoted names", "CREATE TABLE \"a;\"\"b\" (x int);\n", []string{"statement:CREATE TABLE \"a;\"\"b\" (x int);\n"}},
+		{"nested comments", "SELECT /* a /* b; */ c; */ 1;\n", []string{"statement:SELECT /* a /* b; */ c; */ 1;\n"}},
+		{"meta commands", "\\connect -reuse-previous=on \"dbname='x'\"\n\\restrict abc\n", []string{"meta:\\connect -reuse-previous=on \"dbname='x'\"\n", "meta:\\restrict abc\n"}},
+		{"copy rows", "COPY public.t (a, b) FROM stdin;\n1\ta;b\\\\.\n\\.x\t'\n\\.\n\nSELECT 1;\n",
+			[]string{"statement:COPY public.t (a, b) FROM stdin;\n", "data:1\ta;b\\\\.\n\\.x\t'\n\\.\n", "statement:SELECT 1;\n"}},
+		{"empty copy", "COPY public.t (a) FROM stdin;\n\\.\n", []string{"statement:COPY public.t (a) FROM stdin;\n", "data:\\.\n"}},
+	}
+	for _, tc := range tests {
+		for _, chunk := range []int{0, 1, 2, 5} {
+			sts, err := readAll(t, pgHeader+tc.in+pgTrailer, "", chunk)
+			require.NoError(t, err, "%s chunk %d", tc.name, chunk)
+			got := texts(sts)
+			want := append([]string{"comment:--\n", "comment:-- PostgreSQL database dump\n", "comment:--\n"}, tc.want...)
+			want = append(want, "comment:--\n", "comment:-- PostgreSQL database dump complete\n", "comment:--\n")
+			assert.Equal(t, want, got, "%s chunk %d", tc.name, chunk)
+		}
+	}
+}
+
+func TestReaderLineNumbers(t *testing.T) {
+	in := myHeader + "\n\nSELECT 'a\nb';\nINSERT INTO t VALUES (1);\n" + myTrailer
+	sts, err := readAll(t, in, "", 2)
+	require.NoError(t, err)
+	var lines []int
+	for _, st := range sts {
+		if st.Kind != KindSpace {
+			lines = append(lines, st.Line)
+		}
+	}
+	assert.Equal(t, []int{1, 4, 6, 7}, lines)
+}
+
+func TestReaderBadInput(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		engine dbaas.Engine
+		kind   error
+		line   int
+		msg    string
+	}{
+		{"binary garbage", "\x7fELF\x02\x01\x01\x00\x00", "", ErrUnknownFormat, 1, "binary"},
+		{"invalid utf8", "-- hello\n\xff\xfe\xfd garbage", dbaas.MySQL, ErrUnknownFormat, 2, "binary"},
+		{"unknown format", "hello world\n", "", ErrUnknownFormat, 1, "not the header"},
+		{"empty", "", "", ErrUnknownFormat, 1, "empty"},
+		{"engine disagrees", pgHeader, dbaas.MySQL, ErrUnknownFormat, 1, "header says"},
+		{"unterminated string", myHeader + "SELECT 1;\nINSERT INTO t VALUES ('abc\n\n", "", ErrSyntax, 3, "string '"},
+		{"unterminated copy", pgHeader + "COPY t (a) FROM stdin;\n1\n2\n", "", ErrSyntax, 6, "COPY data"},
+		{"unterminated dollar", pgHeader + "SELECT $f$ x;\n", "", ErrSyntax, 5, "$f$"},
+		{"truncated mysqldump", myHeader + "SELECT 1;\n", "", ErrTruncated, 3, "Dump completed"},
+		{"truncated pg_dump", pgHeader + "SELECT 1;\n", "", ErrTruncated, 6, "database dump complete"},
+		{"statement after the trailer", myHeader + myTrailer + "SELECT 1;\n", "", ErrTruncated, 4, "trailer"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := readAll(t, tc.in, tc.engine, 0)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, tc.kind)
+			var de *Error
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, tc.line, de.Line, err.Error())
+			assert.Contains(t, err.Error(), tc.msg)
+		})
+	}
+}
+
+func TestReaderReadErrorMidStream(t *testing.T) {
+	boom := errors.New("disk on fire")
+	src := io.MultiReader(strings.NewReader(myHeader+strings.Repeat("SELECT 1;\n", 2000)), iotest.ErrReader(boom))
+	r, err := NewReader(src, "")
+	require.NoError(t, err)
+	for err == nil {
+		_, err = r.Next()
+	}
+	assert.ErrorIs(t, err, boom)
+	var de *Error
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, 2002, de.Line)
+}
+
+func TestReaderGzip(t *testing.T) {
+	in := pgHeader + "SELECT 1;\n" + pgTrailer
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	_, err := zw.Write([]byte(in))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	r, err := NewReader(&z, "")
+	require.NoError(t, err)
+	assert.Equal(t, FormatPgDump, r.Format())
+	var got strings.Builder
+	for {
+		st, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		got.Write(st.Text)
+	}
+	assert.Equal(t, in, got.String())
+}
+
+func TestReaderDetect(t *testing.T) {
+	tests := []struct {
+		head   string
+		format Format
+		engine dbaas.Engine
+	}{
+		{myHeader, FormatMySQLDump, dbaas.MySQL},
+		{"-- MySQL dump 10.19  Distrib 10.11.6-MariaDB, for debian-linux-gnu (x86_64)\n", FormatMySQLDump, dbaas.MariaDB},
+		{"/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB\n", FormatMariaDBDump, dbaas.MariaDB},
+		{pgHeader, FormatPgDump, dbaas.Postgres},
+		{"--\n-- PostgreSQL database cluster dump\n--\n", FormatPgDumpAll, dbaas.Postgres},
+	}
+	for _, tc := range tests {
+		r, err := NewReader(strings.NewReader(tc.head), "")
+		require.NoError(t, err)
+		assert.Equal(t, tc.format, r.Format())
+		assert.Equal(t, tc.engine, r.Engine())
+	}
+}
