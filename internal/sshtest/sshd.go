@@ -1,0 +1,210 @@
+package sshtest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/agiledeploy/dbaaskit/internal/testenv"
+	"golang.org/x/crypto/ssh"
+)
+
+// SshdOptions configures a real OpenSSH sshd.
+type SshdOptions struct {
+	// AuthorizedKeys may log in as the current user. Required.
+	AuthorizedKeys []ssh.PublicKey
+	// Config holds extra sshd_config lines (for example "Ciphers …").
+	Config []string
+}
+
+// Sshd is OpenSSH's sshd run by a test on a loopback port with a
+// temporary host key, authorized_keys and configuration.
+type Sshd struct {
+	// Addr is 127.0.0.1:port.
+	Addr string
+	// Port is the port it listens on.
+	Port int
+	// User is the user to log in as (the current user).
+	User string
+	// HostKey is the host key sshd offers.
+	HostKey ssh.PublicKey
+
+	t      testing.TB
+	bin    string
+	dir    string
+	config string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	done   chan struct{}
+	stderr *bytes.Buffer
+}
+
+// StartSshd starts sshd, skipping the test (failing it under
+// DBAAS_INTEGRATION=1) when OpenSSH's server is not installed. t.Cleanup
+// stops it.
+func StartSshd(t testing.TB, opts SshdOptions) *Sshd {
+	t.Helper()
+	bin := "/usr/sbin/sshd"
+	if _, err := os.Stat(bin); err != nil {
+		bin = testenv.LookPath(t, "sshd", "install OpenSSH's server (Debian: apt-get install openssh-server)")
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Fatalf("sshtest: current user: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		// sshd running as root refuses to start without its
+		// privilege-separation directory.
+		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+			testenv.Skip(t, "sshd needs /run/sshd: "+err.Error())
+		}
+	}
+	dir := t.TempDir()
+	host := NewKey(t, dir)
+	if err := os.Rename(host.Path, filepath.Join(dir, "host_ed25519")); err != nil {
+		t.Fatalf("sshtest: %v", err)
+	}
+	var ak bytes.Buffer
+	for _, k := range opts.AuthorizedKeys {
+		ak.Write(ssh.MarshalAuthorizedKey(k))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), ak.Bytes(), 0o600); err != nil {
+		t.Fatalf("sshtest: %v", err)
+	}
+	port := FreePort(t)
+	lines := []string{
+		"Port " + strconv.Itoa(port),
+		"ListenAddress 127.0.0.1",
+		"HostKey " + filepath.Join(dir, "host_ed25519"),
+		"AuthorizedKeysFile " + filepath.Join(dir, "authorized_keys"),
+		"PidFile none",
+		// The temporary directory's owner and modes are not what
+		// StrictModes wants for a home directory.
+		"StrictModes no",
+		"UsePAM no",
+		"PasswordAuthentication no",
+		"KbdInteractiveAuthentication no",
+		"PubkeyAuthentication yes",
+		"PermitRootLogin prohibit-password",
+		"AllowTcpForwarding yes",
+		"MaxStartups 100:30:200",
+		"LogLevel ERROR",
+	}
+	lines = append(lines, opts.Config...)
+	config := filepath.Join(dir, "sshd_config")
+	if err := os.WriteFile(config, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatalf("sshtest: %v", err)
+	}
+	s := &Sshd{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Port: port, User: u.Username,
+		HostKey: host.Public, t: t, bin: bin, dir: dir, config: config}
+	t.Cleanup(s.Stop)
+	s.Start()
+	return s
+}
+
+// KnownHostsLine is the known_hosts line for this sshd.
+func (s *Sshd) KnownHostsLine() string { return KnownHostsLine(s.Addr, s.HostKey) }
+
+// Start starts sshd (again, after Stop) on the same port with the same
+// host key and waits until it answers.
+func (s *Sshd) Start() {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return
+	}
+	var lastErr error
+	// A just-killed sshd's port can stay busy for a moment.
+	for range 50 {
+		stderr := &bytes.Buffer{}
+		cmd := exec.Command(s.bin, "-D", "-e", "-f", s.config)
+		cmd.Stderr = stderr
+		// Its own process group, so Stop kills the per-connection
+		// children too, as a crash of the relay host would.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			s.t.Fatalf("sshtest: start sshd: %v", err)
+		}
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		if err := waitBanner(s.Addr, done); err == nil {
+			s.cmd, s.done, s.stderr = cmd, done, stderr
+			return
+		} else {
+			lastErr = fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
+		}
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("sshtest: sshd did not start on %s: %v", s.Addr, lastErr)
+}
+
+// Stop kills sshd and every connection it serves.
+func (s *Sshd) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	<-s.done
+	s.cmd = nil
+}
+
+// Stderr returns what sshd wrote to its standard error so far.
+func (s *Sshd) Stderr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stderr == nil {
+		return ""
+	}
+	return s.stderr.String()
+}
+
+func waitBanner(addr string, exited <-chan struct{}) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return errors.New("sshd exited")
+		default:
+		}
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+			buf := make([]byte, 4)
+			_, err = c.Read(buf)
+			_ = c.Close()
+			if err == nil && string(buf) == "SSH-" {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return errors.New("no SSH banner within 5s")
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("sshtest: free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}

@@ -1,0 +1,25 @@
+// Package tunnel reaches a database through an SSH relay, as
+// "ssh -N -L PORT:DBHOST:PORT relay" does, and puts such a tunnel in front
+// of any dbaas.Provider (see Provider).
+//
+// One SSH connection per relay carries every forwarded connection. Host
+// keys are checked against known_hosts (hashed and "[host]:port" entries
+// included) for the relay and every jump host; only a field named
+// InsecureIgnoreHostKey turns that off. Keepalives (keepalive@openssh.com)
+// notice a dead relay; the tunnel then reconnects with capped backoff or
+// fails over to another relay, and new connections wait for it rather
+// than fail. Half-closes are carried both ways, the number of open
+// connections is bounded, and Close drains open connections up to a
+// deadline and says how many it had to cut.
+//
+//	t, err := tunnel.Open(ctx, tunnel.Config{
+//		Relays:     []tunnel.Relay{{Hop: tunnel.Hop{Host: "relay.example.com", User: "deploy"}}},
+//		Remote:     dbaas.Endpoint{Host: "10.0.0.5", Port: 5432},
+//		Auth:       tunnel.Auth{KeyFiles: []string{"/home/deploy/.ssh/id_ed25519"}},
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	defer t.Close()
+//	db, err := pgx.Connect(ctx, "postgres://app@"+t.Addr().String()+"/app")
+package tunnel

@@ -1,0 +1,200 @@
+package tunnel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+	"golang.org/x/crypto/ssh"
+)
+
+// link is the one SSH connection to one relay (through its jump hosts),
+// shared by every connection forwarded through that relay. Its loop keeps
+// it up: it watches keepalives, and when the connection dies it
+// reconnects with capped backoff. Its state is guarded by Tunnel.mu.
+type link struct {
+	t     *Tunnel
+	idx   int
+	relay Relay
+
+	// Guarded by t.mu.
+	client  *ssh.Client
+	hops    []*ssh.Client
+	lastErr error
+	running bool
+}
+
+// dial connects to the relay through its jump hosts, checking each hop's
+// host key, each hop's dial and handshake bounded by DialTimeout.
+func (l *link) dial(ctx context.Context) (*ssh.Client, []*ssh.Client, error) {
+	t := l.t
+	methods, closeAgent, err := authMethods(t.cfg.Auth, t.signers)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer closeAgent()
+	hops := append(append([]Hop(nil), l.relay.Jump...), l.relay.Hop)
+	var chain []*ssh.Client
+	fail := func(err error) (*ssh.Client, []*ssh.Client, error) {
+		for i := len(chain) - 1; i >= 0; i-- {
+			_ = chain[i].Close()
+		}
+		return nil, nil, err
+	}
+	for i, hop := range hops {
+		what := "relay " + hop.Address()
+		if i < len(hops)-1 {
+			what = "jump host " + hop.Address()
+		}
+		hctx, cancel := context.WithTimeout(ctx, t.cfg.DialTimeout)
+		var conn net.Conn
+		if i == 0 {
+			d := net.Dialer{KeepAlive: t.cfg.KeepaliveInterval}
+			conn, err = d.DialContext(hctx, "tcp", hop.Address())
+		} else {
+			conn, err = chain[i-1].DialContext(hctx, "tcp", hop.Address())
+		}
+		if err != nil {
+			cancel()
+			if hctx.Err() != nil && ctx.Err() == nil {
+				err = fmt.Errorf("no answer within %s: %w", t.cfg.DialTimeout, dbaas.ErrTimeout)
+			}
+			return fail(fmt.Errorf("tunnel: dial %s: %w", what, err))
+		}
+		cc := t.hostKeys.clientConfig(hop, methods, t.cfg)
+		client, err := handshake(hctx, conn, hop.Address(), cc)
+		cancel()
+		if err != nil {
+			return fail(fmt.Errorf("tunnel: ssh handshake with %s (user %s): %w", what, cc.User, err))
+		}
+		chain = append(chain, client)
+	}
+	return chain[len(chain)-1], chain[:len(chain)-1], nil
+}
+
+// handshake runs the SSH handshake on conn, cut off when ctx ends: a
+// server that accepts TCP and never speaks must not hang the tunnel.
+func handshake(ctx context.Context, conn net.Conn, addr string, cc *ssh.ClientConfig) (*ssh.Client, error) {
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cc)
+	if !stop() {
+		if err == nil {
+			_ = c.Close()
+		}
+		_ = conn.Close()
+		return nil, fmt.Errorf("no SSH handshake within the dial timeout: %w", dbaas.ErrTimeout)
+	}
+	if err != nil {
+		_ = conn.Close()
+		var he *HostKeyError
+		if errors.As(err, &he) {
+			return nil, he
+		}
+		if strings.Contains(err.Error(), "unable to authenticate") {
+			return nil, fmt.Errorf("%v: the server accepted none of the keys: %w", err, dbaas.ErrPermissionDenied)
+		}
+		return nil, err
+	}
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+// permanent reports whether retrying err cannot help without a change of
+// configuration: a host key that does not match, a refused login.
+func permanent(err error) bool {
+	return errors.Is(err, dbaas.ErrPermissionDenied) || errors.Is(err, dbaas.ErrInvalidArgument)
+}
+
+// run keeps the link up until ctx ends. client is an SSH connection
+// already made (by Open), or nil.
+func (l *link) run(ctx context.Context, client *ssh.Client, hops []*ssh.Client) {
+	t := l.t
+	log := t.cfg.Logger.With("relay", l.relay.String())
+	backoff := t.cfg.MinBackoff
+	for {
+		if client == nil {
+			var err error
+			client, hops, err = l.dial(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				t.setLink(l, nil, nil, err)
+				log.Warn("tunnel: relay unreachable", "err", err, "retry_in", backoff)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(backoff):
+				}
+				backoff = min(backoff*2, t.cfg.MaxBackoff)
+				continue
+			}
+			t.reconnects.Add(1)
+			log.Info("tunnel: relay connected")
+		}
+		backoff = t.cfg.MinBackoff
+		t.setLink(l, client, hops, nil)
+		err := l.watch(ctx, client)
+		_ = client.Close()
+		for _, h := range hops {
+			_ = h.Close()
+		}
+		client, hops = nil, nil
+		if ctx.Err() != nil {
+			t.setLink(l, nil, nil, ctx.Err())
+			return
+		}
+		t.setLink(l, nil, nil, err)
+		log.Warn("tunnel: relay connection lost, reconnecting", "err", err)
+	}
+}
+
+// watch returns when the SSH connection ends, when keepalives go
+// unanswered for KeepaliveInterval × KeepaliveCount (it then closes the
+// connection), or when ctx ends.
+func (l *link) watch(ctx context.Context, client *ssh.Client) error {
+	t := l.t
+	closed := make(chan error, 1)
+	go func() { closed <- client.Wait() }()
+	defer func() { _ = client.Close(); <-closed }()
+
+	ticker := time.NewTicker(t.cfg.KeepaliveInterval)
+	defer ticker.Stop()
+	replies := make(chan struct{}, 1)
+	inflight := false
+	last := time.Now()
+	deadAfter := t.cfg.KeepaliveInterval * time.Duration(t.cfg.KeepaliveCount)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-closed:
+			closed <- err
+			if err == nil {
+				err = errors.New("connection closed by relay")
+			}
+			return err
+		case <-replies:
+			inflight = false
+			last = time.Now()
+		case now := <-ticker.C:
+			if now.Sub(last) >= deadAfter {
+				return fmt.Errorf("relay did not answer %d keepalives in %s: %w", t.cfg.KeepaliveCount, deadAfter, dbaas.ErrTimeout)
+			}
+			if !inflight {
+				inflight = true
+				go func() {
+					// Any answer, even a failure, proves the relay alive.
+					// On a dead connection this returns once watch
+					// closes the client.
+					if _, _, err := client.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+						replies <- struct{}{}
+					}
+				}()
+			}
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package tunnel
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+)
+
+// bigBuf is the size of the buffers used while data streams: one SSH
+// packet's worth, so a full read becomes one packet.
+const bigBuf = 32 * 1024
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bigBuf); return &b }}
+
+// pipe copies between the local connection and the SSH channel in both
+// directions. A half-close (EOF) on one side becomes CloseWrite on the
+// other, so protocols that end their input and then read the answer
+// (MySQL's LOAD DATA, PostgreSQL's COPY, "nc -N") keep working. An error
+// in either direction closes both sides so the other goroutine ends too.
+// pipe returns only when both directions are done and both sides closed.
+func pipe(local, remote net.Conn, toRemote, fromRemote *atomic.Int64) {
+	var once sync.Once
+	abort := func() {
+		once.Do(func() {
+			_ = local.Close()
+			_ = remote.Close()
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := copyConn(remote, local, toRemote); err != nil {
+			abort()
+			return
+		}
+		if closeWrite(remote) != nil {
+			abort()
+		}
+	}()
+	if err := copyConn(local, remote, fromRemote); err != nil {
+		abort()
+	} else if closeWrite(local) != nil {
+		abort()
+	}
+	<-done
+	abort()
+}
+
+func closeWrite(c net.Conn) error {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return c.Close()
+}
+
+// copyConn copies src to dst until EOF (nil) or an error. An idle
+// connection waits in Read with a small buffer of its own; a pooled 32 KiB
+// buffer is taken only while reads fill the small one, so thousands of
+// idle connections cost little memory while a busy one still moves full
+// SSH packets.
+func copyConn(dst, src net.Conn, counter *atomic.Int64) error {
+	var small [512]byte
+	streaming := false
+	for {
+		buf := small[:]
+		var pooled *[]byte
+		if streaming {
+			pooled = bufPool.Get().(*[]byte)
+			buf = *pooled
+		}
+		n, rerr := src.Read(buf)
+		var werr error
+		if n > 0 {
+			_, werr = dst.Write(buf[:n])
+			counter.Add(int64(n))
+		}
+		if pooled != nil {
+			bufPool.Put(pooled)
+		}
+		streaming = n == len(buf)
+		if werr != nil {
+			return werr
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				return nil
+			}
+			return rerr
+		}
+	}
+}
