@@ -1,6 +1,3 @@
-// Package dbaastest is the test kit for dbaas providers and their users:
-// RunConformance, the suite every provider must pass, and MockProvider, a
-// testify mock of dbaas.Provider for users' unit tests.
 package dbaastest
 
 import (
@@ -44,4 +41,14 @@ type Harness struct {
 	// Cleanup, when set, is called at the end with the ids the suite made,
 	// to remove what a failed subtest left behind.
 	Cleanup func(ids []string)
+	// Sources, when set, gives the example source the access tests use
+	// for a kind, for clouds that check references (an existing security
+	// group, droplet or VPC). Kinds it lacks use the suite's own examples.
+	Sources map[dbaas.SourceKind]dbaas.Source
+	// MissingID is an instance id that does not exist, in the provider's
+	// id format; default a name-like id that the suite never creates.
+	MissingID string
+	// MissingBackupID is a backup id that does not exist, in the
+	// provider's format; default like MissingID.
+	MissingBackupID string
 }

@@ -1,0 +1,52 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+)
+
+// The settings dbaas.Open("memory", cfg) reads from cfg.Settings, each a
+// Go duration such as "50ms" or "2m".
+const (
+	SettingProvisionDelay = "provision_delay"
+	SettingBackupDelay    = "backup_delay"
+	SettingDeleteDelay    = "delete_delay"
+)
+
+func init() { dbaas.Register(Name, open) }
+
+// open makes a fresh, empty provider for each call: memory instances live
+// as long as the provider value. cfg.Region is the default region; token,
+// base URL and HTTP client mean nothing here and are not read.
+func open(_ context.Context, cfg dbaas.Config) (dbaas.Provider, error) {
+	if err := dbaas.UnknownSettings(Name, cfg.Settings, SettingProvisionDelay, SettingBackupDelay, SettingDeleteDelay); err != nil {
+		return nil, err
+	}
+	opts := Options{Region: cfg.Region}
+	for key, dst := range map[string]*time.Duration{
+		SettingProvisionDelay: &opts.ProvisionDelay,
+		SettingBackupDelay:    &opts.BackupDelay,
+		SettingDeleteDelay:    &opts.DeleteDelay,
+	} {
+		v, ok := cfg.Settings[key]
+		if !ok {
+			continue
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return nil, dbaas.InvalidField("settings."+key, fmt.Sprintf("%q is not a non-negative Go duration such as 50ms or 2m", truncate(v, 32)))
+		}
+		*dst = d
+	}
+	return New(opts), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
