@@ -1,0 +1,206 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+)
+
+// Backup takes a physical backup of a running instance: pg_basebackup for
+// PostgreSQL, mariadb-backup (then --prepare) for MariaDB. It returns
+// when the backup can be restored.
+func (p *Provider) Backup(ctx context.Context, id, name string) (*dbaas.Backup, error) {
+	if len(name) > 255 || strings.ContainsAny(name, "\x00\n\r") {
+		return nil, dbaas.NewError("backup", id, nil, dbaas.InvalidField("name", "must be at most 255 characters on one line"))
+	}
+	unlock, err := p.lockInstance(ctx, id)
+	if err != nil {
+		return nil, dbaas.NewError("backup", id, nil, err)
+	}
+	defer unlock()
+	r, err := p.get("backup", id)
+	if err != nil {
+		return nil, err
+	}
+	b, err := p.backupLocked(ctx, r, name, dbaas.BackupManual)
+	if err != nil {
+		return nil, dbaas.NewError("backup", id, nil, err)
+	}
+	return b, nil
+}
+
+// backupLocked takes a backup; the caller holds the instance lock. A
+// failed backup leaves no files.
+func (p *Provider) backupLocked(ctx context.Context, r *record, name string, kind dbaas.BackupKind) (*dbaas.Backup, error) {
+	if r.State != stateRunning || p.serverPID(r) == 0 {
+		st, raw := p.status(r)
+		return nil, dbaas.NewError("backup", r.ID, dbaas.ErrConflict, fmt.Errorf("instance is %s (%s), not running: Start it first", st, raw))
+	}
+	in, err := p.installation(r.Engine, r.Version)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = r.Name + "-" + time.Now().UTC().Format("20060102150405")
+	}
+	p.setOp(r.ID, "backing-up")
+	defer p.setOp(r.ID, "")
+	br := &backupRecord{ID: newID("backup-"), InstanceID: r.ID, InstanceName: r.Name, Name: name, Kind: kind,
+		Engine: r.Engine, Version: r.Version, AdminUser: r.AdminUser, Password: r.Password, Database: r.Database,
+		CreatedAt: time.Now().UTC()}
+	dir := p.store.backupFiles(br.ID)
+	if err := p.acct.mkdirOwned(dir); err != nil {
+		return nil, err
+	}
+	method, err := p.engine(r.Engine).backup(ctx, r, in, dir)
+	if err == nil {
+		br.Method = method
+		br.SizeBytes, err = dirSize(dir)
+	}
+	if err == nil {
+		err = p.store.writeBackup(br)
+	}
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, errors.New(scrub(err.Error(), r.Password))
+	}
+	return toBackup(br), nil
+}
+
+func toBackup(b *backupRecord) *dbaas.Backup {
+	return &dbaas.Backup{ID: b.ID, InstanceID: b.InstanceID, Name: b.Name, Kind: b.Kind, Status: dbaas.BackupAvailable,
+		CreatedAt: b.CreatedAt, SizeBytes: b.SizeBytes, Engine: b.Engine}
+}
+
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Backups lists an instance's backups, oldest first. They outlive the
+// instance: a deleted instance's backups (its final one too) are still
+// listed and restorable.
+func (p *Provider) Backups(_ context.Context, id string) ([]*dbaas.Backup, error) {
+	ids, err := listIDs(p.store.backupsDir())
+	if err != nil {
+		return nil, dbaas.NewError("backups", id, nil, err)
+	}
+	var out []*dbaas.Backup
+	for _, bid := range ids {
+		b, err := p.store.readBackup(bid)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, dbaas.NewError("backups", id, nil, err)
+		}
+		if b.InstanceID == id {
+			out = append(out, toBackup(b))
+		}
+	}
+	if len(out) == 0 {
+		if _, err := p.get("backups", id); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *dbaas.Backup) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
+}
+
+// DeleteBackup removes a backup's files and record.
+func (p *Provider) DeleteBackup(_ context.Context, backupID string) error {
+	if _, err := p.readBackup("delete backup", backupID); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(p.store.backupFiles(backupID)); err != nil {
+		return dbaas.NewError("delete backup", backupID, nil, err)
+	}
+	if err := os.Remove(p.store.backupPath(backupID)); err != nil {
+		return dbaas.NewError("delete backup", backupID, nil, err)
+	}
+	return nil
+}
+
+func (p *Provider) readBackup(op, id string) (*backupRecord, error) {
+	if id == "" || strings.ContainsAny(id, "/\\") || strings.HasPrefix(id, ".") {
+		return nil, dbaas.NewError(op, id, dbaas.ErrNotFound, errors.New("no such backup"))
+	}
+	b, err := p.store.readBackup(id)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, dbaas.NewError(op, id, dbaas.ErrNotFound, errors.New("no such backup"))
+	}
+	if err != nil {
+		return nil, dbaas.NewError(op, id, nil, err)
+	}
+	return b, nil
+}
+
+// Restore makes a new instance from a backup: the backup's files copied
+// into a new data directory (cp, or mariadb-backup --copy-back), started
+// on its own port. It keeps the backup's admin user and database; a
+// password in spec replaces the backup's. Point-in-time references are
+// unsupported.
+func (p *Provider) Restore(ctx context.Context, backupID string, spec dbaas.Spec) (*dbaas.Instance, error) {
+	if _, _, ok, _ := dbaas.ParsePointInTime(backupID); ok {
+		return nil, dbaas.Unsupported(providerName, "restore", "no point-in-time restore: restore a backup id from Backups")
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, dbaas.NewError("restore", spec.Name, nil, err)
+	}
+	if err := p.checkSpec(spec); err != nil {
+		return nil, dbaas.NewError("restore", spec.Name, nil, err)
+	}
+	b, err := p.readBackup("restore", backupID)
+	if err != nil {
+		return nil, err
+	}
+	var problems []dbaas.FieldError
+	if spec.Engine != b.Engine {
+		problems = append(problems, dbaas.FieldError{Field: "engine", Rule: fmt.Sprintf("must be %s, the backup's engine", b.Engine)})
+	}
+	if spec.Version != "" && spec.Version != b.Version {
+		problems = append(problems, dbaas.FieldError{Field: "version", Rule: fmt.Sprintf("must be empty or %s, the backup's version", b.Version)})
+	}
+	if spec.AdminUser != "" && spec.AdminUser != b.AdminUser {
+		problems = append(problems, dbaas.FieldError{Field: "admin_user", Rule: fmt.Sprintf("must be empty or %s: a restore keeps the backup's admin user", b.AdminUser)})
+	}
+	if spec.Database != "" && spec.Database != b.Database {
+		problems = append(problems, dbaas.FieldError{Field: "database", Rule: fmt.Sprintf("must be empty or %s: a restore keeps the backup's database", b.Database)})
+	}
+	if len(problems) > 0 {
+		return nil, dbaas.NewError("restore", spec.Name, nil, &dbaas.ValidationError{Problems: problems})
+	}
+	in, err := p.installation(b.Engine, b.Version)
+	if err != nil {
+		return nil, dbaas.NewError("restore", spec.Name, nil, err)
+	}
+	spec.AdminUser, spec.Database = b.AdminUser, b.Database
+	r, err := p.admit("restore", spec, stateRestoring, in, b.Password)
+	if err != nil {
+		return nil, err
+	}
+	r.RestoredFrom = b.ID
+	p.provision(r, in, b, spec.AdminPassword.Reveal())
+	return p.instance(r), nil
+}

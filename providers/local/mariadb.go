@@ -1,0 +1,284 @@
+package local
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+)
+
+// mariadb runs MariaDB servers.
+type mariadb struct{ p *Provider }
+
+func (e mariadb) dir(r *record) string      { return e.p.store.serverDir(r.ID) }
+func (e mariadb) dataDir(r *record) string  { return filepath.Join(e.dir(r), "data") }
+func (e mariadb) cnf(r *record) string      { return filepath.Join(e.dir(r), "my.cnf") }
+func (e mariadb) pidFile(r *record) string  { return filepath.Join(e.dir(r), "mariadbd.pid") }
+func (e mariadb) initFile(r *record) string { return filepath.Join(e.dir(r), "init.sql") }
+func (mariadb) stopSignal() syscall.Signal  { return syscall.SIGTERM }
+
+// socket is the server's Unix socket; a path too long for sun_path moves
+// to the temporary directory.
+func (e mariadb) socket(r *record) string {
+	s := filepath.Join(e.dir(r), "mariadbd.sock")
+	if len(s) > 100 {
+		s = filepath.Join(os.TempDir(), "dbaaskit-"+r.ID+".sock")
+	}
+	return s
+}
+
+var mariaSizes = map[string]string{
+	"small":  "innodb-buffer-pool-size = 16M\ninnodb-log-file-size = 16M\nmax-connections = 50\nperformance-schema = OFF\n",
+	"medium": "innodb-buffer-pool-size = 128M\nmax-connections = 100\n",
+	"large":  "innodb-buffer-pool-size = 512M\nmax-connections = 200\n",
+}
+
+// configure writes my.cnf, read by mariadbd, mariadb-install-db and
+// mariadb-backup alike (--defaults-file: nothing from /etc/mysql).
+func (e mariadb) configure(r *record) error {
+	bind := "127.0.0.1"
+	if opensWider(r) {
+		bind = "*"
+	}
+	cnf := fmt.Sprintf(`# Managed by dbaaskit.
+[mysqld]
+datadir = %s
+port = %d
+bind-address = %s
+socket = %s
+pid-file = %s
+skip-name-resolve
+character-set-server = utf8mb4
+%s
+[mariadb-backup]
+host = 127.0.0.1
+port = %d
+user = %s
+password = "%s"
+`, e.dataDir(r), r.Port, bind, e.socket(r), e.pidFile(r), mariaSizes[r.Size], r.Port, r.AdminUser, cnfEscape(r.Password))
+	return e.p.acct.writeOwned(e.cnf(r), []byte(cnf))
+}
+
+func cnfEscape(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`)
+}
+
+// initialize makes the system tables; root can log in only through the
+// socket, as the OS user root (unix_socket), and the admin user and the
+// database come from an init file on the first start.
+func (e mariadb) initialize(ctx context.Context, r *record, in Installation) error {
+	if err := e.configure(r); err != nil {
+		return err
+	}
+	if err := e.p.run(ctx, nil, in.InstallDB, "--defaults-file="+e.cnf(r), "--auth-root-authentication-method=socket",
+		"--skip-test-db"); err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, h := range []string{"localhost", "127.0.0.1", "::1"} {
+		fmt.Fprintf(&b, "CREATE USER %s IDENTIFIED BY %s;\n", userAt(r.AdminUser, h), sqlString(r.Password))
+		fmt.Fprintf(&b, "GRANT ALL PRIVILEGES ON *.* TO %s WITH GRANT OPTION;\n", userAt(r.AdminUser, h))
+	}
+	fmt.Fprintf(&b, "CREATE DATABASE `%s`;\n", r.Database)
+	return e.p.acct.writeOwned(e.initFile(r), []byte(b.String()))
+}
+
+func (e mariadb) command(r *record, in Installation, first bool) (string, []string) {
+	args := []string{"--defaults-file=" + e.cnf(r)}
+	if first {
+		args = append(args, "--init-file="+e.initFile(r))
+	}
+	return in.Server, args
+}
+
+func (e mariadb) open(r *record) (*sql.DB, error) {
+	cfg := mysql.NewConfig()
+	cfg.User = r.AdminUser
+	cfg.Passwd = r.Password
+	cfg.Net = "tcp"
+	cfg.Addr = fmt.Sprintf("127.0.0.1:%d", r.Port)
+	cfg.Timeout = 5 * time.Second
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+func (e mariadb) ping(ctx context.Context, r *record) error {
+	db, err := e.open(r)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.PingContext(ctx)
+}
+
+// afterStart removes the init file (it holds the password) and brings
+// the admin accounts in line with the access list.
+func (e mariadb) afterStart(ctx context.Context, r *record, first bool) error {
+	if first {
+		if err := os.Remove(e.initFile(r)); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	return e.applyAccess(ctx, r)
+}
+
+// hostPattern turns a CIDR into a MariaDB account host: an address, or
+// address/netmask for an IPv4 network. MariaDB has no IPv6 netmask form.
+func hostPattern(cidr string) (string, error) {
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return "", err
+	}
+	if p.IsSingleIP() {
+		return p.Addr().String(), nil
+	}
+	if !p.Addr().Is4() {
+		return "", fmt.Errorf("source %s: MariaDB account hosts cannot name an IPv6 network, only single IPv6 addresses", cidr)
+	}
+	bits := p.Bits()
+	var m [4]byte
+	for i := range 4 {
+		n := min(max(bits-8*i, 0), 8)
+		m[i] = byte(0xff << (8 - n))
+	}
+	return p.Addr().String() + "/" + netip.AddrFrom4(m).String(), nil
+}
+
+// applyAccess makes the admin user's accounts exactly loopback plus one
+// per allowed source: MariaDB checks the client address against them.
+func (e mariadb) applyAccess(ctx context.Context, r *record) error {
+	want := []string{"localhost", "127.0.0.1", "::1"}
+	for _, a := range r.Access {
+		h, err := hostPattern(a)
+		if err != nil {
+			return err
+		}
+		want = append(want, h)
+	}
+	db, err := e.open(r)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, "SELECT Host FROM mysql.user WHERE User = ?", r.AdminUser)
+	if err != nil {
+		return err
+	}
+	var have []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			_ = rows.Close()
+			return err
+		}
+		have = append(have, h)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	for _, h := range want {
+		if slices.Contains(have, h) {
+			continue
+		}
+		for _, q := range []string{
+			fmt.Sprintf("CREATE USER %s IDENTIFIED BY %s", userAt(r.AdminUser, h), sqlString(r.Password)),
+			fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO %s WITH GRANT OPTION", userAt(r.AdminUser, h)),
+		} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("add account host %s: %s", h, strings.ReplaceAll(err.Error(), r.Password, "[redacted]"))
+			}
+		}
+	}
+	for _, h := range have {
+		if !slices.Contains(want, h) {
+			if _, err := db.ExecContext(ctx, "DROP USER "+userAt(r.AdminUser, h)); err != nil {
+				return fmt.Errorf("remove account host %s: %w", h, err)
+			}
+		}
+	}
+	return nil
+}
+
+// backup takes a physical backup with mariadb-backup and prepares it, so
+// that it is a consistent data directory ready to copy back.
+func (e mariadb) backup(ctx context.Context, r *record, in Installation, dir string) (string, error) {
+	if in.Backup == "" {
+		return "", dbaas.Unsupported(providerName, "backup", "mariadb-backup is not installed: "+installMariaDB)
+	}
+	target := filepath.Join(dir, "data")
+	if err := e.p.run(ctx, nil, in.Backup, "--defaults-file="+e.cnf(r), "--backup", "--target-dir="+target); err != nil {
+		return "", err
+	}
+	if err := e.p.run(ctx, nil, in.Backup, "--prepare", "--target-dir="+target); err != nil {
+		return "", err
+	}
+	return "mariadb-backup", nil
+}
+
+// restoreFiles copies a prepared backup into the new data directory.
+func (e mariadb) restoreFiles(ctx context.Context, b *backupRecord, r *record) error {
+	in, err := e.p.installation(dbaas.MariaDB, b.Version)
+	if err != nil {
+		return err
+	}
+	if in.Backup == "" {
+		return dbaas.Unsupported(providerName, "restore", "mariadb-backup is not installed: "+installMariaDB)
+	}
+	if err := e.configure(r); err != nil {
+		return err
+	}
+	return e.p.run(ctx, nil, in.Backup, "--defaults-file="+e.cnf(r), "--copy-back",
+		"--target-dir="+filepath.Join(e.p.store.backupFiles(b.ID), "data"))
+}
+
+// setPassword changes the password of every admin account.
+func (e mariadb) setPassword(ctx context.Context, r *record, old, pw string) error {
+	rr := *r
+	rr.Password = old
+	db, err := e.open(&rr)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, "SELECT Host FROM mysql.user WHERE User = ?", r.AdminUser)
+	if err != nil {
+		return err
+	}
+	var hosts []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err == nil {
+			hosts = append(hosts, h)
+		}
+	}
+	_ = rows.Close()
+	for _, h := range hosts {
+		if _, err := db.ExecContext(ctx, "ALTER USER "+userAt(r.AdminUser, h)+" IDENTIFIED BY "+sqlString(pw)); err != nil {
+			return fmt.Errorf("set admin password: %s", strings.ReplaceAll(err.Error(), pw, "[redacted]"))
+		}
+	}
+	return nil
+}
+
+// userAt quotes user@host.
+func userAt(user, host string) string { return sqlString(user) + "@" + sqlString(host) }
+
+// sqlString quotes a MariaDB string literal.
+func sqlString(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+}

@@ -1,0 +1,240 @@
+package local
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+)
+
+// Lifecycle words kept on disk: what the provider last made of an
+// instance. The status callers see also depends on whether its server
+// process is alive.
+const (
+	stateProvisioning = "provisioning"
+	stateRunning      = "running"
+	stateStopped      = "stopped"
+	stateFailed       = "failed"
+	stateRestoring    = "restoring"
+)
+
+// record is an instance as kept on disk (instances/<id>.json, mode 0600:
+// it holds the admin password).
+type record struct {
+	ID           string            `json:"id"`
+	Name         string            `json:"name"`
+	Engine       dbaas.Engine      `json:"engine"`
+	Version      string            `json:"version"`
+	Size         string            `json:"size"`
+	Port         int               `json:"port"`
+	AdminUser    string            `json:"admin_user"`
+	Password     string            `json:"password"`
+	Database     string            `json:"database"`
+	Access       []string          `json:"access,omitempty"`
+	PublicAccess bool              `json:"public_access,omitempty"`
+	Protected    bool              `json:"deletion_protection,omitempty"`
+	Tags         map[string]string `json:"tags,omitempty"`
+	CreatedAt    time.Time         `json:"created_at"`
+	State        string            `json:"state"`
+	Message      string            `json:"message,omitempty"`
+	RestoredFrom string            `json:"restored_from,omitempty"`
+}
+
+// backupRecord is a backup as kept on disk (backups/<id>.json, mode 0600).
+type backupRecord struct {
+	ID           string           `json:"id"`
+	InstanceID   string           `json:"instance_id"`
+	InstanceName string           `json:"instance_name"`
+	Name         string           `json:"name"`
+	Kind         dbaas.BackupKind `json:"kind"`
+	Engine       dbaas.Engine     `json:"engine"`
+	Version      string           `json:"version"`
+	AdminUser    string           `json:"admin_user"`
+	Password     string           `json:"password"`
+	Database     string           `json:"database"`
+	CreatedAt    time.Time        `json:"created_at"`
+	SizeBytes    int64            `json:"size_bytes"`
+	Method       string           `json:"method"`
+}
+
+// store is the state directory.
+type store struct{ dir string }
+
+func (s store) instancesDir() string         { return filepath.Join(s.dir, "instances") }
+func (s store) backupsDir() string           { return filepath.Join(s.dir, "backups") }
+func (s store) serversDir() string           { return filepath.Join(s.dir, "servers") }
+func (s store) recordPath(id string) string  { return filepath.Join(s.instancesDir(), id+".json") }
+func (s store) backupPath(id string) string  { return filepath.Join(s.backupsDir(), id+".json") }
+func (s store) backupFiles(id string) string { return filepath.Join(s.backupsDir(), id) }
+func (s store) serverDir(id string) string   { return filepath.Join(s.serversDir(), id) }
+
+// init creates the layout: the state directory and servers/ and backups/
+// may be entered (not listed) by the servers' account; instances/ holds
+// passwords and is the process owner's alone.
+func (s store) init() error {
+	for _, d := range []struct {
+		path string
+		mode os.FileMode
+	}{{s.dir, 0o711}, {s.serversDir(), 0o711}, {s.backupsDir(), 0o711}, {s.instancesDir(), 0o700}} {
+		if err := os.MkdirAll(d.path, d.mode); err != nil {
+			return err
+		}
+		if err := os.Chmod(d.path, d.mode); err != nil {
+			return err
+		}
+	}
+	f, err := os.CreateTemp(s.dir, ".probe-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	_ = f.Close()
+	return os.Remove(name)
+}
+
+// lock takes an exclusive lock on the state directory across processes;
+// it guards name and port choices.
+func (s store) lock() (func(), error) {
+	f, err := os.OpenFile(filepath.Join(s.dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = f.Close()
+	}, nil
+}
+
+// CorruptStateError says that a state file cannot be read; it names the
+// file and what to do.
+type CorruptStateError struct {
+	Path string
+	Err  error
+}
+
+func (e *CorruptStateError) Error() string {
+	return fmt.Sprintf("state file %s is corrupt (%v): restore it from a copy, or remove it to forget that entry (its server files, if any, stay under servers/)", e.Path, e.Err)
+}
+
+// Unwrap makes errors.Is(err, dbaas.ErrConflict) true.
+func (e *CorruptStateError) Unwrap() error { return dbaas.ErrConflict }
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &CorruptStateError{Path: path, Err: err}
+	}
+	return nil
+}
+
+func (s store) readRecord(id string) (*record, error) {
+	var r record
+	if err := readJSON(s.recordPath(id), &r); err != nil {
+		return nil, err
+	}
+	if r.ID != id || r.Engine == "" || r.Port == 0 {
+		return nil, &CorruptStateError{Path: s.recordPath(id), Err: errors.New("id, engine or port missing or wrong")}
+	}
+	return &r, nil
+}
+
+func (s store) writeRecord(r *record) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(s.recordPath(r.ID), b, 0o600)
+}
+
+func (s store) removeRecord(id string) error {
+	err := os.Remove(s.recordPath(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// listIDs returns the ids of instances (or backups) on disk, sorted.
+func listIDs(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.Type().IsRegular() && strings.HasSuffix(n, ".json") && !strings.HasPrefix(n, ".") {
+			ids = append(ids, strings.TrimSuffix(n, ".json"))
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+func (s store) readBackup(id string) (*backupRecord, error) {
+	var b backupRecord
+	if err := readJSON(s.backupPath(id), &b); err != nil {
+		return nil, err
+	}
+	if b.ID != id || b.Engine == "" {
+		return nil, &CorruptStateError{Path: s.backupPath(id), Err: errors.New("id or engine missing or wrong")}
+	}
+	return &b, nil
+}
+
+func (s store) writeBackup(b *backupRecord) error {
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(s.backupPath(b.ID), data, 0o600)
+}
+
+// writeAtomic writes data to path through a synced temporary file and a
+// rename, so a crash leaves the old or the new content, never a torn file.
+func writeAtomic(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	if werr == nil {
+		werr = f.Chmod(mode)
+	}
+	if werr == nil {
+		werr = f.Sync()
+	}
+	cerr := f.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp, path)
+	}
+	if werr != nil {
+		_ = os.Remove(tmp)
+		return werr
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
