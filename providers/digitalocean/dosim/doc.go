@@ -1,0 +1,26 @@
+// Package dosim simulates the DigitalOcean databases API closely enough
+// that the unmodified godo client works against it: the real paths, JSON
+// shapes, status codes and error bodies ({"id","message","request_id"}),
+// 401 without a bearer token, 422 for an invalid name, engine, version,
+// region, size or firewall rule, pagination (links.pages, meta.total), the
+// asynchronous life cycle (creating, then online after
+// Options.ProvisionDelay on Options.Clock), daily backups, restore by
+// forking, firewall replace semantics, rate limiting with the
+// RateLimit-* headers and 429 with Retry-After, and faults injected by
+// the test.
+//
+// Served: GET /v2/databases/options, GET and POST /v2/databases, GET and
+// DELETE /v2/databases/{id}, GET /v2/databases/{id}/ca, GET and PUT
+// /v2/databases/{id}/firewall, GET /v2/databases/{id}/backups, GET
+// /v2/vpcs and GET /v2/vpcs/{id}.
+//
+//	sim, url, err := dosim.Start(dosim.Options{ProvisionDelay: time.Second})
+//	defer sim.Close()
+//	client, _ := godo.New(http.DefaultClient, godo.SetBaseURL(url))
+//	// requests need an Authorization: Bearer header (any non-empty token)
+//	sim.Inject("POST /v2/databases", dosim.Fault{Status: 503})
+//	n := sim.Calls("GET /v2/databases/{id}")
+//
+// With Options.Backend set, each cluster gets a real database
+// (simdb.Backend), and its connection block points at it.
+package dosim

@@ -1,0 +1,397 @@
+package dosim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/internal/simdb"
+)
+
+// Options configures a Server. The zero value is a working simulator on
+// the system clock whose clusters come online at once, with no rate
+// limit, no faults and no real database behind them.
+type Options struct {
+	// Clock is the simulator's time source (cluster life cycle, backups,
+	// rate-limit window); default dbaas.SystemClock{}.
+	Clock dbaas.Clock
+	// ProvisionDelay is how long a cluster stays "creating" (or "forking"
+	// for a restore) before it is "online". Zero: online at once.
+	ProvisionDelay time.Duration
+	// BackupInterval is the time between the daily automatic backups; the
+	// first is taken when the cluster comes online. Default 24 h.
+	BackupInterval time.Duration
+	// BackupRetention is how long backups are kept; default 7 days, as
+	// DigitalOcean keeps them.
+	BackupRetention time.Duration
+	// Backend, when set, attaches a real database to each cluster on
+	// create and restore and detaches it on delete; its endpoint and
+	// credentials are what the cluster's connection returns.
+	Backend simdb.Backend
+	// Token, when set, is the only bearer token accepted; otherwise any
+	// non-empty token is.
+	Token string
+	// RateLimit is the number of requests allowed per RateWindow, refilled
+	// continuously (a token bucket of that size). Zero: unlimited.
+	RateLimit int
+	// RateWindow is the rate-limit window; default one minute (the real
+	// API allows 250 requests a minute and 5,000 an hour).
+	RateWindow time.Duration
+	// Latency delays every answer by this much real time.
+	Latency time.Duration
+}
+
+// Fault replaces or disturbs the answer to one request. Queue faults with
+// Server.Inject.
+type Fault struct {
+	// Status, when set, is answered instead of handling the request (for
+	// example 500, 503 or 429), with the API's error body.
+	Status int
+	// RetryAfter is sent as Retry-After (whole seconds, rounded up) with
+	// Status.
+	RetryAfter time.Duration
+	// Delay holds the answer back this much real time.
+	Delay time.Duration
+	// Drop closes the connection without an answer.
+	Drop bool
+	// AfterHandling handles the request first and then fails it (Status
+	// or Drop): the change happened but the client cannot know. This is
+	// the ambiguous failure that must not make a client repeat a create.
+	AfterHandling bool
+}
+
+// Server is a simulator of the DigitalOcean databases API. It is an
+// http.Handler; Start serves it on a loopback port.
+type Server struct {
+	opts  Options
+	clock dbaas.Clock
+	mux   *http.ServeMux
+	ca    []byte
+	done  chan struct{}
+
+	mu       sync.Mutex
+	clusters map[string]*cluster
+	order    []string
+	vpcs     map[string]*vpc
+	faults   map[string][]Fault
+	calls    map[string]int64
+	tokens   float64
+	refillAt time.Time
+	userSeq  int
+
+	srv       *http.Server
+	served    chan struct{}
+	closeOnce sync.Once
+}
+
+// New returns a simulator with the given options.
+func New(opts Options) *Server {
+	if opts.Clock == nil {
+		opts.Clock = dbaas.SystemClock{}
+	}
+	if opts.BackupInterval <= 0 {
+		opts.BackupInterval = 24 * time.Hour
+	}
+	if opts.BackupRetention <= 0 {
+		opts.BackupRetention = 7 * 24 * time.Hour
+	}
+	if opts.RateWindow <= 0 {
+		opts.RateWindow = time.Minute
+	}
+	s := &Server{
+		opts:     opts,
+		clock:    opts.Clock,
+		mux:      http.NewServeMux(),
+		ca:       newCA(),
+		done:     make(chan struct{}),
+		clusters: map[string]*cluster{},
+		vpcs:     map[string]*vpc{},
+		faults:   map[string][]Fault{},
+		calls:    map[string]int64{},
+		tokens:   float64(opts.RateLimit),
+		refillAt: opts.Clock.Now(),
+	}
+	s.routes()
+	s.addDefaultVPCs()
+	return s
+}
+
+// Start serves a new simulator on a free 127.0.0.1 port and returns it
+// with the base URL to give the client (godo.SetBaseURL). Close stops it.
+func Start(opts Options) (*Server, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", fmt.Errorf("dosim: listen: %w", err)
+	}
+	s := New(opts)
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.served = make(chan struct{})
+	go func() {
+		defer close(s.served)
+		_ = s.srv.Serve(ln)
+	}()
+	return s, "http://" + ln.Addr().String() + "/", nil
+}
+
+// Close stops the listener and every connection and goroutine of a
+// started simulator, and detaches the real databases still attached.
+func (s *Server) Close() error {
+	var errs []error
+	s.closeOnce.Do(func() {
+		close(s.done)
+		if s.srv != nil {
+			errs = append(errs, s.srv.Close())
+			<-s.served
+		}
+		s.mu.Lock()
+		var keys []string
+		for _, c := range s.clusters {
+			if c.attached {
+				keys = append(keys, c.ID)
+			}
+		}
+		s.clusters = map[string]*cluster{}
+		s.order = nil
+		s.mu.Unlock()
+		if s.opts.Backend != nil {
+			for _, k := range keys {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				errs = append(errs, s.opts.Backend.Detach(ctx, k))
+				cancel()
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Inject queues faults for the requests matching route, one fault per
+// request in order. A route is the method and path pattern, as in
+// "POST /v2/databases" or "PUT /v2/databases/{id}/firewall".
+func (s *Server) Inject(route string, faults ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[route] = append(s.faults[route], faults...)
+}
+
+// Calls returns how many requests matched route (see Inject), faults and
+// rejections included.
+func (s *Server) Calls(route string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[route]
+}
+
+// TotalCalls returns how many requests the simulator has received.
+func (s *Server) TotalCalls() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for _, c := range s.calls {
+		n += c
+	}
+	return n
+}
+
+// ResetCalls sets every call counter back to zero.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = map[string]int64{}
+}
+
+// SetRateLimit changes the rate limit (see Options.RateLimit) and fills
+// the bucket.
+func (s *Server) SetRateLimit(limit int, window time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if window <= 0 {
+		window = time.Minute
+	}
+	s.opts.RateLimit, s.opts.RateWindow = limit, window
+	s.tokens, s.refillAt = float64(limit), s.clock.Now()
+}
+
+// ServeHTTP answers one API request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, route := s.mux.Handler(r)
+	known := route != ""
+	if !known {
+		route = r.Method + " " + r.URL.Path
+	}
+	requestID := newUUID()
+	w.Header().Set("X-Request-Id", requestID)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, requestID))
+
+	s.mu.Lock()
+	s.calls[route]++
+	var fault *Fault
+	if q := s.faults[route]; len(q) > 0 {
+		f := q[0]
+		fault = &f
+		s.faults[route] = q[1:]
+	}
+	s.mu.Unlock()
+
+	if !s.sleep(s.opts.Latency) {
+		return
+	}
+	if fault != nil && !s.sleep(fault.Delay) {
+		return
+	}
+	if !s.authorized(r) {
+		s.rateHeaders(w, false)
+		writeError(w, r, http.StatusUnauthorized, "unauthorized", "Unable to authenticate you.")
+		return
+	}
+	if !s.rateHeaders(w, true) {
+		writeError(w, r, http.StatusTooManyRequests, "too_many_requests", "API rate limit exceeded.")
+		return
+	}
+	if fault != nil && !fault.AfterHandling && (fault.Drop || fault.Status != 0) {
+		s.fail(w, r, *fault)
+		return
+	}
+	if fault != nil && fault.AfterHandling {
+		// Handle for real, throw the answer away, then fail.
+		s.mux.ServeHTTP(discardWriter{h: http.Header{}}, r)
+		s.fail(w, r, *fault)
+		return
+	}
+	if !known {
+		writeError(w, r, http.StatusNotFound, "not_found", "The resource you were accessing could not be found.")
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// fail answers with the fault's status, or drops the connection.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, f Fault) {
+	if f.Drop {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		// Not hijackable (httptest.ResponseRecorder): a 502 is the closest.
+		writeError(w, r, http.StatusBadGateway, "server_error", "connection dropped")
+		return
+	}
+	if f.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(f.RetryAfter.Seconds()))))
+	}
+	switch {
+	case f.Status == http.StatusTooManyRequests:
+		writeError(w, r, f.Status, "too_many_requests", "API rate limit exceeded.")
+	case f.Status >= 500:
+		writeError(w, r, f.Status, "server_error", "Unexpected server-side error")
+	default:
+		writeError(w, r, f.Status, strings.ToLower(strings.ReplaceAll(http.StatusText(f.Status), " ", "_")), http.StatusText(f.Status))
+	}
+}
+
+// sleep waits d of real time; false when the server closes meanwhile.
+func (s *Server) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	tok = strings.TrimSpace(tok)
+	if !ok || tok == "" {
+		return false
+	}
+	return s.opts.Token == "" || tok == s.opts.Token
+}
+
+// rateHeaders sets the RateLimit-* headers and, when take is true, spends
+// one request; it reports false when the bucket is empty (answer 429).
+func (s *Server) rateHeaders(w http.ResponseWriter, take bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	limit := s.opts.RateLimit
+	if limit <= 0 {
+		return true
+	}
+	now := s.clock.Now()
+	perToken := s.opts.RateWindow / time.Duration(limit)
+	if el := now.Sub(s.refillAt); el > 0 {
+		s.tokens = math.Min(float64(limit), s.tokens+float64(el)/float64(perToken))
+	}
+	s.refillAt = now
+	ok := true
+	if take {
+		if s.tokens >= 1 {
+			s.tokens--
+		} else {
+			ok = false
+		}
+	}
+	h := w.Header()
+	h.Set("RateLimit-Limit", strconv.Itoa(limit))
+	h.Set("RateLimit-Remaining", strconv.Itoa(int(s.tokens)))
+	// Reset: when the bucket is full again, in epoch seconds, as the API
+	// sends it.
+	full := now.Add(time.Duration((float64(limit) - s.tokens) * float64(perToken)))
+	h.Set("RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(full.UnixNano())/1e9)), 10))
+	if !ok {
+		wait := time.Duration((1 - s.tokens) * float64(perToken))
+		h.Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+	}
+	return ok
+}
+
+type requestIDKey struct{}
+
+// apiError is the API's error body.
+type apiError struct {
+	ID        string `json:"id"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, status int, id, msg string) {
+	rid, _ := r.Context().Value(requestIDKey{}).(string)
+	writeJSON(w, status, apiError{ID: id, Message: msg, RequestID: rid})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// discardWriter swallows an answer that a fault throws away.
+type discardWriter struct{ h http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.h }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
