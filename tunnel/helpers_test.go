@@ -112,10 +112,14 @@ func newFixture(t *testing.T) *fixture {
 
 // config returns a Config through f's relay to remote with short timers.
 func (f *fixture) config(remote dbaas.Endpoint) Config {
+	var auth Auth
+	if f.key != nil {
+		auth.KeyFiles = []string{f.key.Path}
+	}
 	return Config{
 		Relays:            []Relay{{Hop: Hop{Host: f.srv.Addr, User: "tester"}}},
 		Remote:            remote,
-		Auth:              Auth{KeyFiles: []string{f.key.Path}},
+		Auth:              auth,
 		KnownHosts:        []string{f.known},
 		DialTimeout:       3 * time.Second,
 		KeepaliveInterval: 100 * time.Millisecond,

@@ -59,17 +59,17 @@ func (l *link) dial(ctx context.Context) (*ssh.Client, []*ssh.Client, error) {
 			conn, err = chain[i-1].DialContext(hctx, "tcp", hop.Address())
 		}
 		if err != nil {
-			cancel()
 			if hctx.Err() != nil && ctx.Err() == nil {
 				err = fmt.Errorf("no answer within %s: %w", t.cfg.DialTimeout, dbaas.ErrTimeout)
 			}
-			return fail(fmt.Errorf("tunnel: dial %s: %w", what, err))
+			cancel()
+			return fail(fmt.Errorf("dial %s: %w", what, err))
 		}
 		cc := t.hostKeys.clientConfig(hop, methods, t.cfg)
 		client, err := handshake(hctx, conn, hop.Address(), cc)
 		cancel()
 		if err != nil {
-			return fail(fmt.Errorf("tunnel: ssh handshake with %s (user %s): %w", what, cc.User, err))
+			return fail(fmt.Errorf("ssh handshake with %s (user %s): %w", what, cc.User, err))
 		}
 		chain = append(chain, client)
 	}
