@@ -1,0 +1,248 @@
+package dump
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+)
+
+// Report is what Scan found, or what Rewrite found and changed.
+type Report struct {
+	Format     Format       `json:"format"`
+	Engine     dbaas.Engine `json:"engine"`
+	Target     Target       `json:"target"`
+	Statements int          `json:"statements"`
+	Findings   []Finding    `json:"findings"`
+}
+
+// Failing returns the findings that make the import fail: severity Fails
+// and not fixed.
+func (r *Report) Failing() []Finding {
+	var out []Finding
+	for _, f := range r.Findings {
+		if f.Severity == Fails && !f.Fixed {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Fixed returns the number of findings Rewrite fixed.
+func (r *Report) Fixed() int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Fixed {
+			n++
+		}
+	}
+	return n
+}
+
+// Scan reads the whole dump and reports what will fail, or behave
+// differently, on the target. It returns the findings so far with an
+// error when the dump is malformed or truncated.
+func Scan(r *Reader, t Target) (*Report, error) {
+	return process(r, t, nil)
+}
+
+// Rewrite copies the dump to w with the safe fixes applied and reports
+// every finding, marking those it fixed. Row data (INSERT and REPLACE
+// statements, COPY rows) is copied byte for byte, whatever it contains.
+// On error w holds a partial dump: write to a file with RewriteFile.
+func Rewrite(w io.Writer, r *Reader, t Target) (*Report, error) {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	rep, err := process(r, t, bw)
+	if err != nil {
+		return rep, err
+	}
+	if err := bw.Flush(); err != nil {
+		return rep, fmt.Errorf("dump: write: %w", err)
+	}
+	return rep, nil
+}
+
+// RewriteFile rewrites the dump into the file path. It writes a temporary
+// file in the same directory and renames it over path only when the whole
+// dump was read and written, so path never holds a partial dump. The file
+// is created readable by its owner only: dumps hold password hashes.
+func RewriteFile(path string, r *Reader, t Target) (rep *Report, err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("dump: create %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if rep, err = Rewrite(f, r, t); err != nil {
+		return rep, err
+	}
+	if err = f.Sync(); err != nil {
+		return rep, fmt.Errorf("dump: write %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return rep, fmt.Errorf("dump: write %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return rep, fmt.Errorf("dump: write %s: %w", path, err)
+	}
+	return rep, nil
+}
+
+// dataRules are the rules that read the head of row data; none of them
+// may change it.
+var dataRules = []string{"mysql-system-schema"}
+
+// maxDataHead is how much of a data statement a rule sees: enough for
+// INSERT INTO schema.table.
+const maxDataHead = 256
+
+func process(r *Reader, t Target, w io.Writer) (*Report, error) {
+	t, err := t.validate(r.Engine())
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Format: r.Format(), Engine: r.Engine(), Target: t, Findings: []Finding{}}
+	pg := r.Engine() == dbaas.Postgres
+	c := &checkCtx{t: t, src: r.Engine(), seen: map[string]bool{}}
+	var (
+		tk    tokens
+		edits []edit
+		out   []byte
+	)
+	for {
+		st, err := r.Next()
+		if err == io.EOF {
+			return rep, nil
+		}
+		if err != nil {
+			return rep, err
+		}
+		if st.Kind == KindSpace || st.Kind == KindComment {
+			if w != nil {
+				if err := write(w, st.Text); err != nil {
+					return rep, err
+				}
+			}
+			continue
+		}
+		rep.Statements++
+		c.st, c.tk = st, nil
+		rules := catalogue
+		switch st.Kind {
+		case KindStatement:
+			tk.tokenize(st.Text, pg)
+			c.tk = &tk
+			if !pg && tk.is(0, "USE") {
+				c.db = tk.name(1, false)
+			}
+		case KindData:
+			rules = nil
+			if !pg {
+				tk.tokenize(st.Text[:min(len(st.Text), maxDataHead)], pg)
+				c.tk = &tk
+				rules = dataRuleSet
+			}
+		}
+		drop := false
+		edits = edits[:0]
+		first := len(rep.Findings)
+		for i := range rules {
+			rule := &rules[i]
+			for _, h := range rule.check(c) {
+				f := Finding{Rule: rule.ID, Line: st.Line, Excerpt: excerpt(st.Text, h.s, h.e), Severity: rule.Severity, Reason: rule.Reason, Fixable: h.fixable()}
+				if h.severity != 0 {
+					f.Severity = h.severity
+				}
+				if h.reason != "" {
+					f.Reason = h.reason
+				}
+				rep.Findings = append(rep.Findings, f)
+				if st.Kind != KindData {
+					drop = drop || h.drop
+					edits = append(edits, h.edits...)
+				}
+			}
+		}
+		if w == nil {
+			continue
+		}
+		text := st.Text
+		switch {
+		case drop:
+			text = nil
+		case len(edits) > 0:
+			out = applyEdits(out[:0], text, edits)
+			text = out
+		}
+		for i := first; i < len(rep.Findings); i++ {
+			rep.Findings[i].Fixed = rep.Findings[i].Fixable && st.Kind != KindData
+		}
+		if err := write(w, text); err != nil {
+			return rep, err
+		}
+		rest := w
+		if drop {
+			rest = io.Discard
+		}
+		if err := r.Rest(rest); err != nil {
+			return rep, wrapWrite(err)
+		}
+	}
+}
+
+var dataRuleSet = func() []Rule {
+	var rs []Rule
+	for _, r := range catalogue {
+		if slices.Contains(dataRules, r.ID) {
+			rs = append(rs, r)
+		}
+	}
+	return rs
+}()
+
+func write(w io.Writer, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("dump: write: %w", err)
+	}
+	return nil
+}
+
+func wrapWrite(err error) error {
+	var de *Error
+	if errors.As(err, &de) {
+		return err
+	}
+	return fmt.Errorf("dump: write: %w", err)
+}
+
+// applyEdits appends text with edits applied to dst. Overlapping edits
+// after the first are dropped.
+func applyEdits(dst, text []byte, edits []edit) []byte {
+	slices.SortStableFunc(edits, func(a, b edit) int { return a.s - b.s })
+	pos := 0
+	for _, e := range edits {
+		if e.s < pos {
+			continue
+		}
+		dst = append(dst, text[pos:e.s]...)
+		dst = append(dst, e.repl...)
+		pos = e.e
+	}
+	return append(dst, text[pos:]...)
+}
