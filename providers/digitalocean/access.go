@@ -1,0 +1,190 @@
+package digitalocean
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/digitalocean/godo"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+)
+
+// Firewall rule types of the API.
+const (
+	ruleIPAddr  = "ip_addr"
+	ruleDroplet = "droplet"
+	ruleTag     = "tag"
+	ruleK8s     = "k8s"
+	ruleApp     = "app"
+)
+
+// maxFirewallAttempts bounds the read-change-write-confirm rounds of one
+// Allow or Revoke that lose to concurrent writers.
+const maxFirewallAttempts = 6
+
+// ruleOf maps a source to a firewall rule.
+func ruleOf(s dbaas.Source) (godo.DatabaseFirewallRule, error) {
+	if err := dbaas.CheckSources(Name, dbaas.Capabilities{SourceKinds: (&Provider{}).Capabilities().SourceKinds}, []dbaas.Source{s}); err != nil {
+		return godo.DatabaseFirewallRule{}, err
+	}
+	r := godo.DatabaseFirewallRule{Value: s.Value}
+	switch s.Kind {
+	case dbaas.SourceCIDR:
+		r.Type = ruleIPAddr
+		// A single address is sent bare, as the API writes it.
+		if p, ok := s.Prefix(); ok && p.IsSingleIP() {
+			r.Value = p.Addr().String()
+		}
+	case dbaas.SourceInstance:
+		r.Type = ruleDroplet
+	case dbaas.SourceTag:
+		r.Type = ruleTag
+	case dbaas.SourceKubernetes:
+		r.Type = ruleK8s
+	case dbaas.SourceApp:
+		r.Type = ruleApp
+	}
+	return r, nil
+}
+
+// sourceOf maps a firewall rule to a source; false for a rule it cannot
+// read.
+func sourceOf(r godo.DatabaseFirewallRule) (dbaas.Source, bool) {
+	switch r.Type {
+	case ruleIPAddr:
+		if a, err := netip.ParseAddr(r.Value); err == nil {
+			a = a.Unmap()
+			return dbaas.CIDR(netip.PrefixFrom(a, a.BitLen()).String()), true
+		}
+		if p, err := netip.ParsePrefix(r.Value); err == nil {
+			return dbaas.CIDR(p.Masked().String()), true
+		}
+	case ruleDroplet:
+		return dbaas.Source{Kind: dbaas.SourceInstance, Value: r.Value}, true
+	case ruleTag:
+		return dbaas.Source{Kind: dbaas.SourceTag, Value: r.Value}, true
+	case ruleK8s:
+		return dbaas.Source{Kind: dbaas.SourceKubernetes, Value: r.Value}, true
+	case ruleApp:
+		return dbaas.Source{Kind: dbaas.SourceApp, Value: r.Value}, true
+	}
+	return dbaas.Source{}, false
+}
+
+// Access returns the cluster's firewall rules as sources.
+func (p *Provider) Access(ctx context.Context, id string) ([]dbaas.Source, error) {
+	if id == "" {
+		return nil, dbaas.InvalidField("id", "is required")
+	}
+	rules, _, err := p.client.Databases.GetFirewallRules(ctx, id)
+	if err != nil {
+		return nil, mapError("access", id, err)
+	}
+	out := make([]dbaas.Source, 0, len(rules))
+	for _, r := range rules {
+		if s, ok := sourceOf(r); ok {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// Allow adds firewall rules. The API replaces every rule at once, so
+// Allow reads the rules, writes them with the new ones, and reads again
+// to confirm that no concurrent writer dropped them, starting over if one
+// did. Callers of one Provider are serialised per cluster.
+func (p *Provider) Allow(ctx context.Context, id string, sources ...dbaas.Source) error {
+	return p.changeRules(ctx, "allow", id, sources, true)
+}
+
+// Revoke removes firewall rules, as Allow adds them.
+func (p *Provider) Revoke(ctx context.Context, id string, sources ...dbaas.Source) error {
+	return p.changeRules(ctx, "revoke", id, sources, false)
+}
+
+func (p *Provider) changeRules(ctx context.Context, op, id string, sources []dbaas.Source, add bool) error {
+	if id == "" {
+		return dbaas.InvalidField("id", "is required")
+	}
+	if err := dbaas.CheckSources(Name, p.Capabilities(), sources); err != nil {
+		return err
+	}
+	if len(sources) == 0 {
+		return nil
+	}
+	want := make(map[string]godo.DatabaseFirewallRule, len(sources))
+	for _, s := range sources {
+		r, err := ruleOf(s)
+		if err != nil {
+			return err
+		}
+		want[s.String()] = r
+	}
+	mu := p.fwLock(id)
+	mu.Lock()
+	defer mu.Unlock()
+	for attempt := 1; ; attempt++ {
+		rules, _, err := p.client.Databases.GetFirewallRules(ctx, id)
+		if err != nil {
+			return mapError(op, id, err)
+		}
+		next, changed := applyRules(rules, want, add)
+		if !changed {
+			return nil
+		}
+		if _, err := p.client.Databases.UpdateFirewallRules(ctx, id, &godo.DatabaseUpdateFirewallRulesRequest{Rules: next}); err != nil {
+			return mapError(op, id, err)
+		}
+		rules, _, err = p.client.Databases.GetFirewallRules(ctx, id)
+		if err != nil {
+			return mapError(op, id, err)
+		}
+		if _, changed := applyRules(rules, want, add); !changed {
+			return nil
+		}
+		if attempt >= maxFirewallAttempts {
+			return dbaas.NewError(op, id, dbaas.ErrConflict, fmt.Errorf("firewall rules were changed by another writer %d times in a row", attempt))
+		}
+		// Someone else wrote meanwhile: back off a random while so that
+		// two writers do not keep overwriting each other in step.
+		d := time.Duration(50+rand.IntN(200)) * time.Millisecond * time.Duration(attempt)
+		if err := sleep(ctx, p.clock, d); err != nil {
+			return dbaas.NewError(op, id, nil, err)
+		}
+	}
+}
+
+// applyRules returns the rule list with want added (or removed) and
+// whether that differs from rules. Rules kept keep their uuid.
+func applyRules(rules []godo.DatabaseFirewallRule, want map[string]godo.DatabaseFirewallRule, add bool) ([]*godo.DatabaseFirewallRule, bool) {
+	present := map[string]bool{}
+	out := make([]*godo.DatabaseFirewallRule, 0, len(rules)+len(want))
+	changed := false
+	for i := range rules {
+		r := rules[i]
+		key := ""
+		if s, ok := sourceOf(r); ok {
+			key = s.String()
+		}
+		if _, hit := want[key]; hit && key != "" {
+			present[key] = true
+			if !add {
+				changed = true
+				continue
+			}
+		}
+		out = append(out, &godo.DatabaseFirewallRule{UUID: r.UUID, Type: r.Type, Value: r.Value})
+	}
+	if add {
+		for key, r := range want {
+			if !present[key] {
+				out = append(out, &godo.DatabaseFirewallRule{Type: r.Type, Value: r.Value})
+				changed = true
+			}
+		}
+	}
+	return out, changed
+}

@@ -1,0 +1,51 @@
+package digitalocean
+
+import (
+	"context"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+)
+
+// Connection returns the public endpoint (host and port of the
+// cluster's connection block), the private one, the administrator doadmin
+// and its password, the database, TLS required and the project's CA
+// certificate (PEM) from /ca.
+func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
+	if id == "" {
+		return nil, dbaas.InvalidField("id", "is required")
+	}
+	db, _, err := p.client.Databases.Get(ctx, id)
+	if err != nil {
+		return nil, mapError("connection", id, err)
+	}
+	c := db.Connection
+	if c == nil || c.Host == "" {
+		return nil, dbaas.NewError("connection", id, dbaas.ErrConflict, errNoConnection(db.Status))
+	}
+	info := &dbaas.ConnectionInfo{
+		Engine:   engineOf(db.EngineSlug),
+		Endpoint: dbaas.Endpoint{Host: c.Host, Port: c.Port},
+		User:     c.User,
+		Password: dbaas.NewSecret(c.Password),
+		Database: c.Database,
+		TLS:      dbaas.TLSDisable,
+	}
+	if pc := db.PrivateConnection; pc != nil && pc.Host != "" {
+		info.PrivateEndpoint = dbaas.Endpoint{Host: pc.Host, Port: pc.Port}
+	}
+	if c.SSL {
+		info.TLS = dbaas.TLSRequire
+		ca, _, err := p.client.Databases.GetCA(ctx, id)
+		if err != nil {
+			return nil, mapError("connection", id, err)
+		}
+		info.CACertPEM = ca.Certificate
+	}
+	return info, nil
+}
+
+type errNoConnection string
+
+func (e errNoConnection) Error() string {
+	return "the cluster has no connection details yet (status " + string(e) + ")"
+}
