@@ -299,3 +299,5 @@ func (c Config) checkListen() error {
 	}
 	return nil
 }
+
+func splitHostPort(addr string) (host, port string, err error) { return net.SplitHostPort(addr) }

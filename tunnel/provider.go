@@ -1,0 +1,211 @@
+package tunnel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+)
+
+// Provider wraps a dbaas.Provider so that Connection returns the local
+// end of an SSH tunnel to the instance instead of the instance itself.
+// Every other method is the wrapped provider's. One tunnel is opened per
+// instance on its first Connection and reused; Delete closes that
+// instance's tunnel and Close closes them all. It is safe for concurrent
+// use.
+type Provider struct {
+	dbaas.Provider
+	cfg  Config
+	opts ProviderOptions
+
+	mu      sync.Mutex
+	tunnels map[string]*entry
+	closed  bool
+}
+
+// ProviderOptions tunes NewProvider.
+type ProviderOptions struct {
+	// Public tunnels to the instance's public Endpoint even when it has a
+	// PrivateEndpoint. By default the private endpoint is used where
+	// there is one, as the relay usually sits in the same private network.
+	Public bool
+}
+
+type entry struct {
+	ready chan struct{} // closed once t or err is set
+	t     *Tunnel
+	err   error
+}
+
+// NewProvider returns inner behind tunnels made from cfg. cfg.Remote is
+// set for each instance from its endpoint; cfg.Listen, when set, must
+// leave the port to the system ("127.0.0.1:0") or name a Unix socket
+// directory's socket, since every instance needs its own address. The
+// configuration is checked now, before any tunnel is opened.
+func NewProvider(inner dbaas.Provider, cfg Config, opts ProviderOptions) (*Provider, error) {
+	if inner == nil {
+		return nil, fmt.Errorf("tunnel provider: inner provider: is nil: %w", dbaas.ErrInvalidArgument)
+	}
+	probe := cfg
+	probe.Remote = dbaas.Endpoint{Host: "localhost", Port: 1}
+	if _, err := probe.withDefaults(); err != nil {
+		return nil, err
+	}
+	if network, addr := cfg.listenNetwork(); network == "tcp" && cfg.Listen != "" {
+		if _, port, _ := splitHostPort(addr); port != "0" {
+			return nil, invalid("listen", fmt.Sprintf("%q names a fixed port, but each instance needs its own tunnel: use port 0", cfg.Listen))
+		}
+	} else if network == "unix" {
+		return nil, invalid("listen", "a Unix socket path serves one instance only: use a TCP address with port 0")
+	}
+	return &Provider{Provider: inner, cfg: cfg, opts: opts, tunnels: map[string]*entry{}}, nil
+}
+
+// Connection returns the wrapped provider's connection information with
+// Endpoint replaced by the tunnel's local end and PrivateEndpoint
+// cleared. With TLS mode verify-full it becomes verify-ca: the CA chain
+// is still checked, but the certificate cannot name 127.0.0.1, and the
+// relay's host key already authenticates the path.
+func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
+	info, err := p.Provider.Connection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	remote := info.Endpoint
+	if !p.opts.Public && !info.PrivateEndpoint.IsZero() {
+		remote = info.PrivateEndpoint
+	}
+	if err := remote.Validate(); err != nil {
+		return nil, dbaas.NewError("connection", id, dbaas.ErrConflict, fmt.Errorf("tunnel: instance endpoint: %w", err))
+	}
+	t, err := p.tunnel(ctx, id, remote)
+	if err != nil {
+		return nil, dbaas.NewError("connection", id, nil, err)
+	}
+	out := *info
+	out.Endpoint = t.Endpoint()
+	out.PrivateEndpoint = dbaas.Endpoint{}
+	if out.TLS == dbaas.TLSVerifyFull {
+		out.TLS = dbaas.TLSVerifyCA
+	}
+	return &out, nil
+}
+
+// tunnel returns the open tunnel of id, opening it on first use. Callers
+// asking at once share one Open; a failed Open is not remembered, so the
+// next call tries again. A tunnel to another endpoint (the instance was
+// replaced) is closed and reopened.
+func (p *Provider) tunnel(ctx context.Context, id string, remote dbaas.Endpoint) (*Tunnel, error) {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, fmt.Errorf("tunnel provider: closed: %w", dbaas.ErrConflict)
+		}
+		e, ok := p.tunnels[id]
+		if !ok {
+			e = &entry{ready: make(chan struct{})}
+			p.tunnels[id] = e
+			p.mu.Unlock()
+			cfg := p.cfg
+			cfg.Remote = remote
+			e.t, e.err = Open(ctx, cfg)
+			p.mu.Lock()
+			if e.err != nil || p.closed {
+				delete(p.tunnels, id)
+			}
+			closed := p.closed
+			p.mu.Unlock()
+			close(e.ready)
+			if closed && e.t != nil {
+				_ = e.t.Close()
+				return nil, fmt.Errorf("tunnel provider: closed: %w", dbaas.ErrConflict)
+			}
+			return e.t, e.err
+		}
+		p.mu.Unlock()
+		select {
+		case <-e.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if e.err != nil {
+			continue
+		}
+		if e.t.cfg.Remote != remote {
+			p.drop(id, e)
+			continue
+		}
+		return e.t, nil
+	}
+}
+
+// drop closes the tunnel of id when it is still e.
+func (p *Provider) drop(id string, e *entry) {
+	p.mu.Lock()
+	if p.tunnels[id] != e {
+		p.mu.Unlock()
+		return
+	}
+	delete(p.tunnels, id)
+	p.mu.Unlock()
+	if e.t != nil {
+		_ = e.t.Close()
+	}
+}
+
+// Delete deletes the instance and closes its tunnel.
+func (p *Provider) Delete(ctx context.Context, id string, opts dbaas.DeleteOptions) error {
+	if err := p.Provider.Delete(ctx, id, opts); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	e := p.tunnels[id]
+	p.mu.Unlock()
+	if e != nil {
+		<-e.ready
+		p.drop(id, e)
+	}
+	return nil
+}
+
+// Tunnel returns the open tunnel of instance id, or nil when none is open.
+func (p *Provider) Tunnel(id string) *Tunnel {
+	p.mu.Lock()
+	e := p.tunnels[id]
+	p.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	<-e.ready
+	return e.t
+}
+
+// Close closes every tunnel, each draining up to DrainTimeout, and
+// returns their errors joined. It does not close the wrapped provider.
+func (p *Provider) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	entries := make([]*entry, 0, len(p.tunnels))
+	for _, e := range p.tunnels {
+		entries = append(entries, e)
+	}
+	p.tunnels = map[string]*entry{}
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	errs := make([]error, len(entries))
+	for i, e := range entries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-e.ready
+			if e.t != nil {
+				errs[i] = e.t.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
