@@ -31,7 +31,10 @@ func (p *Provider) Revoke(ctx context.Context, id string, sources ...dbaas.Sourc
 
 // Access returns the allowed sources. Loopback (127.0.0.1, ::1) is always
 // allowed and not listed.
-func (p *Provider) Access(_ context.Context, id string) ([]dbaas.Source, error) {
+func (p *Provider) Access(ctx context.Context, id string) ([]dbaas.Source, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, dbaas.NewError("access", id, nil, err)
+	}
 	r, err := p.get("access", id)
 	if err != nil {
 		return nil, err

@@ -101,7 +101,10 @@ func dirSize(dir string) (int64, error) {
 // Backups lists an instance's backups, oldest first. They outlive the
 // instance: a deleted instance's backups (its final one too) are still
 // listed and restorable.
-func (p *Provider) Backups(_ context.Context, id string) ([]*dbaas.Backup, error) {
+func (p *Provider) Backups(ctx context.Context, id string) ([]*dbaas.Backup, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, dbaas.NewError("backups", id, nil, err)
+	}
 	ids, err := listIDs(p.store.backupsDir())
 	if err != nil {
 		return nil, dbaas.NewError("backups", id, nil, err)
@@ -168,7 +171,13 @@ func (p *Provider) Restore(ctx context.Context, backupID string, spec dbaas.Spec
 	if err := spec.Validate(); err != nil {
 		return nil, dbaas.NewError("restore", spec.Name, nil, err)
 	}
+	if err := dbaas.CheckSources(providerName, p.Capabilities(), spec.Access); err != nil {
+		return nil, dbaas.NewError("restore", spec.Name, nil, err)
+	}
 	if err := p.checkSpec(spec); err != nil {
+		return nil, dbaas.NewError("restore", spec.Name, nil, err)
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, dbaas.NewError("restore", spec.Name, nil, err)
 	}
 	b, err := p.readBackup("restore", backupID)

@@ -332,7 +332,10 @@ func (p *Provider) instance(r *record) *dbaas.Instance {
 }
 
 // Get returns the instance; its status says whether its server runs.
-func (p *Provider) Get(_ context.Context, id string) (*dbaas.Instance, error) {
+func (p *Provider) Get(ctx context.Context, id string) (*dbaas.Instance, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, dbaas.NewError("get", id, nil, err)
+	}
 	r, err := p.get("get", id)
 	if err != nil {
 		return nil, err
@@ -342,7 +345,10 @@ func (p *Provider) Get(_ context.Context, id string) (*dbaas.Instance, error) {
 
 // List returns every instance in the state directory. A corrupt state
 // file is an error naming it.
-func (p *Provider) List(context.Context) ([]*dbaas.Instance, error) {
+func (p *Provider) List(ctx context.Context) ([]*dbaas.Instance, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, dbaas.NewError("list", "", nil, err)
+	}
 	ids, err := listIDs(p.store.instancesDir())
 	if err != nil {
 		return nil, dbaas.NewError("list", "", nil, fmt.Errorf("state directory %s: %w", p.store.dir, err))
@@ -364,7 +370,10 @@ func (p *Provider) List(context.Context) ([]*dbaas.Instance, error) {
 // Connection returns 127.0.0.1, the port, the admin credentials and the
 // database; TLS is off (the traffic stays on this machine unless access
 // is opened wider).
-func (p *Provider) Connection(_ context.Context, id string) (*dbaas.ConnectionInfo, error) {
+func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, dbaas.NewError("connection", id, nil, err)
+	}
 	r, err := p.get("connection", id)
 	if err != nil {
 		return nil, err
@@ -413,11 +422,7 @@ func (p *Provider) checkSpec(spec dbaas.Spec) error {
 		add("options["+k+"]", "the local provider takes no options")
 	}
 	for i, s := range spec.Access {
-		if s.Kind != dbaas.SourceCIDR {
-			add(fmt.Sprintf("access[%d]", i), "the local provider accepts only CIDR sources")
-			continue
-		}
-		if spec.Engine == dbaas.MariaDB {
+		if spec.Engine == dbaas.MariaDB && s.Kind == dbaas.SourceCIDR {
 			if _, err := hostPattern(s.Value); err != nil {
 				add(fmt.Sprintf("access[%d]", i), err.Error())
 			}
@@ -531,7 +536,13 @@ func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance
 	if err := spec.Validate(); err != nil {
 		return nil, dbaas.NewError("create", spec.Name, nil, err)
 	}
+	if err := dbaas.CheckSources(providerName, p.Capabilities(), spec.Access); err != nil {
+		return nil, dbaas.NewError("create", spec.Name, nil, err)
+	}
 	if err := p.checkSpec(spec); err != nil {
+		return nil, dbaas.NewError("create", spec.Name, nil, err)
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, dbaas.NewError("create", spec.Name, nil, err)
 	}
 	in, err := p.installation(spec.Engine, spec.Version)

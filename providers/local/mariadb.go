@@ -25,6 +25,10 @@ func (e mariadb) dataDir(r *record) string  { return filepath.Join(e.dir(r), "da
 func (e mariadb) cnf(r *record) string      { return filepath.Join(e.dir(r), "my.cnf") }
 func (e mariadb) pidFile(r *record) string  { return filepath.Join(e.dir(r), "mariadbd.pid") }
 func (e mariadb) initFile(r *record) string { return filepath.Join(e.dir(r), "init.sql") }
+
+// tmpDir is the server's own temporary directory: bootstraps sharing /tmp
+// collide on their temporary table names.
+func (e mariadb) tmpDir(r *record) string { return filepath.Join(e.dir(r), "tmp") }
 func (mariadb) stopSignal() syscall.Signal  { return syscall.SIGTERM }
 
 // socket is the server's Unix socket; a path too long for sun_path moves
@@ -46,6 +50,9 @@ var mariaSizes = map[string]string{
 // configure writes my.cnf, read by mariadbd, mariadb-install-db and
 // mariadb-backup alike (--defaults-file: nothing from /etc/mysql).
 func (e mariadb) configure(r *record) error {
+	if err := e.p.acct.mkdirOwned(e.tmpDir(r)); err != nil {
+		return err
+	}
 	bind := "127.0.0.1"
 	if opensWider(r) {
 		bind = "*"
@@ -57,6 +64,7 @@ port = %d
 bind-address = %s
 socket = %s
 pid-file = %s
+tmpdir = %s
 skip-name-resolve
 character-set-server = utf8mb4
 %s
@@ -65,7 +73,7 @@ host = 127.0.0.1
 port = %d
 user = %s
 password = "%s"
-`, e.dataDir(r), r.Port, bind, e.socket(r), e.pidFile(r), mariaSizes[r.Size], r.Port, r.AdminUser, cnfEscape(r.Password))
+`, e.dataDir(r), r.Port, bind, e.socket(r), e.pidFile(r), e.tmpDir(r), mariaSizes[r.Size], r.Port, r.AdminUser, cnfEscape(r.Password))
 	return e.p.acct.writeOwned(e.cnf(r), []byte(cnf))
 }
 

@@ -27,7 +27,7 @@ func (p *Provider) run(ctx context.Context, env []string, name string, args ...s
 	cmd.Stderr = &out
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s failed (%w): %s", filepath.Base(name), err, lastLines(out.String(), 8))
+		return fmt.Errorf("%s failed (%w): %s", filepath.Base(name), err, errorLines(out.String()))
 	}
 	return nil
 }
@@ -194,6 +194,25 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// errorLines picks the lines of a tool's output that say what went wrong,
+// or its last lines when none does.
+func errorLines(s string) string {
+	var picked []string
+	for _, l := range strings.Split(s, "\n") {
+		u := strings.ToUpper(l)
+		if strings.Contains(u, "ERROR") || strings.Contains(u, "FATAL") || strings.Contains(u, "PANIC") {
+			picked = append(picked, strings.TrimSpace(l))
+		}
+	}
+	if len(picked) == 0 {
+		return lastLines(s, 8)
+	}
+	if len(picked) > 8 {
+		picked = picked[:8]
+	}
+	return strings.Join(picked, " | ")
 }
 
 // tailFile returns the last lines of a log file.
