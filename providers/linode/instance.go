@@ -1,0 +1,482 @@
+package linode
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/linode/linodego"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+)
+
+// Linode's engine names, as in its paths and engine ids.
+const (
+	enginePostgres = "postgresql"
+	engineMySQL    = "mysql"
+)
+
+func linodeEngine(e dbaas.Engine) (string, bool) {
+	switch e {
+	case dbaas.Postgres:
+		return enginePostgres, true
+	case dbaas.MySQL:
+		return engineMySQL, true
+	}
+	return "", false
+}
+
+func dbaasEngine(e string) dbaas.Engine {
+	if e == engineMySQL {
+		return dbaas.MySQL
+	}
+	return dbaas.Postgres
+}
+
+// instanceID is a parsed instance id: "postgresql/227300" or "mysql/42",
+// Linode's engine and numeric id as in the API's paths (the id alone does
+// not say which path serves it).
+type instanceID struct {
+	engine string
+	num    int
+}
+
+func (i instanceID) String() string { return i.engine + "/" + strconv.Itoa(i.num) }
+
+func parseID(op, id string) (instanceID, error) {
+	eng, num, ok := strings.Cut(id, "/")
+	n, err := strconv.Atoi(num)
+	if !ok || (eng != enginePostgres && eng != engineMySQL) || err != nil || n <= 0 {
+		return instanceID{}, &dbaas.Error{Op: op, ID: truncate(id), Kind: dbaas.ErrInvalidArgument, Field: "id",
+			Err: errors.New("want postgresql/<number> or mysql/<number>, as Create and List return")}
+	}
+	return instanceID{engine: eng, num: n}, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// record is what the adapter reads of a database, whichever linodego type
+// carried it.
+type record struct {
+	id          int
+	engine      string
+	label       string
+	region      string
+	typ         string
+	version     string
+	status      linodego.DatabaseStatus
+	clusterSize int
+	allowList   []string
+	primary     string
+	port        int
+	ssl         bool
+	totalDiskGB int
+	created     *time.Time
+	oldest      *time.Time
+	private     *linodego.DatabasePrivateNetwork
+}
+
+func (r *record) ID() string { return instanceID{r.engine, r.id}.String() }
+
+func fromPostgres(d *linodego.PostgresDatabase) *record {
+	return &record{id: d.ID, engine: enginePostgres, label: d.Label, region: d.Region, typ: d.Type,
+		version: d.Version, status: d.Status, clusterSize: d.ClusterSize, allowList: d.AllowList,
+		primary: d.Hosts.Primary, port: d.Port, ssl: d.SSLConnection, totalDiskGB: d.TotalDiskSizeGB,
+		created: d.Created, oldest: d.OldestRestoreTime, private: d.PrivateNetwork}
+}
+
+func fromMySQL(d *linodego.MySQLDatabase) *record {
+	return &record{id: d.ID, engine: engineMySQL, label: d.Label, region: d.Region, typ: d.Type,
+		version: d.Version, status: d.Status, clusterSize: d.ClusterSize, allowList: d.AllowList,
+		primary: d.Hosts.Primary, port: d.Port, ssl: d.SSLConnection, totalDiskGB: d.TotalDiskSizeGB,
+		created: d.Created, oldest: d.OldestRestoreTime, private: d.PrivateNetwork}
+}
+
+// fromDatabase reads an entry of the all-engines list, which does not
+// carry ssl_connection (Linode requires TLS on every database it makes).
+func fromDatabase(d *linodego.Database) *record {
+	return &record{id: d.ID, engine: d.Engine, label: d.Label, region: d.Region, typ: d.Type,
+		version: d.Version, status: d.Status, clusterSize: d.ClusterSize, allowList: d.AllowList,
+		primary: d.Hosts.Primary, port: d.Port, ssl: true, totalDiskGB: d.TotalDiskSizeGB,
+		created: d.Created, oldest: d.OldestRestoreTime, private: d.PrivateNetwork}
+}
+
+// mapStatus maps Linode's status words to the normalized ones. Resuming
+// is provisioning again (not usable yet), suspending is on its way to
+// stopped, and degraded (a node lost, the cluster serving while Linode
+// repairs it) is modifying.
+func mapStatus(s linodego.DatabaseStatus) dbaas.Status {
+	switch s {
+	case linodego.DatabaseStatusProvisioning, linodego.DatabaseStatusResuming:
+		return dbaas.StatusProvisioning
+	case linodego.DatabaseStatusActive:
+		return dbaas.StatusAvailable
+	case linodego.DatabaseStatusUpdating, linodego.DatabaseStatusDegraded:
+		return dbaas.StatusModifying
+	case linodego.DatabaseStatusBackingUp:
+		return dbaas.StatusBackingUp
+	case linodego.DatabaseStatusRestoring:
+		return dbaas.StatusRestoring
+	case linodego.DatabaseStatusSuspending, linodego.DatabaseStatusSuspended:
+		return dbaas.StatusStopped
+	case linodego.DatabaseStatusFailed:
+		return dbaas.StatusFailed
+	case linodego.DatabaseStatusDeleting, linodego.DatabaseStatusDeleted:
+		return dbaas.StatusDeleting
+	}
+	return dbaas.StatusUnknown
+}
+
+func (r *record) instance() *dbaas.Instance {
+	in := &dbaas.Instance{
+		ID: r.ID(), Name: r.label, Provider: Name, Engine: dbaasEngine(r.engine), Version: r.version,
+		Status: mapStatus(r.status), RawStatus: string(r.status), Region: r.region, Size: r.typ,
+		Nodes: r.clusterSize, StorageGB: r.totalDiskGB,
+	}
+	if r.primary != "" && r.port > 0 {
+		in.Endpoint = dbaas.Endpoint{Host: r.primary, Port: r.port}
+	}
+	if r.created != nil {
+		in.CreatedAt = r.created.UTC()
+	}
+	return in
+}
+
+// get reads one database.
+func (p *Provider) get(ctx context.Context, op string, id instanceID) (*record, error) {
+	var rec *record
+	var err error
+	if id.engine == enginePostgres {
+		var d *linodego.PostgresDatabase
+		if d, err = p.client.GetPostgresDatabase(ctx, id.num); err == nil {
+			rec = fromPostgres(d)
+		}
+	} else {
+		var d *linodego.MySQLDatabase
+		if d, err = p.client.GetMySQLDatabase(ctx, id.num); err == nil {
+			rec = fromMySQL(d)
+		}
+	}
+	if err != nil {
+		return nil, wrap(ctx, op, id.String(), err)
+	}
+	return rec, nil
+}
+
+// Get returns the instance, or ErrNotFound. One API call.
+func (p *Provider) Get(ctx context.Context, id string) (*dbaas.Instance, error) {
+	iid, err := parseID("get", id)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := p.get(ctx, "get", iid)
+	if err != nil {
+		return nil, err
+	}
+	return rec.instance(), nil
+}
+
+// List returns every PostgreSQL and MySQL instance, reading every page of
+// GET /databases/instances.
+func (p *Provider) List(ctx context.Context) ([]*dbaas.Instance, error) {
+	dbs, err := p.client.ListDatabases(ctx, nil)
+	if err != nil {
+		return nil, wrap(ctx, "list", "", err)
+	}
+	out := make([]*dbaas.Instance, 0, len(dbs))
+	for i := range dbs {
+		if dbs[i].Engine != enginePostgres && dbs[i].Engine != engineMySQL {
+			continue
+		}
+		out = append(out, fromDatabase(&dbs[i]).instance())
+	}
+	return out, nil
+}
+
+// Delete deletes the instance. Linode takes no final backup, so opts must
+// say SkipFinalBackup (dbaas.CheckDeleteOptions).
+func (p *Provider) Delete(ctx context.Context, id string, opts dbaas.DeleteOptions) error {
+	if err := dbaas.CheckDeleteOptions(Name, p.Capabilities(), opts); err != nil {
+		return err
+	}
+	iid, err := parseID("delete", id)
+	if err != nil {
+		return err
+	}
+	if iid.engine == enginePostgres {
+		err = p.client.DeletePostgresDatabase(ctx, iid.num)
+	} else {
+		err = p.client.DeleteMySQLDatabase(ctx, iid.num)
+	}
+	return wrap(ctx, "delete", id, err)
+}
+
+// createBody is what Create and Restore send: linodego's create options
+// for the engine, and for a restore the fork with its restore_time, which
+// linodego's DatabaseFork never sends (its RestoreTime is tagged "-").
+type createBody struct {
+	Label          string                           `json:"label"`
+	Region         string                           `json:"region"`
+	Type           string                           `json:"type"`
+	Engine         string                           `json:"engine"`
+	AllowList      []string                         `json:"allow_list,omitempty"`
+	ClusterSize    int                              `json:"cluster_size,omitempty"`
+	Fork           *forkBody                        `json:"fork,omitempty"`
+	PrivateNetwork *linodego.DatabasePrivateNetwork `json:"private_network,omitempty"`
+}
+
+type forkBody struct {
+	Source      int    `json:"source"`
+	RestoreTime string `json:"restore_time"`
+}
+
+// apiTime is how the API writes times: UTC without a zone.
+const apiTime = "2006-01-02T15:04:05"
+
+// checkSpec validates spec for Linode and returns the body to send. It
+// makes no call.
+func (p *Provider) checkSpec(op string, spec dbaas.Spec) (*createBody, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	eng, ok := linodeEngine(spec.Engine)
+	if !ok {
+		return nil, dbaas.Unsupported(Name, op, "engine "+string(spec.Engine)+" is not offered: Linode has postgres and mysql")
+	}
+	unsupported := func(field, why string) error {
+		return dbaas.Unsupported(Name, op, "spec."+field+": "+why)
+	}
+	switch {
+	case spec.Port != 0:
+		return nil, unsupported("port", "Linode chooses the port; leave it 0 and read it from the instance")
+	case spec.StorageGB != 0:
+		return nil, unsupported("storage_gb", "Linode sizes storage by the plan type (size); leave it 0")
+	case spec.AdminUser != "":
+		return nil, unsupported("admin_user", "Linode names the admin user; read it from Connection")
+	case !spec.AdminPassword.IsZero():
+		return nil, unsupported("admin_password", "Linode generates the admin password; read it from Connection")
+	case spec.Database != "" && spec.Database != p.database:
+		return nil, unsupported("database", "Linode databases come with "+p.database+"; leave it empty")
+	case spec.BackupRetentionDays != 0:
+		return nil, unsupported("backup_retention_days", "Linode keeps its own backup window; leave it 0")
+	case spec.DeletionProtection:
+		return nil, unsupported("deletion_protection", "Linode databases have no deletion protection")
+	case len(spec.Tags) > 0:
+		return nil, unsupported("tags", "Linode databases carry no tags")
+	case len(spec.Options) > 0:
+		k := slices.Sorted(maps.Keys(spec.Options))[0]
+		return nil, dbaas.InvalidField("options["+truncate(k)+"]", "the linode provider takes no options")
+	}
+	region := spec.Region
+	if region == "" {
+		region = p.region
+	}
+	if region == "" {
+		return nil, dbaas.InvalidField("region", "is required: set Spec.Region or Config.Region")
+	}
+	version := spec.Version
+	if version == "" {
+		version = DefaultPostgresVersion
+		if eng == engineMySQL {
+			version = DefaultMySQLVersion
+		}
+	}
+	major, _, _ := strings.Cut(version, ".")
+	body := &createBody{Label: spec.Name, Region: region, Type: spec.Size, Engine: eng + "/" + major,
+		ClusterSize: max(spec.Nodes, 1)}
+	allow, err := allowList("access", spec.Access)
+	if err != nil {
+		return nil, err
+	}
+	body.AllowList = allow
+	switch {
+	case spec.PrivateNetwork == "" && spec.Subnet != "":
+		return nil, dbaas.InvalidField("subnet", "needs private_network (the VPC id)")
+	case spec.PrivateNetwork != "":
+		vpc, err1 := strconv.Atoi(spec.PrivateNetwork)
+		subnet, err2 := strconv.Atoi(spec.Subnet)
+		if err1 != nil || vpc <= 0 {
+			return nil, dbaas.InvalidField("private_network", "must be a Linode VPC id (a number)")
+		}
+		if err2 != nil || subnet <= 0 {
+			return nil, dbaas.InvalidField("subnet", "must be the id (a number) of a subnet of the VPC")
+		}
+		body.PrivateNetwork = &linodego.DatabasePrivateNetwork{VPCID: vpc, SubnetID: subnet, PublicAccess: spec.PublicAccess}
+	}
+	return body, nil
+}
+
+// allowList checks sources for Linode's allow_list: CIDR sources only
+// (ErrUnsupported otherwise) and IPv4 only, as the API accepts.
+func allowList(field string, sources []dbaas.Source) ([]string, error) {
+	caps := dbaas.Capabilities{SourceKinds: []dbaas.SourceKind{dbaas.SourceCIDR}}
+	if err := dbaas.CheckSources(Name, caps, sources); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(sources))
+	for i, s := range sources {
+		pfx, _ := s.Prefix()
+		if !pfx.Addr().Is4() {
+			return nil, dbaas.InvalidField(fmt.Sprintf("%s[%d]", field, i), s.Value+" is IPv6: Linode's allow_list takes IPv4 addresses and networks")
+		}
+		out = append(out, pfx.String())
+	}
+	return out, nil
+}
+
+// Create validates spec (no call when it is invalid or asks what Linode
+// cannot do), sends the create and returns the instance, provisioning.
+//
+// Linode answers a name in use with 400 on label: that is
+// ErrAlreadyExists. The create is sent without linodego's retries, which
+// would resend it blindly: after a 429 it waits Retry-After and sends it
+// again; after an answer it could not read (dropped connection, timeout,
+// 5xx) it first looks for a database of that label and returns it when
+// the create did take effect, so no database is made twice.
+func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance, error) {
+	body, err := p.checkSpec("create", spec)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := p.guardedCreate(ctx, "create", strings.SplitN(body.Engine, "/", 2)[0], body)
+	if err != nil {
+		return nil, err
+	}
+	return rec.instance(), nil
+}
+
+// guardedCreate sends body to POST /databases/{engine}/instances, at most
+// maxCreateAttempts times, never twice when the first may have worked.
+func (p *Provider) guardedCreate(ctx context.Context, op, engine string, body *createBody) (*record, error) {
+	var last error
+	for attempt := 1; attempt <= maxCreateAttempts; attempt++ {
+		rec, err := p.post(ctx, engine, body)
+		if err == nil {
+			return rec, nil
+		}
+		last = err
+		if ctx.Err() != nil {
+			break
+		}
+		var wait time.Duration
+		switch e := apiError(err); {
+		case httpStatus(e) == http.StatusTooManyRequests:
+			wait = retryAfter(err, p.retryMin)
+		case ambiguous(err):
+			found, ferr := p.findByLabel(ctx, engine, body.Label)
+			if ferr != nil {
+				return nil, dbaas.NewError(op, body.Label, dbaas.ErrConflict, fmt.Errorf(
+					"the create may have taken effect (%v) and looking for it failed (%w): list instances before trying again", err, ferr))
+			}
+			if found != nil {
+				return found, nil
+			}
+			wait = p.retryMin << (attempt - 1)
+		default:
+			return nil, wrap(ctx, op, body.Label, err)
+		}
+		if attempt < maxCreateAttempts {
+			if err := sleep(ctx, p.clock, wait); err != nil {
+				break
+			}
+		}
+	}
+	return nil, wrap(ctx, op, body.Label, last)
+}
+
+// post sends one create request, without retries.
+func (p *Provider) post(ctx context.Context, engine string, body *createBody) (*record, error) {
+	var result any = &linodego.PostgresDatabase{}
+	if engine == engineMySQL {
+		result = &linodego.MySQLDatabase{}
+	}
+	resp, err := p.create.R(ctx).SetBody(body).SetResult(result).Post("databases/" + engine + "/instances")
+	if err != nil {
+		return nil, linodego.NewError(err)
+	}
+	if resp.IsError() {
+		if apiErr, ok := resp.Error().(*linodego.APIError); ok && len(apiErr.Errors) > 0 {
+			return nil, linodego.NewError(resp)
+		}
+		return nil, &linodego.Error{Code: resp.StatusCode(), Message: http.StatusText(resp.StatusCode()), Response: resp.RawResponse}
+	}
+	switch d := result.(type) {
+	case *linodego.PostgresDatabase:
+		return fromPostgres(d), nil
+	case *linodego.MySQLDatabase:
+		return fromMySQL(d), nil
+	}
+	return nil, errors.New("linode: unexpected result type")
+}
+
+// findByLabel returns the database of that engine and label, or nil.
+func (p *Provider) findByLabel(ctx context.Context, engine, label string) (*record, error) {
+	f, err := json.Marshal(map[string]string{"label": label})
+	if err != nil {
+		return nil, err
+	}
+	opts := &linodego.ListOptions{Filter: string(f)}
+	if engine == enginePostgres {
+		dbs, err := p.client.ListPostgresDatabases(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		for i := range dbs {
+			if dbs[i].Label == label {
+				return fromPostgres(&dbs[i]), nil
+			}
+		}
+		return nil, nil
+	}
+	dbs, err := p.client.ListMySQLDatabases(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	for i := range dbs {
+		if dbs[i].Label == label {
+			return fromMySQL(&dbs[i]), nil
+		}
+	}
+	return nil, nil
+}
+
+// Start resumes a suspended instance (POST …/resume).
+func (p *Provider) Start(ctx context.Context, id string) error {
+	iid, err := parseID("start", id)
+	if err != nil {
+		return err
+	}
+	if iid.engine == enginePostgres {
+		err = p.client.ResumePostgresDatabase(ctx, iid.num)
+	} else {
+		err = p.client.ResumeMySQLDatabase(ctx, iid.num)
+	}
+	return wrap(ctx, "start", id, err)
+}
+
+// Stop suspends an active instance (POST …/suspend): Linode keeps its
+// data and stops billing for its nodes.
+func (p *Provider) Stop(ctx context.Context, id string) error {
+	iid, err := parseID("stop", id)
+	if err != nil {
+		return err
+	}
+	if iid.engine == enginePostgres {
+		err = p.client.SuspendPostgresDatabase(ctx, iid.num)
+	} else {
+		err = p.client.SuspendMySQLDatabase(ctx, iid.num)
+	}
+	return wrap(ctx, "stop", id, err)
+}
