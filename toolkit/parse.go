@@ -199,26 +199,20 @@ func allForms() string {
 }
 
 // detect tells the form from the shape: Linode engines carry their version
-// ("mysql/8"), DigitalOcean has a node count third, AWS a storage size
-// sixth, Vultr a version second.
+// ("mysql/8"); the other forms differ in their number of fields. A bad
+// value inside a form is then reported by name rather than as a shape
+// that fits nothing.
 func detect(fields []string) (form, bool) {
 	n := len(fields)
-	isNum := func(i int) bool {
-		if i >= n {
-			return false
-		}
-		_, err := strconv.Atoi(fields[i])
-		return err == nil
-	}
 	var cloud string
 	switch {
 	case strings.Contains(fields[0], "/") && (n == 8 || n == 10):
 		cloud = Linode
-	case n == 10 && isNum(2):
+	case n == 10:
 		cloud = DigitalOcean
-	case n == 8 && isNum(5):
+	case n == 8:
 		cloud = AWS
-	case n == 7 && isNum(1):
+	case n == 7:
 		cloud = Vultr
 	case n == 4:
 		cloud = Exoscale

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+)
+
+func (a *app) backupCommand() *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "backup ID|NAME [--name BACKUP]",
+		Short: "Take an on-demand backup (prints its id)",
+		Long: `Take a native on-demand backup and print its id. Where the cloud has none
+(DigitalOcean, Linode take daily backups only) it exits 5: list the
+automatic ones with "dbaas backups".`,
+		GroupID: "backups",
+		Args:    args(1, 1, "ID|NAME"),
+		RunE: a.runE(func(ctx context.Context, _ *cobra.Command, args []string) error {
+			p, err := a.openProvider(ctx)
+			if err != nil {
+				return err
+			}
+			if !p.Capabilities().OnDemandBackup {
+				return dbaas.Unsupported(a.provider, "backup", "has no on-demand backups; see 'dbaas backups' for the automatic ones")
+			}
+			inst, err := resolve(ctx, p, args[0])
+			if err != nil {
+				return err
+			}
+			if name == "" {
+				name = inst.Name + "-" + a.clock.Now().UTC().Format("20060102150405")
+			}
+			b, err := p.Backup(ctx, inst.ID, name)
+			if err != nil {
+				return err
+			}
+			a.note("backup %s of %s: %s", b.Name, inst.Name, b.Status)
+			return a.emit(b, func(w io.Writer) error {
+				_, err := fmt.Fprintln(w, b.ID)
+				return err
+			})
+		}),
+	}
+	cmd.Flags().StringVar(&name, "name", "", "name of the backup (default NAME-TIME)")
+	return cmd
+}
+
+func (a *app) backupsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "backups ID|NAME",
+		Short:   "List an instance's backups, oldest first",
+		GroupID: "backups",
+		Args:    args(1, 1, "ID|NAME"),
+		RunE: a.runE(func(ctx context.Context, _ *cobra.Command, args []string) error {
+			p, err := a.openProvider(ctx)
+			if err != nil {
+				return err
+			}
+			inst, err := resolve(ctx, p, args[0])
+			if err != nil {
+				return err
+			}
+			list, err := p.Backups(ctx, inst.ID)
+			if err != nil {
+				return err
+			}
+			if list == nil {
+				list = []*dbaas.Backup{}
+			}
+			return a.emit(list, func(w io.Writer) error {
+				if a.quiet {
+					for _, b := range list {
+						fmt.Fprintln(w, b.ID)
+					}
+					return nil
+				}
+				return table(w, backupHeader, backupRows(list))
+			})
+		}),
+	}
+}
+
+func (a *app) restoreCommand() *cobra.Command {
+	var sf specFlags
+	var wf waitFlags
+	var from, at string
+	cmd := &cobra.Command{
+		Use:   "restore BACKUP_ID NEW_NAME [flags] | restore --from ID|NAME --at TIME NEW_NAME [flags]",
+		Short: "Make a new instance from a backup or a point in time (prints its id)",
+		Long: `Restore makes a new instance called NEW_NAME from a backup id (see "dbaas
+backups"), or with --from and --at from an instance as it was at an
+RFC 3339 time. Engine, version, size and region default to those of the
+--from instance; give them as flags otherwise.`,
+		Example: `  dbaas restore snap-123 shop-copy --from shop --wait
+  dbaas restore --from shop --at 2026-05-01T12:00:00Z shop-before --wait`,
+		GroupID: "backups",
+		Args:    args(1, 2, "BACKUP_ID", "NEW_NAME"),
+		RunE: a.runE(func(ctx context.Context, cmd *cobra.Command, args []string) error {
+			var backupID, name string
+			switch {
+			case at != "" && len(args) == 1:
+				name = args[0]
+			case at != "":
+				return usageErrorf("restore: give NEW_NAME only with --at (the backup is the point in time): usage: %s", cmd.UseLine())
+			case len(args) == 2:
+				backupID, name = args[0], args[1]
+			default:
+				return usageErrorf("restore: missing NEW_NAME: usage: %s", cmd.UseLine())
+			}
+			var when time.Time
+			if at != "" {
+				if from == "" {
+					return usageErrorf("restore: --at needs --from ID|NAME, the instance to restore")
+				}
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil {
+					return usageErrorf("--at %q: want an RFC 3339 time such as 2026-05-01T12:00:00Z", clip(at))
+				}
+				when = t
+			}
+			// With --from, engine and size may come from that instance:
+			// they are required only after it has been read.
+			spec, err := sf.spec(a, cmd, name, from != "")
+			if err != nil {
+				return err
+			}
+			p, err := a.openProvider(ctx)
+			if err != nil {
+				return err
+			}
+			if from != "" {
+				src, err := resolve(ctx, p, from)
+				if err != nil {
+					return err
+				}
+				inheritSpec(&spec, src, cmd)
+				if !when.IsZero() {
+					backupID = dbaas.PointInTime(src.ID, when)
+				}
+			}
+			if err := spec.Validate(); err != nil {
+				return err
+			}
+			inst, err := p.Restore(ctx, backupID, spec)
+			if err != nil {
+				return err
+			}
+			a.note("restoring %s into %s (%s), %s", backupID, inst.Name, inst.ID, inst.Status)
+			return a.finishInstance(ctx, p, inst, true, wf)
+		}),
+	}
+	sf.register(cmd.Flags())
+	wf.register(cmd.Flags(), true)
+	cmd.Flags().StringVar(&from, "from", "", "the instance the backup was taken from: its engine, version, size and region are the defaults")
+	cmd.Flags().StringVar(&at, "at", "", "restore --from as it was at this RFC 3339 time (point-in-time restore)")
+	return cmd
+}
+
+// inheritSpec fills what the flags left unset from the source instance.
+func inheritSpec(spec *dbaas.Spec, src *dbaas.Instance, cmd *cobra.Command) {
+	changed := cmd.Flags().Changed
+	if !changed("engine") {
+		spec.Engine = src.Engine
+	}
+	if !changed("version") && spec.Version == "" {
+		spec.Version = src.Version
+	}
+	if !changed("size") && spec.Size == "" {
+		spec.Size = src.Size
+	}
+	if !changed("region") && spec.Region == "" {
+		spec.Region = src.Region
+	}
+	if !changed("nodes") && spec.Nodes == 0 {
+		spec.Nodes = src.Nodes
+	}
+	if !changed("storage-gb") && spec.StorageGB == 0 {
+		spec.StorageGB = src.StorageGB
+	}
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+)
+
+// version is the release, set at link time with
+// -ldflags "-X main.version=v1.2.3"; otherwise the module version that
+// "go install …@version" records.
+var version = ""
+
+func moduleVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+func versionString() string {
+	return "dbaas " + moduleVersion() + " " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH
+}
+
+// versionResult is the JSON of version.
+type versionResult struct {
+	Version   string   `json:"version"`
+	Go        string   `json:"go"`
+	Platform  string   `json:"platform"`
+	Providers []string `json:"providers"`
+}
+
+func (a *app) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "version",
+		Short:   "Print the version",
+		GroupID: "tools",
+		Args:    args(0, 0),
+		RunE: a.runE(func(context.Context, *cobra.Command, []string) error {
+			res := versionResult{Version: moduleVersion(), Go: runtime.Version(),
+				Platform: runtime.GOOS + "/" + runtime.GOARCH, Providers: a.providers()}
+			return a.emit(res, func(w io.Writer) error {
+				_, err := fmt.Fprintln(w, versionString())
+				return err
+			})
+		}),
+	}
+}
+
+// providerInfo is one element of the JSON of providers.
+type providerInfo struct {
+	Name         string              `json:"name"`
+	Capabilities *dbaas.Capabilities `json:"capabilities,omitempty"`
+	Error        string              `json:"error,omitempty"`
+}
+
+// errNoCalls is what the HTTP client used to read capabilities answers
+// every request with: listing providers never reaches a cloud.
+var errNoCalls = errors.New("dbaas providers makes no API calls")
+
+type refuseTransport struct{}
+
+func (refuseTransport) RoundTrip(*http.Request) (*http.Response, error) { return nil, errNoCalls }
+
+func (a *app) providersCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "providers",
+		Short: "List the providers and what each can do",
+		Long: `List the registered providers and their capabilities. Each is opened with
+an HTTP client that refuses every request, so this
+makes no API call and needs no credentials (a provider that insists on a
+token gets a placeholder).`,
+		GroupID: "tools",
+		Args:    args(0, 0),
+		RunE: a.runE(func(ctx context.Context, _ *cobra.Command, _ []string) error {
+			var infos []providerInfo
+			for _, name := range a.providers() {
+				cfg := dbaas.Config{Region: a.region, HTTPClient: &http.Client{Transport: refuseTransport{}}}
+				info := providerInfo{Name: name}
+				p, err := a.open(ctx, name, cfg)
+				if err != nil {
+					// A cloud provider may want a token before it opens.
+					cfg.Token = dbaas.NewSecret("capabilities-only")
+					p, err = a.open(ctx, name, cfg)
+				}
+				if err != nil {
+					info.Error = oneLine(err.Error())
+				} else {
+					caps := p.Capabilities()
+					info.Capabilities = &caps
+					if c, ok := p.(io.Closer); ok {
+						_ = c.Close()
+					}
+				}
+				infos = append(infos, info)
+			}
+			return a.emit(infos, func(w io.Writer) error {
+				rows := make([][]string, 0, len(infos))
+				for _, in := range infos {
+					if in.Capabilities == nil {
+						rows = append(rows, []string{in.Name, "-", "-", "-", "-", "-", "-", "(" + in.Error + ")"})
+						continue
+					}
+					c := in.Capabilities
+					rows = append(rows, []string{in.Name, engineList(c.Engines), yesNo(c.Provision), kindList(c.SourceKinds),
+						yesNo(c.OnDemandBackup), yesNo(c.Restore), yesNo(c.PointInTimeRestore), yesNo(c.FinalBackup)})
+				}
+				return table(w, []string{"PROVIDER", "ENGINES", "PROVISION", "ACCESS", "BACKUP", "RESTORE", "PITR", "FINAL-BACKUP"}, rows)
+			})
+		}),
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func engineList(es []dbaas.Engine) string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = string(e)
+	}
+	return dash(strings.Join(parts, ","))
+}
+
+func kindList(ks []dbaas.SourceKind) string {
+	parts := make([]string, len(ks))
+	for i, k := range ks {
+		parts[i] = string(k)
+	}
+	return dash(strings.Join(parts, ","))
+}

@@ -1,0 +1,7 @@
+package main
+
+// Every provider package that exists, imported for its registration.
+import (
+	_ "github.com/agiledeploy/dbaaskit/providers/local"
+	_ "github.com/agiledeploy/dbaaskit/providers/memory"
+)
