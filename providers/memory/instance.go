@@ -188,10 +188,20 @@ func (p *Provider) newInstanceLocked(spec dbaas.Spec, now time.Time) *instance {
 }
 
 // sweepLocked removes the instances whose deletion is over; p.mu is held.
+// It does nothing until the earliest deletion is due, so that a call
+// costs the same however many instances there are.
 func (p *Provider) sweepLocked(now time.Time) {
-	for id, in := range p.instances {
-		if !in.deleteAt.IsZero() && !now.Before(in.deleteAt) {
+	if len(p.deleting) == 0 || now.Before(p.nextSweep) {
+		return
+	}
+	p.nextSweep = time.Time{}
+	for id := range p.deleting {
+		at := p.instances[id].deleteAt
+		switch {
+		case !now.Before(at):
 			p.removeLocked(id)
+		case p.nextSweep.IsZero() || at.Before(p.nextSweep):
+			p.nextSweep = at
 		}
 	}
 }
@@ -199,6 +209,7 @@ func (p *Provider) sweepLocked(now time.Time) {
 func (p *Provider) removeLocked(id string) {
 	in := p.instances[id]
 	delete(p.instances, id)
+	delete(p.deleting, id)
 	delete(p.byName, in.name)
 	delete(p.byHost, in.endpoint().Host)
 }
@@ -331,6 +342,10 @@ func (p *Provider) Delete(ctx context.Context, id string, opts dbaas.DeleteOptio
 		return nil
 	}
 	in.deleteAt = now.Add(p.opts.DeleteDelay)
+	p.deleting[id] = true
+	if p.nextSweep.IsZero() || in.deleteAt.Before(p.nextSweep) {
+		p.nextSweep = in.deleteAt
+	}
 	return nil
 }
 

@@ -52,6 +52,8 @@ type Provider struct {
 	instances map[string]*instance // by id, deleted ones removed
 	byName    map[string]string    // name → id, deleting ones included
 	byHost    map[string]string    // endpoint host → id
+	deleting  map[string]bool      // ids with a Delete under way
+	nextSweep time.Time            // earliest deleteAt among them
 	backups   map[string]*backup   // by id, kept after the instance goes
 	backupIDs []string             // creation order
 	names     map[string]string    // backup name → backup id
@@ -72,6 +74,7 @@ func New(opts Options) *Provider {
 		instances: map[string]*instance{},
 		byName:    map[string]string{},
 		byHost:    map[string]string{},
+		deleting:  map[string]bool{},
 		backups:   map[string]*backup{},
 		names:     map[string]string{},
 	}
