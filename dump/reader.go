@@ -219,10 +219,11 @@ func (r *Reader) detect(engine dbaas.Engine) error {
 	if i := bytes.IndexByte(head, 0); i >= 0 {
 		return &Error{Line: 1 + bytes.Count(head[:i], nl), Msg: "binary data (NUL byte): not a SQL dump", Kind: ErrUnknownFormat}
 	}
-	check := head
-	if len(check) == len(r.buf[:r.end]) && !r.eof {
-		// a rune may be cut at the end of the first read
-		check = check[:max(0, len(check)-utf8.UTFMax)]
+	// Only the header must be text: row data may hold any byte but NUL,
+	// which every dump tool escapes.
+	check, _, _ := bytes.Cut(head[:min(len(head), 1024)], nl)
+	if len(check) == 1024 {
+		check = check[:len(check)-utf8.UTFMax]
 	}
 	if !utf8.Valid(check) {
 		line := 1

@@ -165,7 +165,8 @@ func TestReaderBadInput(t *testing.T) {
 		msg    string
 	}{
 		{"binary garbage", "\x7fELF\x02\x01\x01\x00\x00", "", ErrUnknownFormat, 1, "binary"},
-		{"invalid utf8", "-- hello\n\xff\xfe\xfd garbage", dbaas.MySQL, ErrUnknownFormat, 2, "binary"},
+		{"invalid utf8", "-- hello \xff\xfe\xfd garbage\n", dbaas.MySQL, ErrUnknownFormat, 1, "binary"},
+		{"NUL after the header", myHeader + "SELECT 1;\n\x00\x01", "", ErrUnknownFormat, 3, "NUL"},
 		{"unknown format", "hello world\n", "", ErrUnknownFormat, 1, "not the header"},
 		{"empty", "", "", ErrUnknownFormat, 1, "empty"},
 		{"engine disagrees", pgHeader, dbaas.MySQL, ErrUnknownFormat, 1, "header says"},

@@ -103,7 +103,6 @@ type checkCtx struct {
 	src   dbaas.Engine
 	st    Statement
 	tk    *tokens // nil unless st.Kind is KindStatement
-	first bool    // the first statement of the dump
 	db    string  // MySQL: the database of the last USE
 	seen  map[string]bool
 }

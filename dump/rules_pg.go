@@ -211,7 +211,9 @@ func checkProviderRole(c *checkCtx) []hit {
 	}
 	role := c.tk.name(2, true)
 	if slices.Contains(allProviderRoles, role) && role != "postgres" {
-		return []hit{c.tokHit(0, 2)}
+		h := c.tokHit(0, 2)
+		h.drop = true
+		return []hit{h}
 	}
 	return nil
 }
