@@ -1,0 +1,70 @@
+package digitalocean
+
+import (
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
+)
+
+func TestServerDelay(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	tr := &transport{clock: fakeclock.New(now)}
+	reset := strconv.FormatInt(now.Add(42*time.Second).Unix(), 10)
+	tests := []struct {
+		name    string
+		headers map[string]string
+		want    time.Duration
+		ok      bool
+	}{
+		{"Retry-After seconds", map[string]string{"Retry-After": "7"}, 7 * time.Second, true},
+		{"Retry-After date", map[string]string{"Retry-After": now.Add(9 * time.Second).Format(http.TimeFormat)}, 9 * time.Second, true},
+		{"Retry-After wins over reset", map[string]string{"Retry-After": "3", "RateLimit-Remaining": "0", "RateLimit-Reset": reset}, 3 * time.Second, true},
+		{"reset when nothing remains", map[string]string{"RateLimit-Remaining": "0", "RateLimit-Reset": reset}, 42 * time.Second, true},
+		{"reset ignored while requests remain", map[string]string{"RateLimit-Remaining": "10", "RateLimit-Reset": reset}, 0, false},
+		{"reset in the past", map[string]string{"RateLimit-Remaining": "0", "RateLimit-Reset": strconv.FormatInt(now.Add(-time.Minute).Unix(), 10)}, 0, true},
+		{"garbage", map[string]string{"Retry-After": "soon"}, 0, false},
+		{"nothing", nil, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := &http.Response{Header: http.Header{}}
+			for k, v := range tt.headers {
+				resp.Header.Set(k, v)
+			}
+			got, ok := tr.serverDelay(resp)
+			assert.Equal(t, tt.ok, ok)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestBackoffIsCapped(t *testing.T) {
+	tr := &transport{baseDelay: 500 * time.Millisecond, maxDelay: 4 * time.Second}
+	for attempt := 1; attempt <= 40; attempt++ {
+		d := tr.backoff(attempt)
+		want := min(500*time.Millisecond<<min(attempt-1, 20), 4*time.Second)
+		assert.GreaterOrEqual(t, d, want/2, "attempt %d", attempt)
+		assert.LessOrEqual(t, d, want, "attempt %d", attempt)
+	}
+}
+
+func TestFieldOf(t *testing.T) {
+	for msg, want := range map[string]string{
+		"region mars1 is not available for engine pg":             "region",
+		"size db-x is not available for engine pg with 1 node(s)": "size",
+		"num_nodes must be 1, 2 or 3":                             "nodes",
+		"version 9 is not available for engine pg":                "version",
+		"rules[0]: value \"x\" is not an IP address or CIDR":      "access",
+		"private_network_uuid x is not a VPC in region fra1":      "private_network",
+		"storage_size_mib must be a multiple of 10240":            "storage_gb",
+		"backup_restore: no backup of a was created at b":         "backup_id",
+		"something else entirely":                                 "",
+	} {
+		assert.Equal(t, want, fieldOf(msg), msg)
+	}
+}
