@@ -56,11 +56,13 @@ func TestConformance(t *testing.T) {
 	clock := fakeclock.NewAuto(epoch)
 	e := newEnv(t, clock, linodesim.Options{ProvisionDelay: linode.TypicalProvisioning}, nil)
 	dbaastest.RunConformance(t, dbaastest.Harness{
-		Provider:        e.p,
-		Spec:            spec,
-		Engines:         []dbaas.Engine{dbaas.Postgres, dbaas.MySQL},
-		Calls:           func() int64 { return int64(e.sim.TotalCalls()) },
-		Wait:            dbaas.WaitOptions{Clock: clock},
+		Provider: e.p,
+		Spec:     spec,
+		Engines:  []dbaas.Engine{dbaas.Postgres, dbaas.MySQL},
+		Calls:    func() int64 { return int64(e.sim.TotalCalls()) },
+		// The timeout is long in simulated time because the concurrency
+		// test's sixteen waiters all move the one shared clock.
+		Wait:            dbaas.WaitOptions{Clock: clock, Timeout: 7 * 24 * time.Hour},
 		MissingID:       "postgresql/1",
 		MissingBackupID: dbaas.PointInTime("postgresql/1", epoch),
 		Cleanup: func(ids []string) {

@@ -76,9 +76,10 @@ func (s *Server) stepLocked(in *instance, now time.Time) {
 	if in.until.IsZero() || now.Before(in.until) {
 		return
 	}
+	at := in.until
 	in.status, in.next, in.until = in.next, "", time.Time{}
 	if in.status == statusActive && in.activeSince.IsZero() {
-		in.activeSince = now
+		in.activeSince = at
 	}
 }
 

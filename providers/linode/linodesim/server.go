@@ -51,6 +51,10 @@ type Options struct {
 	RateWindow time.Duration
 	// RestoreWindow is how far back a fork can restore; default 7 days.
 	RestoreWindow time.Duration
+	// Hook, when set, is called with each request after it is counted
+	// and before it is handled (faults apply first), so that a test can
+	// hold a request back to order the requests of several clients.
+	Hook func(r *http.Request)
 }
 
 // Server is the simulator: an http.Handler serving the Linode databases
@@ -216,6 +220,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, f.Status, "", statusReason(f.Status))
 			return
 		}
+	}
+	if s.opts.Hook != nil {
+		s.opts.Hook(r)
 	}
 	s.serve(w, r)
 }
