@@ -99,12 +99,12 @@ func (h hit) fixable() bool { return h.drop || len(h.edits) > 0 }
 
 // checkCtx is what a rule sees of a statement.
 type checkCtx struct {
-	t     Target
-	src   dbaas.Engine
-	st    Statement
-	tk    *tokens // nil unless st.Kind is KindStatement
-	db    string  // MySQL: the database of the last USE
-	seen  map[string]bool
+	t    Target
+	src  dbaas.Engine
+	st   Statement
+	tk   *tokens // nil unless st.Kind is KindStatement
+	db   string  // MySQL: the database of the last USE
+	seen map[string]bool
 }
 
 // once reports whether key is seen for the first time, to report a table

@@ -130,25 +130,26 @@ func mysqlDDL(c *checkCtx) bool { return c.tk != nil && c.src.MySQLFamily() }
 
 // removal is the edit that removes significant tokens i..j, with the
 // executable comment around them when nothing else is in it, and the
-// blanks after.
+// blanks before them (after them at the start of a line or of an
+// executable comment).
 func (c *checkCtx) removal(i, j int) edit {
 	tk := c.tk
 	s, e := tk.span(i, j)
 	ai, aj := tk.sig[i], tk.sig[j]
-	if ai > 0 && tk.all[ai-1].k == tkExecOpen && aj+1 < len(tk.all) && tk.all[aj+1].k == tkExecClose {
+	afterOpen := ai > 0 && tk.all[ai-1].k == tkExecOpen
+	if afterOpen && aj+1 < len(tk.all) && tk.all[aj+1].k == tkExecClose {
 		s, e = tk.all[ai-1].s, tk.all[aj+1].e
+		afterOpen = false
 	}
 	blank := func(c byte) bool { return c == ' ' || c == '\t' }
-	switch {
-	case e < len(tk.text) && blank(tk.text[e]):
-		for e < len(tk.text) && blank(tk.text[e]) {
-			e++
-		}
-	default:
-		// nothing follows on the line: take the blanks before instead
+	if !afterOpen && s > 0 && blank(tk.text[s-1]) {
 		for s > 0 && blank(tk.text[s-1]) {
 			s--
 		}
+		return edit{s: s, e: e}
+	}
+	for e < len(tk.text) && blank(tk.text[e]) {
+		e++
 	}
 	return edit{s: s, e: e}
 }

@@ -156,52 +156,61 @@ func checkGrantRole(c *checkCtx) []hit {
 		return nil
 	}
 	tk := c.tk
-	var named []string
+	// subjects are roles the statement cannot run without; grantees are
+	// the roles it gives to or takes from
+	var subjects, grantees []string
 	switch {
 	case tk.is(0, "SET") && tk.is(1, "SESSION") && tk.is(2, "AUTHORIZATION"):
-		named = []string{tk.name(3, true)}
+		subjects = []string{tk.name(3, true)}
 	case tk.is(0, "SET") && tk.is(1, "ROLE"):
-		named = []string{tk.name(2, true)}
+		subjects = []string{tk.name(2, true)}
 	case tk.is(0, "GRANT") || tk.is(0, "REVOKE") || tk.is(0, "ALTER") && tk.is(1, "DEFAULT") && tk.is(2, "PRIVILEGES"):
 		for i := 1; i < tk.n(); i++ {
 			switch {
 			case tk.is(i, "FOR") && (tk.is(i+1, "ROLE") || tk.is(i+1, "USER")):
 				r, next := roleList(tk, i+2)
-				named = append(named, r...)
+				subjects = append(subjects, r...)
 				i = next - 1
-			case tk.is(i, "TO") || tk.is(i, "FROM") || tk.is(i, "BY") && tk.is(i-1, "GRANTED"):
+			case tk.is(i, "BY") && tk.is(i-1, "GRANTED"):
 				r, next := roleList(tk, i+1)
-				named = append(named, r...)
+				subjects = append(subjects, r...)
+				i = next - 1
+			case tk.is(i, "TO") || tk.is(i, "FROM"):
+				r, next := roleList(tk, i+1)
+				grantees = append(grantees, r...)
 				i = next - 1
 			}
 		}
 		if on := tk.find(1, "ON"); on < 0 && (tk.is(0, "GRANT") || tk.is(0, "REVOKE")) {
-			// GRANT role TO role: the granted roles count as well
+			// GRANT role TO role: the granted roles are subjects
 			start := 1
 			if tk.is(1, "ADMIN") && tk.is(2, "OPTION") && tk.is(3, "FOR") {
 				start = 4
 			}
 			r, _ := roleList(tk, start)
-			named = append(named, r...)
+			subjects = append(subjects, r...)
 		}
 	default:
 		return nil
 	}
-	bad := 0
-	for _, r := range named {
+	badSubject := slices.IndexFunc(subjects, c.roleBad)
+	badGrantees := 0
+	for _, r := range grantees {
 		if c.roleBad(r) {
-			bad++
+			badGrantees++
 		}
 	}
-	if bad == 0 {
+	if badSubject < 0 && badGrantees == 0 {
 		return nil
 	}
 	h := c.whole(false)
 	h.e = min(h.e, 200)
-	if n := slices.IndexFunc(named, c.roleBad); n >= 0 {
-		h.reason = "role " + named[n] + " is missing on the target or belongs to a provider"
+	if badSubject >= 0 {
+		h.reason = "role " + subjects[badSubject] + " is missing on the target or belongs to a provider"
+	} else {
+		h.reason = "role " + grantees[slices.IndexFunc(grantees, c.roleBad)] + " is missing on the target or belongs to a provider"
 	}
-	h.drop = bad == len(named)
+	h.drop = badSubject >= 0 || badGrantees == len(grantees)
 	return []hit{h}
 }
 

@@ -231,14 +231,18 @@ func wrapWrite(err error) error {
 	return fmt.Errorf("dump: write: %w", err)
 }
 
-// applyEdits appends text with edits applied to dst. Overlapping edits
-// after the first are dropped.
+// applyEdits appends text with edits applied to dst. A replacement that
+// overlaps an earlier edit is dropped.
 func applyEdits(dst, text []byte, edits []edit) []byte {
 	slices.SortStableFunc(edits, func(a, b edit) int { return a.s - b.s })
 	pos := 0
 	for _, e := range edits {
 		if e.s < pos {
-			continue
+			// removals next to each other share the blanks between them
+			if e.repl != "" || e.e <= pos {
+				continue
+			}
+			e.s = pos
 		}
 		dst = append(dst, text[pos:e.s]...)
 		dst = append(dst, e.repl...)
