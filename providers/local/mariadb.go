@@ -28,8 +28,8 @@ func (e mariadb) initFile(r *record) string { return filepath.Join(e.dir(r), "in
 
 // tmpDir is the server's own temporary directory: bootstraps sharing /tmp
 // collide on their temporary table names.
-func (e mariadb) tmpDir(r *record) string { return filepath.Join(e.dir(r), "tmp") }
-func (mariadb) stopSignal() syscall.Signal  { return syscall.SIGTERM }
+func (e mariadb) tmpDir(r *record) string  { return filepath.Join(e.dir(r), "tmp") }
+func (mariadb) stopSignal() syscall.Signal { return syscall.SIGTERM }
 
 // socket is the server's Unix socket; a path too long for sun_path moves
 // to the temporary directory.
