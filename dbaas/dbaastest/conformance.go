@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -389,9 +390,12 @@ func (s *suite) testContextCancelled(t *testing.T) {
 		_, err := s.p.List(cancelled)
 		assert.ErrorIs(t, err, context.Canceled)
 	})
-	t.Run("Wait", func(t *testing.T) {
-		_, err := dbaas.Wait(cancelled, s.p, inst.ID, s.h.Wait)
-		assert.ErrorIs(t, err, context.Canceled)
+	t.Run("Delete", func(t *testing.T) {
+		err := s.p.Delete(cancelled, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true})
+		require.ErrorIs(t, err, context.Canceled)
+		got, err := s.p.Get(ctx, inst.ID)
+		require.NoError(t, err, "a cancelled delete deleted the instance")
+		assert.NotEqual(t, dbaas.StatusDeleting, got.Status, "a cancelled delete started deleting")
 	})
 }
 
@@ -760,6 +764,9 @@ func (s *suite) testSecrets(t *testing.T) {
 		if js, err := json.Marshal(v); err == nil {
 			texts["json"] = string(js)
 		}
+		var logged strings.Builder
+		slog.New(slog.NewJSONHandler(&logged, nil)).Info("value", "v", v)
+		texts["slog"] = logged.String()
 		for form, text := range texts {
 			for _, secret := range secrets {
 				assert.False(t, strings.Contains(text, secret), "%s printed with %s shows a password", what, form)

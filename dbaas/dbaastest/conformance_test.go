@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/dbaastest"
@@ -122,7 +123,9 @@ func TestBrokenProvider(t *testing.T) {
 			return dbaas.Spec{Name: name, Engine: engine, Size: "small"}
 		},
 		Calls: mp.Calls,
-		Wait:  dbaas.WaitOptions{Clock: clock},
+		// Concurrent waiters all move the auto clock: a long timeout holds
+		// their jumps.
+		Wait: dbaas.WaitOptions{Clock: clock, Timeout: 1000 * time.Hour},
 		WriteData: func(ctx context.Context, conn *dbaas.ConnectionInfo, value string) error {
 			id, err := mp.InstanceFor(conn)
 			if err != nil {
@@ -182,3 +185,5 @@ func TestConformanceCatchesFaults(t *testing.T) {
 		})
 	}
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

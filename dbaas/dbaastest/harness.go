@@ -26,6 +26,9 @@ type Harness struct {
 	// no call.
 	Calls func() int64
 	// Wait tunes dbaas.Wait in the suite (short delays for simulators).
+	// Its FirstDelay and Clock also pace the suite's own polls (deletion,
+	// backups, the point-in-time window), so a provider on a fake clock
+	// runs the suite on simulated time when Wait.Clock is that clock.
 	Wait dbaas.WaitOptions
 	// WriteData, when set, writes a marker value into the instance's
 	// database; ReadData returns the values written. With both set the
