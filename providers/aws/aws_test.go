@@ -1,0 +1,84 @@
+package aws_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/dbaastest"
+	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
+	awsp "github.com/agiledeploy/dbaaskit/providers/aws"
+	"github.com/agiledeploy/dbaaskit/providers/aws/awssim"
+)
+
+var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// realistic life-cycle delays, run on a fake clock.
+var realistic = awssim.Options{ProvisionDelay: 8 * time.Minute, BackupDelay: 4 * time.Minute, DeleteDelay: 2 * time.Minute}
+
+// env is a provider on a simulator.
+type env struct {
+	sim *awssim.Server
+	p   *awsp.Provider
+	url string
+}
+
+func newEnv(t testing.TB, simOpts awssim.Options, opts awsp.Options) *env {
+	t.Helper()
+	sim, url, err := awssim.Start(simOpts)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, sim.Close()) })
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.Credentials == nil {
+		opts.Credentials = credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")
+	}
+	if opts.MaxBackoff == 0 {
+		// Short retry pauses keep fault tests quick; the retry logic is the SDK's.
+		opts.MaxBackoff = 20 * time.Millisecond
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
+		t.Cleanup(opts.HTTPClient.CloseIdleConnections)
+	}
+	opts.BaseEndpoint = url
+	if opts.Clock == nil && simOpts.Clock != nil {
+		opts.Clock = simOpts.Clock
+	}
+	p, err := awsp.New(context.Background(), opts)
+	require.NoError(t, err)
+	return &env{sim: sim, p: p, url: url}
+}
+
+func spec(name string, engine dbaas.Engine) dbaas.Spec {
+	return dbaas.Spec{Name: name, Engine: engine, Size: "db.t3.micro", StorageGB: 20}
+}
+
+func TestConformance(t *testing.T) {
+	clock := fakeclock.NewAuto(start)
+	simOpts := realistic
+	simOpts.Clock = clock
+	e := newEnv(t, simOpts, awsp.Options{})
+	// The sg example must name a group that exists: EC2 checks references.
+	var client *ec2.Client
+	require.True(t, e.p.As(&client))
+	web, err := client.CreateSecurityGroup(context.Background(), &ec2.CreateSecurityGroupInput{GroupName: aws.String("web"), Description: aws.String("web servers")})
+	require.NoError(t, err)
+	dbaastest.RunConformance(t, dbaastest.Harness{
+		Provider: e.p,
+		Spec:     spec,
+		Engines:  []dbaas.Engine{dbaas.Postgres, dbaas.MySQL, dbaas.MariaDB},
+		Calls:    e.sim.TotalCalls,
+		Wait:     dbaas.WaitOptions{Clock: clock},
+		Sources:  map[dbaas.SourceKind]dbaas.Source{dbaas.SourceSecurityGroup: {Kind: dbaas.SourceSecurityGroup, Value: aws.ToString(web.GroupId)}},
+		Timeout:  time.Minute,
+	})
+}
