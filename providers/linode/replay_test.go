@@ -57,7 +57,7 @@ func recordings(t *testing.T) string {
 
 // loadCassette reads a go-vcr cassette: only the fields the replay needs,
 // with YAML's single-quoted scalars unfolded (a line break is a space,
-// ” is a quote).
+// two single quotes stand for one).
 func loadCassette(t *testing.T, path string) []interaction {
 	t.Helper()
 	f, err := os.Open(path)
