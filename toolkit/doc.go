@@ -13,7 +13,12 @@
 //	vultr         KIND:DBAAS:engine:version:region:plan:db:label:vpc       (recognised, not supported)
 //	exoscale      KIND:DBAAS:engine:zone:size:name                         (recognised, not supported)
 //
-// Parse turns one into a dbaas.Spec for the matching provider:
+// Parse turns one into a dbaas.Spec for the matching provider. On
+// DigitalOcean and Linode the db, user and pass fields name what the
+// toolkit makes inside the cluster after creating it (those clouds create
+// their own administrator), so they come back in Config.AppDatabase,
+// AppUser and AppPassword rather than in the Spec; on AWS they are the
+// instance's own.
 //
 //	cfg, err := toolkit.Parse(os.Getenv("DATABASE_DBaaS_INSTALLATION_TYPE"), "")
 //	if err != nil {

@@ -28,6 +28,15 @@ type Config struct {
 	Kind string
 	// Spec is the database the string describes. It passes Validate.
 	Spec dbaas.Spec
+	// AppDatabase, AppUser and AppPassword are the database and user the
+	// toolkit makes inside a DigitalOcean or Linode cluster after creating
+	// it: those clouds' create takes no such fields (the administrator is
+	// theirs), so they are kept apart from Spec. On AWS they are the
+	// instance's own (Spec.Database, AdminUser, AdminPassword) and these
+	// are empty.
+	AppDatabase string
+	AppUser     string
+	AppPassword dbaas.Secret
 }
 
 // form is one cloud's field layout after "KIND:DBAAS:".
@@ -167,6 +176,12 @@ func Parse(s, cloud string) (*Config, error) {
 		}
 	}
 	if len(fields) != len(f.fields) && len(fields) != len(f.fields)-f.optional {
+		if other, ok := detect(fields); ok && other.cloud != f.cloud {
+			if !other.supported {
+				return nil, unsupported(other.cloud)
+			}
+			return nil, &ParseError{Cloud: f.cloud, Rule: fmt.Sprintf("has %d fields after DBAAS, the shape of the %s form, not this one", len(fields), other.cloud)}
+		}
 		want := strconv.Itoa(len(f.fields))
 		if f.optional > 0 {
 			want = fmt.Sprintf("%d or %d", len(f.fields)-f.optional, len(f.fields))
@@ -174,7 +189,7 @@ func Parse(s, cloud string) (*Config, error) {
 		return nil, &ParseError{Cloud: f.cloud, Rule: fmt.Sprintf("has %d fields after DBAAS, want %s (a password may not hold ':')", len(fields), want)}
 	}
 	if !f.supported {
-		return nil, dbaas.Unsupported(f.cloud, "toolkit", "the toolkit's "+f.cloud+" form is recognised but dbaaskit has no "+f.cloud+" provider yet; supported forms: digitalocean, linode, aws")
+		return nil, unsupported(f.cloud)
 	}
 	p := parser{form: f, fields: fields}
 	spec := p.spec()
@@ -184,10 +199,20 @@ func Parse(s, cloud string) (*Config, error) {
 	if spec.Engine.MySQLFamily() != (family == "mysql") {
 		return nil, p.fail("engine", fmt.Sprintf("%s engine %s does not match the kind %s", f.cloud, spec.Engine, clip(kind)))
 	}
+	// The app fields obey the spec's rules for names and passwords.
 	if err := spec.Validate(); err != nil {
 		return nil, p.specError(err)
 	}
-	return &Config{Provider: f.cloud, Kind: kind, Spec: spec}, nil
+	cfg := &Config{Provider: f.cloud, Kind: kind, Spec: spec}
+	if f.cloud != AWS {
+		cfg.AppDatabase, cfg.AppUser, cfg.AppPassword = spec.Database, spec.AdminUser, spec.AdminPassword
+		cfg.Spec.Database, cfg.Spec.AdminUser, cfg.Spec.AdminPassword = "", "", dbaas.Secret{}
+	}
+	return cfg, nil
+}
+
+func unsupported(cloud string) error {
+	return dbaas.Unsupported(cloud, "toolkit", "the toolkit's "+cloud+" form is recognised but dbaaskit has no "+cloud+" provider yet; supported forms: digitalocean, linode, aws")
 }
 
 func allForms() string {
@@ -374,6 +399,9 @@ func Format(cfg *Config) (string, error) {
 		return "", errors.New("toolkit format: config is nil")
 	}
 	s := cfg.Spec
+	if cfg.Provider != AWS {
+		s.Database, s.AdminUser, s.AdminPassword = cfg.AppDatabase, cfg.AppUser, cfg.AppPassword
+	}
 	kind := cfg.Kind
 	if kind == "" {
 		kind = "MySQL"

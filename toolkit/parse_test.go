@@ -79,9 +79,19 @@ func TestParseForms(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tt.want.Provider, got.Provider)
 			assert.Equal(t, tt.want.Kind, got.Kind)
-			assert.Equal(t, tt.want.Spec.AdminPassword.Reveal(), got.Spec.AdminPassword.Reveal())
-			got.Spec.AdminPassword, tt.want.Spec.AdminPassword = dbaas.Secret{}, dbaas.Secret{}
-			assert.Equal(t, tt.want.Spec, got.Spec)
+			want := tt.want
+			if want.Provider != AWS {
+				// The database and user are the toolkit's, made inside the
+				// cluster, not the cloud's administrator.
+				want.AppDatabase, want.AppUser, want.AppPassword = want.Spec.Database, want.Spec.AdminUser, want.Spec.AdminPassword
+				want.Spec.Database, want.Spec.AdminUser, want.Spec.AdminPassword = "", "", dbaas.Secret{}
+			}
+			assert.Equal(t, want.Spec.AdminPassword.Reveal(), got.Spec.AdminPassword.Reveal())
+			assert.Equal(t, want.AppPassword.Reveal(), got.AppPassword.Reveal())
+			assert.Equal(t, want.AppDatabase, got.AppDatabase)
+			assert.Equal(t, want.AppUser, got.AppUser)
+			got.Spec.AdminPassword, want.Spec.AdminPassword = dbaas.Secret{}, dbaas.Secret{}
+			assert.Equal(t, want.Spec, got.Spec)
 		})
 	}
 }
@@ -101,6 +111,7 @@ func TestParseRejects(t *testing.T) {
 		{name: "no form fits", in: "MySQL:DBAAS:a:b:c", contains: "fits no form"},
 		{name: "do nodes not a number", in: "MySQL:DBAAS:mysql:lon1:x:db-s-1vcpu-1gb:8:cluster:db:user:" + pass + ":vpc", cloud: DigitalOcean, field: "nodes", contains: "whole number from 1 to 3"},
 		{name: "do too many nodes", in: "MySQL:DBAAS:mysql:lon1:7:db-s-1vcpu-1gb:8:cluster:db:user:" + pass + ":vpc", field: "nodes", contains: "from 1 to 3"},
+		{name: "aws string read as digitalocean", in: "MySQL:DBAAS:mysql:eu-west-1a:db.t3.micro:db:ident:20:user:" + pass, cloud: DigitalOcean, contains: "the shape of the aws form"},
 		{name: "do wrong field count", in: "MySQL:DBAAS:mysql:lon1:1:db-s-1vcpu-1gb:8:cluster:db:user:" + pass, cloud: DigitalOcean, contains: "has 9 fields after DBAAS, want 10"},
 		{name: "do bad engine", in: "MySQL:DBAAS:oracle:lon1:1:db-s-1vcpu-1gb:8:cluster:db:user:" + pass + ":vpc", field: "engine", contains: `"oracle" is not`},
 		{name: "kind and engine disagree", in: "Postgres:DBAAS:mysql:lon1:1:db-s-1vcpu-1gb:8:cluster:db:user:" + pass + ":vpc", field: "engine", contains: "does not match the kind Postgres"},
@@ -161,6 +172,8 @@ func TestParseUnsupportedClouds(t *testing.T) {
 			_, err := Parse(tt.in, "")
 			require.Error(t, err)
 			assert.ErrorIs(t, err, dbaas.ErrUnsupported)
+			_, err = Parse(tt.in, DigitalOcean)
+			assert.ErrorIs(t, err, dbaas.ErrUnsupported, "named as unsupported even when read as another cloud's")
 			assert.False(t, errors.Is(err, dbaas.ErrInvalidArgument))
 			assert.Contains(t, err.Error(), tt.cloud)
 		})
@@ -235,7 +248,8 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("reparse %q: %v", out, err)
 		}
-		if again.Provider != cfg.Provider || again.Spec.AdminPassword.Reveal() != cfg.Spec.AdminPassword.Reveal() {
+		if again.Provider != cfg.Provider || again.Spec.AdminPassword.Reveal() != cfg.Spec.AdminPassword.Reveal() ||
+			again.AppPassword.Reveal() != cfg.AppPassword.Reveal() || again.AppUser != cfg.AppUser || again.AppDatabase != cfg.AppDatabase {
 			t.Fatalf("round trip changed %q into %q", in, out)
 		}
 		a, b := again.Spec, cfg.Spec

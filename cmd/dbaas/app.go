@@ -179,7 +179,7 @@ DIGITALOCEAN_TOKEN, LINODE_TOKEN and the AWS credential chain.`,
 	pf := root.PersistentFlags()
 	pf.StringVarP(&a.provider, "provider", "p", a.env("DBAAS_PROVIDER", "local"), "provider to use (env DBAAS_PROVIDER); see 'dbaas providers'")
 	pf.StringVar(&a.region, "region", a.env("DBAAS_REGION", ""), "region to work in (env DBAAS_REGION); the provider's default when empty")
-	pf.StringVar(&a.baseURL, "base-url", a.env("DBAAS_BASE_URL", ""), "API base URL, to reach a simulator (env DBAAS_BASE_URL)")
+	pf.StringVar(&a.baseURL, "base-url", a.env("DBAAS_BASE_URL", ""), "API base URL, to reach a simulator (env DBAAS_BASE_URL, or DBAAS_BASE_URL_<PROVIDER> as 'dbaas sim' prints)")
 	pf.StringVar(&a.tokenFile, "token-file", a.env("DBAAS_TOKEN_FILE", ""), "file holding the API token (env DBAAS_TOKEN_FILE); default the cloud's own variable, such as DIGITALOCEAN_TOKEN")
 	pf.StringArrayVar(&a.settings, "set", nil, "provider setting key=value (repeatable); see the provider's documentation")
 	pf.StringVarP(&a.output, "output", "o", a.env("DBAAS_OUTPUT", "text"), "output format: text or json (env DBAAS_OUTPUT)")
@@ -217,6 +217,7 @@ func (a *app) commands() []*cobra.Command {
 		a.endpointCommand(), a.portCommand(), a.connectionCommand(), a.checkPortCommand(),
 		a.allowCommand(), a.revokeCommand(), a.accessCommand(), a.syncAccessCommand(),
 		a.backupCommand(), a.backupsCommand(), a.restoreCommand(),
+		a.simCommand(),
 	}
 }
 
@@ -252,6 +253,10 @@ func args(min, max int, names ...string) cobra.PositionalArgs {
 // config builds the provider configuration from the global flags.
 func (a *app) config() (dbaas.Config, error) {
 	cfg := dbaas.Config{Region: a.region, BaseURL: a.baseURL}
+	if cfg.BaseURL == "" {
+		// Set by "dbaas sim" for each simulated cloud.
+		cfg.BaseURL = a.getenv(baseURLEnv(a.provider))
+	}
 	if a.tokenFile != "" {
 		b, err := os.ReadFile(a.tokenFile)
 		if err != nil {
@@ -306,14 +311,20 @@ func (a *app) openProvider(ctx context.Context) (dbaas.Provider, error) {
 var buildsInProcess = map[string]bool{"local": true}
 
 // resolve finds an instance by id, or by name when no id matches, so that
-// scripts can use the names they chose.
+// scripts can use the names they chose. A reference that is not even an id
+// to the provider (Linode's are "mysql/123") is looked up as a name.
 func resolve(ctx context.Context, p dbaas.Provider, ref string) (*dbaas.Instance, error) {
 	inst, err := p.Get(ctx, ref)
-	if err == nil || !errors.Is(err, dbaas.ErrNotFound) {
+	notID := errors.Is(err, dbaas.ErrInvalidArgument)
+	if err == nil || !(errors.Is(err, dbaas.ErrNotFound) || notID) {
 		return inst, err
 	}
-	if byName, ferr := dbaas.FindByName(ctx, p, ref); ferr == nil {
+	byName, ferr := dbaas.FindByName(ctx, p, ref)
+	switch {
+	case ferr == nil:
 		return byName, nil
+	case notID && errors.Is(ferr, dbaas.ErrNotFound):
+		return nil, dbaas.NewError("get", ref, dbaas.ErrNotFound, fmt.Errorf("no instance has this id or name"))
 	}
 	return nil, err
 }

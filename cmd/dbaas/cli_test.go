@@ -440,19 +440,27 @@ func TestFromToolkit(t *testing.T) {
 	c := newCLI(t)
 	const pass = "TkPassw0rd99"
 	s := "Postgres:DBAAS:pg:lon1:1:db-s-1vcpu-1gb:16:tkcluster:tkdb:tkuser:" + pass + ":"
-	id := strings.TrimSpace(c.ok("ensure", "--from-toolkit", s, "--size", "small", "-q"))
-	inst, err := c.p.Get(context.Background(), id)
+	r := c.run("ensure", "--from-toolkit", s, "--size", "small")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, `database "tkdb" and user "tkuser" are not part of the cluster's creation`)
+	assert.NotContains(t, r.stderr, pass)
+	inst, err := c.p.Get(context.Background(), strings.TrimSpace(r.stdout))
 	require.NoError(t, err)
 	assert.Equal(t, "tkcluster", inst.Name)
 	assert.Equal(t, "small", inst.Size, "a flag overrides the string's field")
 	assert.Equal(t, "lon1", inst.Region)
+	assert.Equal(t, "16", inst.Version)
+
+	// On AWS the user, password and database are the instance's own.
+	aws := "Postgres:DBAAS:postgres:eu-west-1a:db.t3.micro:appdb:app-db-1:20:app_admin:" + pass
+	id := strings.TrimSpace(c.ok("create", "--from-toolkit", aws, "-q"))
 	conn, err := c.p.Connection(context.Background(), id)
 	require.NoError(t, err)
-	assert.Equal(t, "tkuser", conn.User)
+	assert.Equal(t, "app_admin", conn.User)
 	assert.Equal(t, pass, conn.Password.Reveal())
-	assert.Equal(t, "tkdb", conn.Database)
+	assert.Equal(t, "appdb", conn.Database)
 
-	r := c.run("create", "--from-toolkit", "MySQL:DBAAS:mysql:ch-gva-2:hobbyist-2:testdb1")
+	r = c.run("create", "--from-toolkit", "MySQL:DBAAS:mysql:ch-gva-2:hobbyist-2:testdb1")
 	assert.Equal(t, exitUnsupported, r.code)
 	assert.Contains(t, r.stderr, "exoscale")
 

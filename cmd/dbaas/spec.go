@@ -72,6 +72,10 @@ func (f *specFlags) spec(a *app, cmd *cobra.Command, name string, partial bool) 
 			return s, usageErrorf("--from-toolkit: %v", err)
 		}
 		s = cfg.Spec
+		if cfg.AppDatabase != "" || cfg.AppUser != "" {
+			a.note("--from-toolkit: %s clusters come with their own administrator and database; the toolkit's database %q and user %q are not part of the cluster's creation",
+				cfg.Provider, cfg.AppDatabase, cfg.AppUser)
+		}
 	}
 	changed := cmd.Flags().Changed
 	if name != "" {

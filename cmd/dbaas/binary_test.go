@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
+	"github.com/agiledeploy/dbaaskit/providers/linode/linodesim"
+)
+
+// binary is the dbaas command built once by TestMain, so that tests see
+// exit codes, stdin and signals as a shell does.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dbaas-cli-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "dbaas")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc runs the binary with env added to a clean environment.
+type proc struct {
+	t   *testing.T
+	env []string
+}
+
+func newProc(t *testing.T, env ...string) *proc {
+	t.Helper()
+	// Only what the tool needs: no stray DBAAS_* or cloud tokens of the
+	// machine running the tests.
+	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	return &proc{t: t, env: append(base, env...)}
+}
+
+func (p *proc) runIn(stdin string, args ...string) result {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = p.env
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		require.True(p.t, ok, "run %v: %v", args, err)
+		code = ee.ExitCode()
+	}
+	return result{stdout: out.String(), stderr: errb.String(), code: code}
+}
+
+func (p *proc) run(args ...string) result {
+	p.t.Helper()
+	return p.runIn("", args...)
+}
+
+func (p *proc) ok(args ...string) string {
+	p.t.Helper()
+	r := p.run(args...)
+	require.Equal(p.t, exitOK, r.code, "dbaas %s: %s", strings.Join(args, " "), r.stderr)
+	return r.stdout
+}
+
+func TestBinaryHelpVersionAndUsageErrors(t *testing.T) {
+	p := newProc(t)
+	assert.Contains(t, p.ok("--help"), "Usage:")
+	assert.Regexp(t, `^dbaas \S+ go1\.`, p.ok("version"))
+	assert.Contains(t, p.ok("help", "exit-codes"), "port mismatch")
+	assert.Contains(t, p.ok("completion", "bash"), "bash completion")
+
+	for _, args := range [][]string{{"frob"}, {"list", "--nope"}, {"-p", "gcp", "list"}, {"get"},
+		{"-p", "memory", "allow", "x", "10.0.0.1/8"}, {"-p", "memory", "create", "--from-toolkit", "MySQL:DBAAS:x"}} {
+		r := p.run(args...)
+		assert.Equal(t, exitUsage, r.code, "%v", args)
+		assert.Empty(t, r.stdout)
+		assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "%v: one line: %q", args, r.stderr)
+	}
+	r := p.run("-p", "memory", "get", "nope")
+	assert.Equal(t, exitNotFound, r.code)
+
+	// DBAAS_PROVIDER chooses the provider; an unknown one is named.
+	r = newProc(t, "DBAAS_PROVIDER=nimbus").run("list")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, `"nimbus"`)
+	assert.Contains(t, r.stderr, "digitalocean, linode, local, memory")
+}
+
+// startDO serves a DigitalOcean simulator for the test.
+func startDO(t *testing.T, delay time.Duration) (*dosim.Server, *proc) {
+	t.Helper()
+	sim, u, err := dosim.Start(dosim.Options{ProvisionDelay: delay, Token: "test-token"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sim.Close() })
+	return sim, newProc(t, "DIGITALOCEAN_TOKEN=test-token", "DBAAS_BASE_URL_DIGITALOCEAN="+u, "DBAAS_PROVIDER=digitalocean")
+}
+
+func TestBinaryAgainstDigitalOceanSimulator(t *testing.T) {
+	sim, p := startDO(t, 300*time.Millisecond)
+
+	r := p.run("create", "shop", "--engine", "mysql", "--size", "db-s-1vcpu-1gb", "--region", "ams3", "--wait", "--poll", "50ms")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	id := strings.TrimSpace(r.stdout)
+	assert.NotContains(t, r.stderr, "\r", "no progress line when stderr is not a terminal")
+	assert.Contains(t, r.stderr, "created shop ("+id+")")
+	assert.Positive(t, sim.Calls("POST /v2/databases"))
+
+	var inst struct {
+		ID, Name, Status, Engine string
+		Endpoint                 struct {
+			Host string
+			Port int
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(p.ok("get", "shop", "-o", "json")), &inst))
+	assert.Equal(t, id, inst.ID)
+	assert.Equal(t, "available", inst.Status)
+	assert.Equal(t, inst.Endpoint.Host+"\n", p.ok("endpoint", "shop"))
+	assert.Equal(t, fmt.Sprintf("%d\n", inst.Endpoint.Port), p.ok("port", id))
+	assert.Regexp(t, `(?m)^`+id+`\s+shop\s+mysql`, p.ok("list"))
+
+	// The configured port differs from DigitalOcean's 25060: exit 6.
+	r = p.run("check-port", "shop", "--expect", "3306")
+	assert.Equal(t, exitPortMismatch, r.code)
+	assert.Contains(t, r.stderr, "listens on 25060")
+	p.ok("check-port", "shop", "--expect", "25060")
+
+	// The password: only with --show-secrets.
+	var conn connectionResult
+	require.NoError(t, json.Unmarshal([]byte(p.ok("connection", "shop", "-o", "json", "--show-secrets")), &conn))
+	require.NotEmpty(t, conn.Password)
+	assert.Contains(t, p.ok("connection", "shop", "--show-secrets"), conn.Password)
+	for _, args := range [][]string{{"connection", "shop"}, {"connection", "shop", "-o", "json"}, {"get", "shop"},
+		{"get", "shop", "-o", "json"}, {"list", "-o", "json"}} {
+		r := p.run(args...)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		assert.NotContains(t, r.stdout+r.stderr, conn.Password, "%v", args)
+	}
+
+	// Access from arguments and from stdin, as the cron job does. The
+	// cluster starts open to its VPC's range.
+	initial := p.ok("access", "shop")
+	assert.Equal(t, initial+"cidr:203.0.113.7/32\n", p.ok("allow", "shop", "203.0.113.7"))
+	r = p.runIn("# web servers\n198.51.100.1\n198.51.100.2\n", "sync-access", "shop", "--file", "-")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	want := "+ cidr:198.51.100.1/32\n+ cidr:198.51.100.2/32\n"
+	for _, l := range strings.Fields(initial) {
+		want += "- " + l + "\n"
+	}
+	assert.Equal(t, want+"- cidr:203.0.113.7/32\n", r.stdout)
+	assert.Equal(t, "cidr:198.51.100.1/32\ncidr:198.51.100.2/32\n", p.ok("access", "shop"))
+	before := sim.TotalCalls()
+	r = p.runIn("198.51.100.1\n10.0.0.0/33\n", "sync-access", "shop", "--file", "-")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "stdin line 2")
+	assert.Equal(t, before, sim.TotalCalls(), "malformed input: no call to the cloud")
+	r = p.run("allow", "shop", "sg:sg-0abc")
+	assert.Equal(t, exitUnsupported, r.code, "DigitalOcean has no security groups: %s", r.stderr)
+
+	// DigitalOcean has no on-demand or final backups.
+	r = p.run("backup", "shop")
+	assert.Equal(t, exitUnsupported, r.code)
+	r = p.run("delete", "shop", "--yes")
+	assert.Equal(t, exitUnsupported, r.code)
+	assert.Contains(t, r.stderr, "final backup")
+	r = p.run("delete", "shop")
+	assert.Equal(t, exitUsage, r.code, "stdin is not a terminal and there is no --yes")
+
+	r = p.run("delete", "shop", "--yes", "--skip-final-backup", "-o", "json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.JSONEq(t, `{"id":"`+id+`","name":"shop","deleted":true}`, r.stdout)
+	assert.Equal(t, exitNotFound, p.run("get", id).code)
+}
+
+func TestBinaryToolkitStringOnDigitalOcean(t *testing.T) {
+	_, p := startDO(t, 0)
+	const pass = "Sup3rSecretPw"
+	s := "Postgres:DBAAS:pg:lon1:1:db-s-1vcpu-1gb:16:tkcluster:tkdb:tkuser:" + pass + ":"
+	r := p.run("ensure", "--from-toolkit", s, "-o", "json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var got instanceResult
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+	assert.Equal(t, "tkcluster", got.Name)
+	assert.Equal(t, "lon1", got.Region)
+	assert.True(t, got.Created)
+	assert.NotContains(t, r.stdout+r.stderr, pass)
+	assert.Contains(t, r.stderr, `user "tkuser"`)
+
+	r = p.run("ensure", "--from-toolkit", s)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Equal(t, got.ID+"\n", r.stdout, "the second ensure reuses the first's cluster")
+
+	r = p.run("create", "--from-toolkit", "MySQL:DBAAS:mysql:8:lhr:vultr-dbaas-hobbyist-cc-1-25-1:testdb:TestDatabase:vpc")
+	assert.Equal(t, exitUnsupported, r.code)
+	assert.Contains(t, r.stderr, "vultr")
+}
+
+func TestBinaryWaitTimeoutAndInterrupt(t *testing.T) {
+	_, p := startDO(t, time.Hour)
+	id := strings.TrimSpace(p.ok("create", "slow", "--engine", "pg", "--size", "db-s-1vcpu-1gb", "--region", "nyc1", "-q"))
+
+	r := p.run("wait", id, "--poll", "50ms", "--timeout", "300ms")
+	assert.Equal(t, exitTimeout, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "still provisioning")
+
+	cmd := exec.Command(binary, "wait", id, "--poll", "50ms")
+	cmd.Env = p.env
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	require.NoError(t, cmd.Start())
+	time.Sleep(500 * time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, exitInterrupted, ee.ExitCode(), errb.String())
+}
+
+func TestBinaryAgainstLinodeSimulator(t *testing.T) {
+	sim, u, err := linodesim.Start(linodesim.Options{ProvisionDelay: 200 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sim.Close() })
+	p := newProc(t, "LINODE_TOKEN=t", "DBAAS_PROVIDER=linode", "DBAAS_BASE_URL_LINODE="+u)
+
+	id := strings.TrimSpace(p.ok("create", "--from-toolkit",
+		"MySQL:DBAAS:mysql/8:us-east:g6-nanode-1:1:test-cluster:testdb:testdbuser:hfhuf83jfhfu73jd", "--wait", "--poll", "50ms"))
+	require.NotEmpty(t, id)
+	assert.Regexp(t, `(?m)^status:\s+available`, p.ok("get", "test-cluster"))
+	port := strings.TrimSpace(p.ok("port", "test-cluster"))
+	assert.NotEmpty(t, port)
+	assert.Equal(t, port+"\n", p.ok("check-port", "test-cluster", "--expect", port))
+	p.ok("allow", "test-cluster", "10.0.0.0/16")
+	assert.Equal(t, "cidr:10.0.0.0/16\n", p.ok("access", "test-cluster"))
+	r := p.run("backup", "test-cluster")
+	assert.Equal(t, exitUnsupported, r.code)
+	p.ok("delete", "test-cluster", "--yes", "--skip-final-backup")
+}
+
+func TestBinarySimServesUntilInterrupted(t *testing.T) {
+	cmd := exec.Command(binary, "sim", "--backend", "none", "--provision-delay", "0s")
+	cmd.Env = newProc(t).env
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	env := []string{}
+	sc := bufio.NewScanner(stdout)
+	for len(env) < 4 && sc.Scan() {
+		line := sc.Text()
+		require.True(t, strings.HasPrefix(line, "export "), line)
+		env = append(env, strings.TrimPrefix(line, "export "))
+	}
+	if len(env) != 4 {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait() // errb is safe to read once the process is reaped
+		t.Fatalf("sim printed %d export lines: %s", len(env), errb.String())
+	}
+	p := newProc(t, env...)
+	id := strings.TrimSpace(p.ok("-p", "digitalocean", "create", "shop", "--engine", "pg", "--size", "db-s-1vcpu-1gb", "--region", "nyc1"))
+	assert.Regexp(t, `(?m)^`+id+`\s+shop`, p.ok("-p", "digitalocean", "list"))
+	assert.Equal(t, "[]\n", p.ok("-p", "linode", "list", "-o", "json"))
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	require.NoError(t, cmd.Wait(), errb.String())
+	assert.Contains(t, errb.String(), "sim: stopping")
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agiledeploy/dbaaskit/internal/simdb"
+	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
+	"github.com/agiledeploy/dbaaskit/providers/linode/linodesim"
+	"github.com/agiledeploy/dbaaskit/providers/local"
+)
+
+// simOptions are what every simulator is started with.
+type simOptions struct {
+	provisionDelay time.Duration
+	token          string
+	backend        simdb.Backend
+}
+
+// simulator is one cloud simulator the sim command serves.
+type simulator struct {
+	provider string
+	// env is the environment that points the provider at the simulator.
+	env   func(baseURL, token string) [][2]string
+	start func(simOptions) (stop func() error, baseURL string, err error)
+}
+
+// baseURLEnv is the variable that gives one provider its base URL, so
+// that several simulators can be used from one shell.
+func baseURLEnv(provider string) string { return "DBAAS_BASE_URL_" + strings.ToUpper(provider) }
+
+var simulators = []simulator{
+	{
+		provider: "digitalocean",
+		env: func(u, tok string) [][2]string {
+			return [][2]string{{"DIGITALOCEAN_TOKEN", tok}, {baseURLEnv("digitalocean"), u}}
+		},
+		start: func(o simOptions) (func() error, string, error) {
+			s, u, err := dosim.Start(dosim.Options{ProvisionDelay: o.provisionDelay, Token: o.token, Backend: o.backend})
+			if err != nil {
+				return nil, "", err
+			}
+			return s.Close, u, nil
+		},
+	},
+	{
+		provider: "linode",
+		env: func(u, tok string) [][2]string {
+			return [][2]string{{"LINODE_TOKEN", tok}, {baseURLEnv("linode"), u}}
+		},
+		start: func(o simOptions) (func() error, string, error) {
+			s, u, err := linodesim.Start(linodesim.Options{ProvisionDelay: o.provisionDelay, Token: o.token, Backend: o.backend})
+			if err != nil {
+				return nil, "", err
+			}
+			return s.Close, u, nil
+		},
+	},
+}
+
+// simResult is the JSON sim prints once its simulators listen.
+type simResult struct {
+	Simulators []simInfo         `json:"simulators"`
+	Env        map[string]string `json:"env"`
+	Backend    string            `json:"backend"`
+}
+
+type simInfo struct {
+	Provider string `json:"provider"`
+	BaseURL  string `json:"base_url"`
+}
+
+func (a *app) simCommand() *cobra.Command {
+	var backend, stateDir, token string
+	var delay time.Duration
+	cmd := &cobra.Command{
+		Use:   "sim [--backend auto|local|none]",
+		Short: "Serve the cloud simulators on loopback ports, until Ctrl-C",
+		Long: `sim serves the simulators of the cloud APIs (DigitalOcean, Linode) on
+127.0.0.1, so that dbaas, the SDK and the clouds' own CLIs can be tried
+offline. It prints the environment to export, then serves until Ctrl-C or
+SIGTERM, when it stops the simulators and removes the databases it made.
+
+With --backend local (the default "auto" uses it when PostgreSQL or
+MariaDB is installed) each simulated database is a real local server, so
+the endpoints the simulators return accept connections.`,
+		Example: `  dbaas sim > sim.env &
+  sleep 1; . ./sim.env
+  dbaas --provider digitalocean create shop --engine pg --size db-s-1vcpu-1gb --wait`,
+		GroupID: "tools",
+		Args:    args(0, 0),
+		RunE: a.runE(func(ctx context.Context, _ *cobra.Command, _ []string) error {
+			if backend != "auto" && backend != "local" && backend != "none" {
+				return usageErrorf("--backend %q: want auto, local or none", clip(backend))
+			}
+			if token == "" {
+				return usageErrorf("--token: must not be empty")
+			}
+			opts := simOptions{provisionDelay: delay, token: token}
+			used := "none"
+			if backend != "none" {
+				lp, err := local.New(ctx, local.Options{StateDir: stateDir})
+				if err == nil && len(lp.Installations()) == 0 {
+					_ = lp.Close()
+					err = fmt.Errorf("neither PostgreSQL nor MariaDB is installed")
+				}
+				switch {
+				case err != nil && backend == "local":
+					return fmt.Errorf("sim: local backend: %w", err)
+				case err != nil:
+					a.note("sim: no local databases behind the simulators (%v): their endpoints will not accept connections", oneLine(err.Error()))
+				default:
+					sb := local.NewSimBackend(lp)
+					opts.backend = sb
+					used = "local"
+					defer func() {
+						// Remove the servers the simulators asked for, even
+						// after Ctrl-C cancelled ctx.
+						cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+						defer cancel()
+						if err := sb.Close(cctx); err != nil {
+							a.note("sim: removing local databases: %v", err)
+						}
+						_ = lp.Close()
+					}()
+				}
+			}
+			res := simResult{Env: map[string]string{}, Backend: used}
+			var stops []func() error
+			defer func() {
+				for _, stop := range stops {
+					_ = stop()
+				}
+			}()
+			var env [][2]string
+			for _, s := range simulators {
+				stop, u, err := s.start(opts)
+				if err != nil {
+					return fmt.Errorf("sim %s: %w", s.provider, err)
+				}
+				stops = append(stops, stop)
+				res.Simulators = append(res.Simulators, simInfo{Provider: s.provider, BaseURL: u})
+				for _, kv := range s.env(u, token) {
+					res.Env[kv[0]] = kv[1]
+					env = append(env, kv)
+				}
+			}
+			if err := a.emit(res, func(w io.Writer) error {
+				for _, kv := range env {
+					fmt.Fprintf(w, "export %s=%s\n", kv[0], kv[1])
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			a.note("sim: serving %d simulators (backend %s); Ctrl-C to stop", len(res.Simulators), used)
+			<-ctx.Done()
+			a.note("sim: stopping")
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&backend, "backend", "auto", "real databases behind the simulated ones: auto, local or none")
+	cmd.Flags().StringVar(&stateDir, "state-dir", "", "state directory of the local backend (default the local provider's)")
+	cmd.Flags().StringVar(&token, "token", "dbaas-sim", "the API token the simulators accept")
+	cmd.Flags().DurationVar(&delay, "provision-delay", 3*time.Second, "how long a simulated database takes to provision")
+	return cmd
+}
