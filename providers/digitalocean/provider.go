@@ -175,9 +175,12 @@ func New(opts Options) (*Provider, error) {
 		if window <= 0 {
 			window = time.Minute
 		}
-		// The burst is the whole window's allowance, as the API allows.
-		tr.limiter = rate.NewLimiter(rate.Every(window/time.Duration(limit)), limit)
-		tr.limiter.SetBurstAt(opts.Clock.Now(), limit)
+		// The burst is the window's allowance, as the API allows, less a
+		// margin: the server's bucket refills from when requests arrive,
+		// later than they leave, and stays full (wasting refill) while
+		// they travel, so a client at the exact limit would meet a 429.
+		burst := max(1, limit-max(1, limit/100))
+		tr.limiter = rate.NewLimiter(rate.Every(window/time.Duration(limit)), burst)
 	}
 	wrapped := *hc
 	wrapped.Transport = tr

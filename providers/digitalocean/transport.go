@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,7 @@ type transport struct {
 	token      dbaas.Secret
 	clock      dbaas.Clock
 	limiter    *rate.Limiter // nil: no client-side limit
+	reserveMu  sync.Mutex    // orders reservations by time (see wait)
 	maxRetries int
 	baseDelay  time.Duration
 	maxDelay   time.Duration
@@ -146,8 +148,13 @@ func (t *transport) wait(ctx context.Context) error {
 	if t.limiter == nil {
 		return ctx.Err()
 	}
+	// Read the time and reserve under one lock: rate.Limiter moves its
+	// clock backwards when given an earlier time than the last, and then
+	// hands out a token twice.
+	t.reserveMu.Lock()
 	now := t.clock.Now()
 	r := t.limiter.ReserveN(now, 1)
+	t.reserveMu.Unlock()
 	if !r.OK() {
 		return errors.New("digitalocean: rate limiter refused the request")
 	}

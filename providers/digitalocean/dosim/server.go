@@ -88,6 +88,7 @@ type Server struct {
 	tokens   float64
 	refillAt time.Time
 	userSeq  int
+	limited  int64
 
 	srv       *http.Server
 	served    chan struct{}
@@ -202,11 +203,20 @@ func (s *Server) TotalCalls() int64 {
 	return n
 }
 
-// ResetCalls sets every call counter back to zero.
+// RateLimited returns how many requests the rate limit refused (429),
+// not counting injected faults.
+func (s *Server) RateLimited() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limited
+}
+
+// ResetCalls sets every call counter, and RateLimited, back to zero.
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = map[string]int64{}
+	s.limited = 0
 }
 
 // SetRateLimit changes the rate limit (see Options.RateLimit) and fills
@@ -341,8 +351,10 @@ func (s *Server) rateHeaders(w http.ResponseWriter, take bool) bool {
 	s.refillAt = now
 	ok := true
 	if take {
-		if s.tokens >= 1 {
-			s.tokens--
+		// The epsilon absorbs float rounding of the refill, so that a
+		// client pacing itself exactly at the limit is never refused.
+		if s.tokens >= 1-1e-9 {
+			s.tokens = max(0, s.tokens-1)
 		} else {
 			ok = false
 		}
@@ -355,6 +367,7 @@ func (s *Server) rateHeaders(w http.ResponseWriter, take bool) bool {
 	full := now.Add(time.Duration((float64(limit) - s.tokens) * float64(perToken)))
 	h.Set("RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(full.UnixNano())/1e9)), 10))
 	if !ok {
+		s.limited++
 		wait := time.Duration((1 - s.tokens) * float64(perToken))
 		h.Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 	}
