@@ -217,7 +217,7 @@ func (a *app) commands() []*cobra.Command {
 		a.endpointCommand(), a.portCommand(), a.connectionCommand(), a.checkPortCommand(),
 		a.allowCommand(), a.revokeCommand(), a.accessCommand(), a.syncAccessCommand(),
 		a.backupCommand(), a.backupsCommand(), a.restoreCommand(),
-		a.simCommand(),
+		a.tunnelCommand(), a.simCommand(),
 	}
 }
 
