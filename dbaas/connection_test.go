@@ -42,7 +42,7 @@ func testCA(t *testing.T) []byte {
 func TestPostgresURL(t *testing.T) {
 	c := &ConnectionInfo{Engine: Postgres, Endpoint: Endpoint{Host: "db.example.com", Port: 25060},
 		PrivateEndpoint: Endpoint{Host: "private-db.example.com", Port: 25060},
-		User: "doadmin", Password: NewSecret("p@ss:w/rd"), Database: "defaultdb", TLS: TLSRequire}
+		User:            "doadmin", Password: NewSecret("p@ss:w/rd"), Database: "defaultdb", TLS: TLSRequire}
 	s, err := c.PostgresURL(DSNOptions{CAFile: "/tmp/ca.pem"})
 	require.NoError(t, err)
 	u, err := url.Parse(s)
