@@ -911,5 +911,6 @@ func (s *Server) addTagsToResource(req *request) (any, error) {
 	if len(*target) > 50 {
 		return nil, &apiError{status: http.StatusBadRequest, code: "TagQuotaPerResourceExceeded", msg: "at most 50 tags per resource"}
 	}
-	return nil, nil
+	// RDS answers with an empty result element.
+	return struct{}{}, nil
 }
