@@ -67,6 +67,7 @@ type Server struct {
 	instances map[int]*instance
 	calls     map[string]int
 	total     int
+	limited   int
 	faults    []*Fault
 	windows   map[string]*window
 	ca        []byte
@@ -179,12 +180,20 @@ func (s *Server) TotalCalls() int {
 	return s.total
 }
 
+// RateLimited returns how many requests the rate limit refused (429).
+func (s *Server) RateLimited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limited
+}
+
 // ResetCalls sets every call counter to zero.
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = map[string]int{}
 	s.total = 0
+	s.limited = 0
 }
 
 // ServeHTTP serves the API.
@@ -306,6 +315,7 @@ func (s *Server) admit(w http.ResponseWriter, token string, collection bool) boo
 			w.Header().Set("X-RateLimit-Remaining", "0")
 			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+			s.limited++
 			writeError(w, http.StatusTooManyRequests, "", "Too Many Requests")
 			return false
 		}

@@ -299,6 +299,7 @@ func TestRateLimit(t *testing.T) {
 	resp, _ = get(t, url, "/v4/databases/engines/mysql%2F8", nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "a new window")
 	assert.Equal(t, 7, sim.TotalCalls())
+	assert.Equal(t, 3, sim.RateLimited())
 }
 
 func TestFaults(t *testing.T) {
