@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -310,22 +309,22 @@ func (s *suite) testWorldAccess(t *testing.T) {
 
 func (s *suite) testDuplicateName(t *testing.T) {
 	ctx := s.ctx(t)
-	spec := s.spec("dup", s.engine)
-	first := s.create(t, ctx, spec)
-	second, err := s.p.Create(ctx, spec)
+	first := s.shared(t)
+	second, err := s.p.Create(ctx, s.fixtureSpec)
 	if second != nil {
 		s.track(t, second.ID)
 	}
 	require.ErrorIs(t, err, dbaas.ErrAlreadyExists)
 	count := 0
 	for _, name := range s.names(t, ctx) {
-		if name == spec.Name {
+		if name == s.fixtureSpec.Name {
 			count++
 		}
 	}
-	assert.Equal(t, 1, count, "instances named %s", spec.Name)
-	_, err = s.p.Get(ctx, first.ID)
-	assert.NoError(t, err, "the first instance is untouched")
+	assert.Equal(t, 1, count, "instances named %s", s.fixtureSpec.Name)
+	got, err := s.p.Get(ctx, first.ID)
+	require.NoError(t, err, "the first instance is untouched")
+	assert.Equal(t, dbaas.StatusAvailable, got.Status, "the first instance is untouched")
 }
 
 func (s *suite) testNotFound(t *testing.T) {
@@ -696,18 +695,9 @@ func (s *suite) testStartStop(t *testing.T) {
 
 func (s *suite) testSecrets(t *testing.T) {
 	ctx := s.ctx(t)
-	password := "Cf" + randomHex(12)
-	spec := s.spec("sec", s.engine)
-	spec.AdminPassword = dbaas.NewSecret(password)
-	created, err := s.p.Create(ctx, spec)
-	if errors.Is(err, dbaas.ErrUnsupported) || errors.Is(err, dbaas.ErrInvalidArgument) {
-		t.Logf("the provider refuses a chosen admin password (%v): checking its own", err)
-		spec.AdminPassword = dbaas.Secret{}
-		created, err = s.p.Create(ctx, spec)
-	}
-	require.NoError(t, err, "create")
-	s.track(t, created.ID)
-	inst := s.wait(t, ctx, created.ID)
+	inst := s.shared(t)
+	spec, password := s.fixtureSpec, s.fixturePassword
+	created := s.fixtureCreated
 
 	values := map[string]any{"created": created, "waited": inst}
 	got, err := s.p.Get(ctx, inst.ID)
@@ -729,12 +719,14 @@ func (s *suite) testSecrets(t *testing.T) {
 		b, err := s.p.Backup(ctx, inst.ID, s.name("sec"))
 		require.NoError(t, err)
 		values["backup"] = b
+		_, err = dbaas.Wait(ctx, s.p, inst.ID, s.h.Wait)
+		require.NoError(t, err, "instance available again after the backup")
 	}
 	_, err = s.p.Create(ctx, spec)
 	require.Error(t, err)
 	values["duplicate error"] = err
 	bad := spec
-	bad.AdminPassword = dbaas.NewSecret(password + " x")
+	bad.AdminPassword = dbaas.NewSecret(password + " x@/")
 	_, err = s.p.Create(ctx, bad)
 	require.Error(t, err)
 	values["invalid password error"] = err
@@ -745,7 +737,7 @@ func (s *suite) testSecrets(t *testing.T) {
 	values["cancelled error"] = err
 
 	secrets := []string{}
-	if !spec.AdminPassword.IsZero() {
+	if password != "" {
 		secrets = append(secrets, password)
 	}
 	if pw := conn.Password.Reveal(); len(pw) >= 6 {

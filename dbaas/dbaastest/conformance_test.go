@@ -40,6 +40,9 @@ func (b *broken) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance, 
 		spec.AllowWorld = true
 	}
 	inst, err := b.Provider.Create(ctx, spec)
+	if errors.Is(err, dbaas.ErrAlreadyExists) && b.fault == "reuses-duplicate" {
+		return dbaas.FindByName(ctx, b.Provider, spec.Name)
+	}
 	if err != nil && b.fault == "password-in-error" {
 		return nil, fmt.Errorf("%w (admin password %s)", err, spec.AdminPassword.Reveal())
 	}
@@ -156,6 +159,7 @@ func TestConformanceCatchesFaults(t *testing.T) {
 		{"none", ""},
 		{"calls-before-validating", "InvalidSpec"},
 		{"opens-to-world", "WorldAccessNeedsAllowWorld"},
+		{"reuses-duplicate", "DuplicateName"},
 		{"password-in-error", "Secrets"},
 		{"ignores-cancel", "ContextCancelled"},
 		{"nil-not-found", "NotFound"},

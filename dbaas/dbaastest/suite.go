@@ -47,7 +47,13 @@ type suite struct {
 	fixtureOnce sync.Once
 	fixture     *dbaas.Instance
 	fixtureErr  error
-	parent      *testing.T
+	// fixtureSpec made the shared instance, with fixturePassword as its
+	// admin password ("" when the provider chose one);
+	// fixtureCreated is what Create returned.
+	fixtureSpec     dbaas.Spec
+	fixturePassword string
+	fixtureCreated  *dbaas.Instance
+	parent          *testing.T
 }
 
 func newSuite(t *testing.T, h Harness) *suite {
@@ -168,19 +174,29 @@ func (s *suite) createAvailable(t testing.TB, ctx context.Context, tag string) (
 
 // shared returns an available instance that subtests which do not change
 // its life cycle share, to spare slow providers a create each. It is
-// deleted when RunConformance ends.
+// created with a chosen admin password (without one when the provider
+// refuses it), and deleted when RunConformance ends.
 func (s *suite) shared(t testing.TB) *dbaas.Instance {
 	t.Helper()
 	s.fixtureOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.h.Timeout)
 		defer cancel()
 		spec := s.spec("fix", s.engine)
+		password := "Cf" + randomHex(12)
+		spec.AdminPassword = dbaas.NewSecret(password)
 		inst, err := s.p.Create(ctx, spec)
+		if errors.Is(err, dbaas.ErrUnsupported) || errors.Is(err, dbaas.ErrInvalidArgument) {
+			s.parent.Logf("the provider refuses a chosen admin password (%v): the shared instance uses its own", err)
+			spec.AdminPassword, password = dbaas.Secret{}, ""
+			inst, err = s.p.Create(ctx, spec)
+		}
 		if err != nil {
 			s.fixtureErr = fmt.Errorf("create %s: %w", spec.Name, err)
 			return
 		}
 		s.track(s.parent, inst.ID)
+		s.fixtureSpec, s.fixturePassword = spec, password
+		s.fixtureCreated = inst
 		s.fixture, s.fixtureErr = dbaas.Wait(ctx, s.p, inst.ID, s.h.Wait)
 	})
 	require.NoError(t, s.fixtureErr, "shared instance")
