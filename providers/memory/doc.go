@@ -17,7 +17,9 @@
 // and Revoke are idempotent; on-demand backups, a point-in-time window
 // over the retention period, final backups on delete and restores into
 // new instances all work; instances can be stopped and started
-// (dbaas.Starter). It starts no goroutine: statuses move on when read.
+// (dbaas.Starter); Spec.DeletionProtection makes Delete refuse until
+// SetDeletionProtection turns it off. It starts no goroutine: statuses
+// move on when read.
 //
 // Nothing listens behind an instance. Each has a loopback host of its own
 // (127.0.0.1 for the first) so a ConnectionInfo names it, and a tiny data

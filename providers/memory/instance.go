@@ -37,6 +37,7 @@ type instance struct {
 	password       dbaas.Secret
 	privateNetwork string
 	retentionDays  int
+	protected      bool
 	tags           map[string]string
 	access         []dbaas.Source
 	createdAt      time.Time
@@ -149,6 +150,7 @@ func (p *Provider) newInstanceLocked(spec dbaas.Spec, now time.Time) *instance {
 		password:       spec.AdminPassword,
 		privateNetwork: spec.PrivateNetwork,
 		retentionDays:  spec.BackupRetentionDays,
+		protected:      spec.DeletionProtection,
 		tags:           maps.Clone(spec.Tags),
 		access:         slices.Clone(spec.Access),
 		createdAt:      now,
@@ -303,7 +305,8 @@ func compareIDs(a, b string) int {
 	return 0
 }
 
-// Delete deletes the instance. Unless opts.SkipFinalBackup is set it
+// Delete deletes the instance; one made with Spec.DeletionProtection is
+// refused with ErrConflict until SetDeletionProtection turns it off. Unless opts.SkipFinalBackup is set it
 // first takes a final backup named dbaas.FinalBackupName, which outlives
 // the instance: Backups(id) lists it after the deletion and Restore takes
 // it. A final backup name in use gives ErrAlreadyExists and deletes
@@ -329,6 +332,9 @@ func (p *Provider) Delete(ctx context.Context, id string, opts dbaas.DeleteOptio
 	}
 	if st := in.status(now); st == dbaas.StatusDeleting {
 		return conflict("delete", id, st, "it is being deleted already")
+	}
+	if in.protected {
+		return dbaas.NewError("delete", id, dbaas.ErrConflict, fmt.Errorf("deletion protection is on: turn it off with SetDeletionProtection first"))
 	}
 	if !opts.SkipFinalBackup {
 		name := dbaas.FinalBackupName(opts, in.name, now)
@@ -414,4 +420,23 @@ func (p *Provider) setStopped(ctx context.Context, op, id string, stop bool) err
 	default:
 		return conflict(op, id, st, "only an available or stopped instance can be started or stopped")
 	}
+}
+
+// SetDeletionProtection turns the deletion protection of an instance on
+// or off, as the clouds' modify calls do.
+func (p *Provider) SetDeletionProtection(ctx context.Context, id string, on bool) error {
+	if err := requireID("set deletion protection", id); err != nil {
+		return err
+	}
+	if err := p.begin(ctx, "set deletion protection", id); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	in, err := p.lookupLocked("set deletion protection", id, p.now())
+	if err != nil {
+		return err
+	}
+	in.protected = on
+	return nil
 }

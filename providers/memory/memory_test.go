@@ -429,6 +429,24 @@ func TestDelete(t *testing.T) {
 	assert.ErrorIs(t, err, dbaas.ErrNotFound)
 }
 
+func TestDeletionProtection(t *testing.T) {
+	ctx := context.Background()
+	p, clock := newManual(t, memory.Options{})
+	s := spec("shop")
+	s.DeletionProtection = true
+	inst := available(t, p, clock, s)
+	err := p.Delete(ctx, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true})
+	require.ErrorIs(t, err, dbaas.ErrConflict)
+	assert.Contains(t, err.Error(), "deletion protection")
+	list, err := p.Backups(ctx, inst.ID)
+	require.NoError(t, err)
+	assert.Len(t, list, 1, "a refused delete takes no final backup")
+	require.NoError(t, p.SetDeletionProtection(ctx, inst.ID, false))
+	require.NoError(t, p.Delete(ctx, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}))
+	_, err = p.Get(ctx, inst.ID)
+	assert.ErrorIs(t, err, dbaas.ErrNotFound)
+}
+
 func TestStartStop(t *testing.T) {
 	ctx := context.Background()
 	p, clock := newManual(t, memory.Options{ProvisionDelay: time.Minute})
