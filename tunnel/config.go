@@ -137,7 +137,8 @@ type Config struct {
 	// (ServerAliveCountMax); default 3.
 	KeepaliveCount int
 	// MinBackoff and MaxBackoff bound the wait between reconnect attempts
-	// to a relay; defaults 100 ms and 2 s.
+	// to a relay; defaults 100 ms and 1 s. A connection waiting for the
+	// relay cuts the wait short, but never below MinBackoff.
 	MinBackoff, MaxBackoff time.Duration
 
 	// MaxConns bounds the forwarded connections open at once; a
@@ -157,7 +158,7 @@ const (
 	DefaultKeepaliveInterval = 15 * time.Second
 	DefaultKeepaliveCount    = 3
 	DefaultMinBackoff        = 100 * time.Millisecond
-	DefaultMaxBackoff        = 2 * time.Second
+	DefaultMaxBackoff        = time.Second
 	DefaultMaxConns          = 1024
 	DefaultDrainTimeout      = 10 * time.Second
 )

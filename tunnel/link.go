@@ -21,6 +21,10 @@ type link struct {
 	idx   int
 	relay Relay
 
+	// kick asks a link waiting out its backoff to try again now: a
+	// connection is waiting for it.
+	kick chan struct{}
+
 	// Guarded by t.mu.
 	client  *ssh.Client
 	hops    []*ssh.Client
@@ -117,6 +121,7 @@ func (l *link) run(ctx context.Context, client *ssh.Client, hops []*ssh.Client) 
 	for {
 		if client == nil {
 			var err error
+			attempt := time.Now()
 			client, hops, err = l.dial(ctx)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -124,10 +129,8 @@ func (l *link) run(ctx context.Context, client *ssh.Client, hops []*ssh.Client) 
 				}
 				t.setLink(l, nil, nil, err)
 				log.Warn("tunnel: relay unreachable", "err", err, "retry_in", backoff)
-				select {
-				case <-ctx.Done():
+				if !l.sleep(ctx, backoff, attempt) {
 					return
-				case <-time.After(backoff):
 				}
 				backoff = min(backoff*2, t.cfg.MaxBackoff)
 				continue
@@ -195,6 +198,29 @@ func (l *link) watch(ctx context.Context, client *ssh.Client) error {
 					}
 				}()
 			}
+		}
+	}
+}
+
+// sleep waits out d after the attempt that began at last, or less when
+// kicked, but never retries sooner than MinBackoff after it: a burst of
+// waiting connections must not become a burst of dials. It returns false
+// when ctx ends.
+func (l *link) sleep(ctx context.Context, d time.Duration, last time.Time) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+			return true
+		case <-l.kick:
+			if wait := time.Until(last.Add(l.t.cfg.MinBackoff)); wait > 0 {
+				timer.Reset(wait)
+				continue
+			}
+			return true
 		}
 	}
 }

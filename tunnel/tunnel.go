@@ -69,7 +69,7 @@ func Open(ctx context.Context, cfg Config) (*Tunnel, error) {
 	t := &Tunnel{cfg: cfg, signers: signers, hostKeys: hk, sem: make(chan struct{}, cfg.MaxConns),
 		changed: make(chan struct{}), open: map[*forward]struct{}{}, closed: make(chan struct{})}
 	for i, r := range cfg.Relays {
-		t.links = append(t.links, &link{t: t, idx: i, relay: r})
+		t.links = append(t.links, &link{t: t, idx: i, relay: r, kick: make(chan struct{}, 1)})
 	}
 
 	type made struct {
@@ -253,6 +253,12 @@ func (t *Tunnel) acquire(ctx context.Context) (*ssh.Client, *link, error) {
 			return c, l, nil
 		}
 		t.startAll()
+		for _, l := range t.links {
+			select {
+			case l.kick <- struct{}{}:
+			default:
+			}
+		}
 		select {
 		case <-ch:
 		case <-ctx.Done():

@@ -132,9 +132,8 @@ func (s *Sshd) Start() {
 		stderr := &bytes.Buffer{}
 		cmd := exec.Command(s.bin, "-D", "-e", "-f", s.config)
 		cmd.Stderr = stderr
-		// Its own process group, so Stop kills the per-connection
-		// children too, as a crash of the relay host would.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		// A session child that escaped must not hold Wait forever.
+		cmd.WaitDelay = 2 * time.Second
 		if err := cmd.Start(); err != nil {
 			s.t.Fatalf("sshtest: start sshd: %v", err)
 		}
@@ -146,7 +145,7 @@ func (s *Sshd) Start() {
 		} else {
 			lastErr = fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
 		}
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		killTree(cmd.Process.Pid)
 		<-done
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -160,9 +159,79 @@ func (s *Sshd) Stop() {
 	if s.cmd == nil {
 		return
 	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	killTree(s.cmd.Process.Pid)
 	<-s.done
 	s.cmd = nil
+}
+
+// killTree kills pid and every process descended from it. sshd's
+// per-connection children call setsid, so killing the process group
+// would leave them, and the sessions they serve, alive. pid is stopped
+// first so that it forks no new child while the tree is read.
+func killTree(pid int) {
+	_ = syscall.Kill(pid, syscall.SIGSTOP)
+	for _, c := range descendants(pid) {
+		_ = syscall.Kill(c, syscall.SIGKILL)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// descendants lists the processes below pid, read from /proc.
+func descendants(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	children := map[int][]int{}
+	for _, e := range entries {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// The command name in parentheses may hold spaces: parse
+		// after its closing parenthesis ("state ppid ...").
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		pp, err := strconv.Atoi(f[1])
+		if err != nil {
+			continue
+		}
+		children[pp] = append(children[pp], n)
+	}
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, c := range children[p] {
+			out = append(out, c)
+			queue = append(queue, c)
+		}
+	}
+	return out
+}
+
+// ChangeHostKey gives sshd a new host key, used from its next Start: a
+// reinstalled relay, or a machine in the middle.
+func (s *Sshd) ChangeHostKey() {
+	s.t.Helper()
+	k := NewKey(s.t, s.t.TempDir())
+	if err := os.Rename(k.Path, filepath.Join(s.dir, "host_ed25519")); err != nil {
+		s.t.Fatalf("sshtest: %v", err)
+	}
+	s.mu.Lock()
+	s.HostKey = k.Public
+	s.mu.Unlock()
 }
 
 // Stderr returns what sshd wrote to its standard error so far.
