@@ -90,8 +90,8 @@ func (p *Provider) Restore(ctx context.Context, backupID string, spec dbaas.Spec
 	}
 	body.Fork = &forkBody{Source: iid.num, RestoreTime: at.Format(apiTime)}
 	rec, err := p.guardedCreate(ctx, "restore", iid.engine, body)
-	if err != nil {
+	if rec == nil {
 		return nil, err
 	}
-	return rec.instance(), nil
+	return rec.instance(), err
 }

@@ -344,22 +344,27 @@ func allowList(field string, sources []dbaas.Source) ([]string, error) {
 // would resend it blindly: after a 429 it waits Retry-After and sends it
 // again; after an answer it could not read (dropped connection, timeout,
 // 5xx) it first looks for a database of that label and returns it when
-// the create did take effect, so no database is made twice.
+// the create did take effect, so no database is made twice. When ctx ends
+// while the request is out and the database turns out to exist, Create
+// returns it together with the context's error.
 func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance, error) {
 	body, err := p.checkSpec("create", spec)
 	if err != nil {
 		return nil, err
 	}
 	rec, err := p.guardedCreate(ctx, "create", strings.SplitN(body.Engine, "/", 2)[0], body)
-	if err != nil {
+	if rec == nil {
 		return nil, err
 	}
-	return rec.instance(), nil
+	return rec.instance(), err
 }
 
 // guardedCreate sends body to POST /databases/{engine}/instances, at most
 // maxCreateAttempts times, never twice when the first may have worked.
 func (p *Provider) guardedCreate(ctx context.Context, op, engine string, body *createBody) (*record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, dbaas.NewError(op, body.Label, nil, err)
+	}
 	var last error
 	for attempt := 1; attempt <= maxCreateAttempts; attempt++ {
 		rec, err := p.post(ctx, engine, body)
@@ -368,7 +373,7 @@ func (p *Provider) guardedCreate(ctx context.Context, op, engine string, body *c
 		}
 		last = err
 		if ctx.Err() != nil {
-			break
+			return p.cancelledCreate(ctx, op, engine, body.Label)
 		}
 		var wait time.Duration
 		switch e := apiError(err); {
@@ -394,6 +399,22 @@ func (p *Provider) guardedCreate(ctx context.Context, op, engine string, body *c
 		}
 	}
 	return nil, wrap(ctx, op, body.Label, last)
+}
+
+// cancelledCreate reports a create whose context ended while its request
+// was out: the database may exist, so it looks for the label (on a short
+// context of its own) and returns what it finds with the context's error.
+func (p *Provider) cancelledCreate(ctx context.Context, op, engine, label string) (*record, error) {
+	lookup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	found, err := p.findByLabel(lookup, engine, label)
+	switch {
+	case err != nil:
+		return nil, dbaas.NewError(op, label, nil, fmt.Errorf("%w; the create may have taken effect and looking for it failed: %v", ctx.Err(), err))
+	case found != nil:
+		return found, dbaas.NewError(op, label, nil, fmt.Errorf("%w after the create took effect: instance %s exists", ctx.Err(), found.ID()))
+	}
+	return nil, dbaas.NewError(op, label, nil, ctx.Err())
 }
 
 // post sends one create request, without retries.

@@ -150,6 +150,11 @@ func New(ctx context.Context, cfg dbaas.Config, opts ...Option) (*Provider, erro
 
 	newClient := func(retryCount int) (*linodego.Client, error) {
 		c := linodego.NewClient(hc)
+		// LINODE_DEBUG would make linodego log response bodies, and the
+		// credentials answer holds the admin password; resty's warnings
+		// repeat errors the provider returns anyway.
+		c.SetDebug(false)
+		c.SetLogger(quietLogger{})
 		c.SetToken(token)
 		c.SetUserAgent("dbaaskit " + linodego.DefaultUserAgent)
 		if cfg.BaseURL != "" {
@@ -269,3 +274,10 @@ func (s *settingsParser) rate(key, def string) rateSetting {
 	}
 	return rateSetting{n: count, window: window}
 }
+
+// quietLogger drops resty's log lines.
+type quietLogger struct{}
+
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Warnf(string, ...any)  {}
+func (quietLogger) Debugf(string, ...any) {}

@@ -415,3 +415,72 @@ func TestStatusMapping(t *testing.T) {
 	clock.Advance(time.Minute)
 	check(dbaas.StatusAvailable, "active")
 }
+
+// TestCreateCancelledInFlight: the caller gives up while the create is
+// out, the API still makes the database: Create says so and returns it.
+func TestCreateCancelledInFlight(t *testing.T) {
+	e := newEnv(t, fakeclock.NewAuto(epoch), linodesim.Options{}, nil)
+	e.sim.Inject(linodesim.Fault{Method: http.MethodPost, Path: pgPath, Latency: time.Hour})
+	// The lookup waits a little so that the abandoned POST is handled first.
+	e.sim.Inject(linodesim.Fault{Method: http.MethodGet, Path: pgPath, Latency: 500 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for e.sim.FaultHits() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	inst, err := e.p.Create(ctx, spec("abandoned", dbaas.Postgres))
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotNil(t, inst, "the database the API made is reported")
+	assert.Contains(t, err.Error(), inst.ID)
+	list, err := e.p.List(context.Background())
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, inst.ID, list[0].ID)
+}
+
+func TestPrivateNetworkIsSent(t *testing.T) {
+	e := newEnv(t, fakeclock.NewAuto(epoch), linodesim.Options{}, nil)
+	s := spec("in-vpc", dbaas.Postgres)
+	s.PrivateNetwork, s.Subnet, s.PublicAccess = "1234", "5678", true
+	inst, err := e.p.Create(context.Background(), s)
+	require.NoError(t, err)
+	var client *linodego.Client
+	require.True(t, e.p.As(&client))
+	var num int
+	_, err = fmt.Sscanf(inst.ID, "postgresql/%d", &num)
+	require.NoError(t, err)
+	db, err := client.GetPostgresDatabase(context.Background(), num)
+	require.NoError(t, err)
+	require.NotNil(t, db.PrivateNetwork)
+	assert.Equal(t, linodego.DatabasePrivateNetwork{VPCID: 1234, SubnetID: 5678, PublicAccess: true}, *db.PrivateNetwork)
+}
+
+// TestPacingKeepsInsideTheLimit: with the provider paced like the API's
+// limit, a burst waits for the next window (on the shared simulated clock)
+// instead of being refused.
+func TestPacingKeepsInsideTheLimit(t *testing.T) {
+	clock := fakeclock.NewAuto(epoch)
+	e := newEnv(t, clock, linodesim.Options{RateLimit: 5, RateWindow: time.Minute},
+		map[string]string{linode.SettingRateLimit: "5/1m"})
+	ctx := context.Background()
+	inst, err := e.p.Create(ctx, spec("paced", dbaas.MySQL))
+	require.NoError(t, err)
+	start := clock.Now()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 3 {
+				_, err := e.p.Get(ctx, inst.ID)
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Zero(t, e.sim.RateLimited(), "no request was refused")
+	assert.Equal(t, 13, e.sim.TotalCalls())
+	elapsed := clock.Now().Sub(start)
+	assert.GreaterOrEqual(t, elapsed, 2*time.Minute, "13 calls at 5 a minute span three windows")
+	assert.Less(t, elapsed, 3*time.Minute)
+}

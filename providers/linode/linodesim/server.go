@@ -1,6 +1,7 @@
 package linodesim
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -11,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -205,6 +207,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.total++
 	f := s.matchFaultLocked(r)
 	s.mu.Unlock()
+	// Read the whole body first, as the API's front end does, so that a
+	// request held back by latency still takes effect when its client has
+	// gone away.
+	if r.Body != nil {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "", "Request body unreadable")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 
 	if f != nil {
 		if f.Latency > 0 {
