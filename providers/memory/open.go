@@ -25,6 +25,13 @@ func open(_ context.Context, cfg dbaas.Config) (dbaas.Provider, error) {
 	if err := dbaas.UnknownSettings(Name, cfg.Settings, SettingProvisionDelay, SettingBackupDelay, SettingDeleteDelay); err != nil {
 		return nil, err
 	}
+	if cfg.Region != "" {
+		// The spec's rules for a region apply to the default one too.
+		probe := dbaas.Spec{Name: "probe", Engine: dbaas.Postgres, Size: "probe", Region: cfg.Region}
+		if err := probe.Validate(); err != nil {
+			return nil, dbaas.InvalidField("region", fmt.Sprintf("%q: must be letters, digits, dots, underscores and hyphens", truncate(cfg.Region, 32)))
+		}
+	}
 	opts := Options{Region: cfg.Region}
 	for key, dst := range map[string]*time.Duration{
 		SettingProvisionDelay: &opts.ProvisionDelay,
