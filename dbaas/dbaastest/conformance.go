@@ -32,8 +32,8 @@ import (
 //     a provider that is done at once).
 //   - After Delete, Get reports status deleting until it gives
 //     dbaas.ErrNotFound; a second Delete gives dbaas.ErrNotFound.
-//   - Backup returns the backup with the name given; Backups lists it
-//     until its status is available.
+//   - Backup returns the backup with the name given; Backups lists it,
+//     and its status becomes available in time.
 //   - PointInTimeRestore requires ListBackups: Backups reports the window
 //     as a backup of kind point-in-time, and a value written before a
 //     Backups call is in a restore to any later whole second inside the
