@@ -68,3 +68,23 @@ func TestFieldOf(t *testing.T) {
 		assert.Equal(t, want, fieldOf(msg), msg)
 	}
 }
+
+func FuzzParseBackupID(f *testing.F) {
+	f.Add("0d7b1bc1-5e4e-4c1e-9d4e-1f0f1b3a9c11/2026-01-01T00:00:00Z")
+	f.Add("x/2026-01-01T00:00:00+02:00")
+	f.Add("/2026-01-01T00:00:00Z")
+	f.Add("abc")
+	f.Fuzz(func(t *testing.T, id string) {
+		cluster, at, err := parseBackupID(id)
+		if err != nil {
+			return
+		}
+		if cluster == "" {
+			t.Fatalf("%q: empty cluster accepted", id)
+		}
+		again, at2, err := parseBackupID(backupID(cluster, at))
+		if err != nil || again != cluster || !at2.Equal(at) {
+			t.Fatalf("%q: round trip gave %q %v %v", id, again, at2, err)
+		}
+	})
+}

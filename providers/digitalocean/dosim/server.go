@@ -362,10 +362,13 @@ func (s *Server) rateHeaders(w http.ResponseWriter, take bool) bool {
 	h := w.Header()
 	h.Set("RateLimit-Limit", strconv.Itoa(limit))
 	h.Set("RateLimit-Remaining", strconv.Itoa(int(s.tokens)))
-	// Reset: when the bucket is full again, in epoch seconds, as the API
-	// sends it.
-	full := now.Add(time.Duration((float64(limit) - s.tokens) * float64(perToken)))
-	h.Set("RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(full.UnixNano())/1e9)), 10))
+	// Reset: "the time when the oldest request will expire", that is when
+	// one more request is allowed, in epoch seconds.
+	next := now
+	if s.tokens < float64(limit) {
+		next = now.Add(time.Duration((1 - (s.tokens - math.Floor(s.tokens))) * float64(perToken)))
+	}
+	h.Set("RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(next.UnixNano())/1e9)), 10))
 	if !ok {
 		s.limited++
 		wait := time.Duration((1 - s.tokens) * float64(perToken))
