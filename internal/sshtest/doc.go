@@ -8,3 +8,14 @@
 //	srv := sshtest.NewServer(t, sshtest.ServerOptions{AuthorizedKeys: []ssh.PublicKey{key.Public}})
 //	known := sshtest.WriteKnownHosts(t, t.TempDir(), srv.KnownHostsLine())
 package sshtest
+
+// TB is the part of testing.TB the helpers use, so that benchmark
+// programs (which have no *testing.T) can start servers too. A helper
+// that cannot do its job calls Fatalf; StartSshd skips a testing.TB when
+// sshd is missing.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+	TempDir() string
+}

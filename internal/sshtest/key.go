@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"testing"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -27,25 +26,25 @@ type Key struct {
 }
 
 // NewKey makes an ed25519 key and writes it to dir/id_ed25519.
-func NewKey(t testing.TB, dir string) *Key {
+func NewKey(t TB, dir string) *Key {
 	t.Helper()
 	return newKey(t, dir, "id_ed25519", false, nil)
 }
 
 // NewRSAKey makes a 2048-bit RSA key and writes it to dir/name.
-func NewRSAKey(t testing.TB, dir, name string) *Key {
+func NewRSAKey(t TB, dir, name string) *Key {
 	t.Helper()
 	return newKey(t, dir, name, true, nil)
 }
 
 // NewEncryptedKey makes an ed25519 key and writes it to dir/name encrypted
 // with passphrase.
-func NewEncryptedKey(t testing.TB, dir, name string, passphrase []byte) *Key {
+func NewEncryptedKey(t TB, dir, name string, passphrase []byte) *Key {
 	t.Helper()
 	return newKey(t, dir, name, false, passphrase)
 }
 
-func newKey(t testing.TB, dir, name string, useRSA bool, passphrase []byte) *Key {
+func newKey(t TB, dir, name string, useRSA bool, passphrase []byte) *Key {
 	t.Helper()
 	var raw any
 	if useRSA {
@@ -97,7 +96,7 @@ func HashedKnownHostsLine(addr string, key ssh.PublicKey) string {
 }
 
 // WriteKnownHosts writes lines to dir/known_hosts and returns its path.
-func WriteKnownHosts(t testing.TB, dir string, lines ...string) string {
+func WriteKnownHosts(t TB, dir string, lines ...string) string {
 	t.Helper()
 	path := filepath.Join(dir, "known_hosts")
 	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -33,7 +32,7 @@ type Server struct {
 	Addr     string
 	hostKeys []ssh.Signer
 	config   *ssh.ServerConfig
-	t        testing.TB
+	t        TB
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -49,7 +48,7 @@ type Server struct {
 }
 
 // NewServer starts a Server; t.Cleanup stops it.
-func NewServer(t testing.TB, opts ServerOptions) *Server {
+func NewServer(t TB, opts ServerOptions) *Server {
 	t.Helper()
 	s := &Server{t: t, conns: map[net.Conn]struct{}{}, thaw: make(chan struct{})}
 	s.hostKeys = opts.HostKeys

@@ -40,7 +40,7 @@ type Sshd struct {
 	// HostKey is the host key sshd offers.
 	HostKey ssh.PublicKey
 
-	t      testing.TB
+	t      TB
 	bin    string
 	dir    string
 	config string
@@ -54,11 +54,16 @@ type Sshd struct {
 // StartSshd starts sshd, skipping the test (failing it under
 // DBAAS_INTEGRATION=1) when OpenSSH's server is not installed. t.Cleanup
 // stops it.
-func StartSshd(t testing.TB, opts SshdOptions) *Sshd {
+func StartSshd(t TB, opts SshdOptions) *Sshd {
 	t.Helper()
+	const install = "install OpenSSH's server (Debian: apt-get install openssh-server)"
 	bin := "/usr/sbin/sshd"
 	if _, err := os.Stat(bin); err != nil {
-		bin = testenv.LookPath(t, "sshd", "install OpenSSH's server (Debian: apt-get install openssh-server)")
+		if tb, ok := t.(testing.TB); ok {
+			bin = testenv.LookPath(tb, "sshd", install)
+		} else if bin, err = exec.LookPath("sshd"); err != nil {
+			t.Fatalf("sshtest: sshd is not installed: %s", install)
+		}
 	}
 	u, err := user.Current()
 	if err != nil {
@@ -68,7 +73,7 @@ func StartSshd(t testing.TB, opts SshdOptions) *Sshd {
 		// sshd running as root refuses to start without its
 		// privilege-separation directory.
 		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-			testenv.Skip(t, "sshd needs /run/sshd: "+err.Error())
+			t.Fatalf("sshtest: sshd needs /run/sshd: %v", err)
 		}
 	}
 	dir := t.TempDir()
@@ -268,7 +273,7 @@ func waitBanner(addr string, exited <-chan struct{}) error {
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort(t testing.TB) int {
+func FreePort(t TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

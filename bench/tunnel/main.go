@@ -1,0 +1,656 @@
+// Command tunnel measures the tunnel package against OpenSSH's
+// "ssh -N -L" on the same sshd with the same cipher, in the same run,
+// with a direct connection as the limit: throughput of one stream and of
+// eight, round-trip latency of small messages, pgbench select-only TPS,
+// and memory per idle forwarded connection.
+//
+// It needs sshd and ssh (Debian: openssh-server, openssh-client), and for
+// pgbench PostgreSQL on 127.0.0.1:5432 with trust authentication and
+// pgbench. Run it from the repository root:
+//
+//	go run ./bench/tunnel                   # full size: 1 GiB, 1000 connections
+//	go run ./bench/tunnel -size 64MiB -reps 1 -conns 100 -pgbench 3s
+//
+// The tunnel and the byte sink each run in a process of their own (this
+// program started again with -mode), as ssh does, so no side shares a Go
+// runtime with the load generator.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/internal/sshtest"
+	"github.com/agiledeploy/dbaaskit/tunnel"
+	"golang.org/x/crypto/ssh"
+)
+
+func main() {
+	mode := flag.String("mode", "bench", "bench, or (internal) sink or tunnel")
+	size := flag.String("size", "1GiB", "bytes moved by each throughput run")
+	streams := flag.Int("streams", 8, "parallel streams")
+	rounds := flag.Int("rounds", 10000, "round trips of the latency run")
+	msg := flag.Int("msg", 64, "bytes per latency message")
+	conns := flag.Int("conns", 1000, "idle connections held open for the memory run")
+	pgTime := flag.Duration("pgbench", 10*time.Second, "length of each pgbench run; 0 skips pgbench")
+	pgClients := flag.Int("pgclients", 8, "pgbench clients")
+	reps := flag.Int("reps", 3, "repetitions of each measurement (the median is reported)")
+	cipher := flag.String("cipher", "aes128-gcm@openssh.com", "SSH cipher both sides use")
+	// Internal: the tunnel process's settings.
+	relay := flag.String("relay", "", "internal: relay host:port")
+	user := flag.String("user", "", "internal: login")
+	key := flag.String("key", "", "internal: key file")
+	known := flag.String("known", "", "internal: known_hosts file")
+	remotes := flag.String("remotes", "", "internal: comma-separated host:port to forward")
+	flag.Parse()
+
+	switch *mode {
+	case "sink":
+		runSink()
+	case "tunnel":
+		runTunnel(*relay, *user, *key, *known, *remotes, *cipher)
+	case "bench":
+		n, err := parseSize(*size)
+		if err != nil {
+			log.Fatal(err)
+		}
+		b := &bench{size: n, streams: *streams, rounds: *rounds, msg: *msg, conns: *conns,
+			pgTime: *pgTime, pgClients: *pgClients, reps: *reps, cipher: *cipher}
+		tb := &programTB{}
+		defer tb.cleanup()
+		b.tb = tb
+		if err := b.run(); err != nil {
+			tb.cleanup()
+			log.Fatal(err)
+		}
+	default:
+		log.Fatalf("unknown -mode %q", *mode)
+	}
+}
+
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = v, u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("-size %q: want a positive number with an optional KiB, MiB or GiB", s)
+	}
+	return n * mult, nil
+}
+
+// programTB gives sshtest what it needs outside a test: cleanups run at
+// exit, Fatalf cleans up before it exits.
+type programTB struct {
+	mu       sync.Mutex
+	cleanups []func()
+}
+
+func (t *programTB) Helper() {}
+func (t *programTB) Fatalf(format string, args ...any) {
+	t.cleanup()
+	log.Fatalf(format, args...)
+}
+func (t *programTB) Cleanup(f func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cleanups = append(t.cleanups, f)
+}
+func (t *programTB) TempDir() string {
+	d, err := os.MkdirTemp("", "tunnel-bench-")
+	if err != nil {
+		t.Fatalf("temp dir: %v", err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(d) })
+	return d
+}
+func (t *programTB) cleanup() {
+	t.mu.Lock()
+	fs := t.cleanups
+	t.cleanups = nil
+	t.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
+}
+
+// The sink's commands, sent as the first byte of a connection.
+const (
+	cmdDownload = 'D' // then 8 bytes of size: the sink sends that many bytes
+	cmdUpload   = 'U' // the sink reads to EOF and answers the count
+	cmdEcho     = 'E' // the sink echoes
+	cmdIdle     = 'I' // the sink answers one byte, then waits for EOF
+)
+
+func runSink() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("ADDR", ln.Addr())
+	go func() {
+		// The parent closes stdin to stop the sink.
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}()
+	block := make([]byte, 64*1024)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			log.Fatal(err)
+		}
+		go serveSink(c.(*net.TCPConn), block)
+	}
+}
+
+func serveSink(c *net.TCPConn, block []byte) {
+	defer c.Close()
+	var cmd [1]byte
+	if _, err := io.ReadFull(c, cmd[:]); err != nil {
+		return
+	}
+	switch cmd[0] {
+	case cmdDownload:
+		var sz [8]byte
+		if _, err := io.ReadFull(c, sz[:]); err != nil {
+			return
+		}
+		left := int64(binary.BigEndian.Uint64(sz[:]))
+		for left > 0 {
+			n := min(left, int64(len(block)))
+			if _, err := c.Write(block[:n]); err != nil {
+				return
+			}
+			left -= n
+		}
+		_ = c.CloseWrite()
+		_, _ = io.Copy(io.Discard, c)
+	case cmdUpload:
+		n, _ := io.CopyBuffer(io.Discard, c, make([]byte, 64*1024))
+		var out [8]byte
+		binary.BigEndian.PutUint64(out[:], uint64(n))
+		_, _ = c.Write(out[:])
+	case cmdEcho:
+		_, _ = io.Copy(c, c)
+	case cmdIdle:
+		if _, err := c.Write([]byte{1}); err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, c)
+	}
+}
+
+func runTunnel(relay, user, key, known, remotes, cipher string) {
+	var ts []*tunnel.Tunnel
+	for _, r := range strings.Split(remotes, ",") {
+		e, err := dbaas.SplitEndpoint(r)
+		if err != nil {
+			log.Fatal(err)
+		}
+		t, err := tunnel.Open(context.Background(), tunnel.Config{
+			Relays:     []tunnel.Relay{{Hop: tunnel.Hop{Host: relay, User: user}}},
+			Remote:     e,
+			Auth:       tunnel.Auth{KeyFiles: []string{key}},
+			KnownHosts: []string{known},
+			Ciphers:    []string{cipher},
+			MaxConns:   100_000,
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		ts = append(ts, t)
+		fmt.Println("ADDR", t.Addr())
+	}
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if sc.Text() == "mem" {
+			runtime.GC()
+			debug.FreeOSMemory()
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			fmt.Println("MEM", m.HeapInuse+m.StackInuse, runtime.NumGoroutine())
+		}
+	}
+	for _, t := range ts {
+		_ = t.Close()
+	}
+}
+
+type bench struct {
+	tb                          *programTB
+	size                        int64
+	streams, rounds, msg, conns int
+	pgTime                      time.Duration
+	pgClients, reps             int
+	cipher                      string
+	sinkAddr, pgAddr            string
+	paths                       []path
+	sshProc, tunnelProc         *os.Process
+	tunnelIn                    io.Writer
+	tunnelOut                   *bufio.Scanner
+}
+
+type path struct {
+	name     string
+	sink, pg string
+}
+
+// child starts this program in mode with args and returns the ADDR lines
+// it prints first.
+func (b *bench) child(mode string, nAddr int, args ...string) (*exec.Cmd, io.WriteCloser, *bufio.Scanner, []string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	cmd := exec.Command(self, append([]string{"-mode", mode}, args...)...)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	b.tb.Cleanup(func() { _ = in.Close(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(out)
+	var addrs []string
+	for len(addrs) < nAddr && sc.Scan() {
+		if a, ok := strings.CutPrefix(sc.Text(), "ADDR "); ok {
+			addrs = append(addrs, a)
+		}
+	}
+	if len(addrs) < nAddr {
+		return nil, nil, nil, nil, fmt.Errorf("%s process gave no address", mode)
+	}
+	return cmd, in, sc, addrs, nil
+}
+
+func (b *bench) run() error {
+	_, _, _, addrs, err := b.child("sink", 1)
+	if err != nil {
+		return err
+	}
+	b.sinkAddr = addrs[0]
+	b.pgAddr = "127.0.0.1:5432"
+	withPG := b.pgTime > 0
+	if withPG {
+		if c, err := net.DialTimeout("tcp", b.pgAddr, time.Second); err != nil {
+			log.Printf("PostgreSQL is not on %s: pgbench skipped", b.pgAddr)
+			withPG = false
+		} else {
+			_ = c.Close()
+		}
+	}
+
+	dir := b.tb.TempDir()
+	key := sshtest.NewKey(b.tb, dir)
+	sshd := sshtest.StartSshd(b.tb, sshtest.SshdOptions{AuthorizedKeys: []ssh.PublicKey{key.Public},
+		Config: []string{"Ciphers " + b.cipher, "MaxStartups 2000"}})
+	known := sshtest.WriteKnownHosts(b.tb, dir, sshd.KnownHostsLine())
+
+	// OpenSSH's client, as the shell toolkit ran it (with host keys checked).
+	sshSink, sshPG := freePort(), freePort()
+	args := []string{"-N", "-p", strconv.Itoa(sshd.Port), "-i", key.Path,
+		"-o", "UserKnownHostsFile=" + known, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+		"-o", "ExitOnForwardFailure=yes", "-o", "Ciphers=" + b.cipher, "-o", "ServerAliveInterval=15",
+		"-L", fmt.Sprintf("127.0.0.1:%d:%s", sshSink, b.sinkAddr)}
+	if withPG {
+		args = append(args, "-L", fmt.Sprintf("127.0.0.1:%d:%s", sshPG, b.pgAddr))
+	}
+	args = append(args, sshd.User+"@127.0.0.1")
+	sshCmd := exec.Command("ssh", args...)
+	sshCmd.Stderr = os.Stderr
+	if err := sshCmd.Start(); err != nil {
+		return fmt.Errorf("start ssh: %w", err)
+	}
+	b.sshProc = sshCmd.Process
+	b.tb.Cleanup(func() { _ = sshCmd.Process.Kill(); _ = sshCmd.Wait() })
+	if err := waitListen(fmt.Sprintf("127.0.0.1:%d", sshSink)); err != nil {
+		return fmt.Errorf("ssh -L: %w", err)
+	}
+
+	remotes := b.sinkAddr
+	if withPG {
+		remotes += "," + b.pgAddr
+	}
+	n := 1
+	if withPG {
+		n = 2
+	}
+	tcmd, tin, tout, taddrs, err := b.child("tunnel", n, "-relay", sshd.Addr, "-user", sshd.User, "-key", key.Path,
+		"-known", known, "-remotes", remotes, "-cipher", b.cipher)
+	if err != nil {
+		return err
+	}
+	b.tunnelProc, b.tunnelIn, b.tunnelOut = tcmd.Process, tin, tout
+
+	b.paths = []path{
+		{name: "direct", sink: b.sinkAddr, pg: b.pgAddr},
+		{name: "openssh", sink: fmt.Sprintf("127.0.0.1:%d", sshSink), pg: fmt.Sprintf("127.0.0.1:%d", sshPG)},
+		{name: "tunnel", sink: taddrs[0]},
+	}
+	if withPG {
+		b.paths[2].pg = taddrs[1]
+	}
+	fmt.Printf("cipher %s, %d CPUs, GOMAXPROCS %d, %d repetitions (median)\n", b.cipher, runtime.NumCPU(), runtime.GOMAXPROCS(0), b.reps)
+	fmt.Printf("ssh: %s\n", sshVersion())
+
+	b.measure("download, 1 stream (MB/s)", func(p path) (float64, error) { return b.throughput(p.sink, 1, cmdDownload) })
+	b.measure("upload, 1 stream (MB/s)", func(p path) (float64, error) { return b.throughput(p.sink, 1, cmdUpload) })
+	b.measure(fmt.Sprintf("download, %d streams (MB/s)", b.streams), func(p path) (float64, error) {
+		return b.throughput(p.sink, b.streams, cmdDownload)
+	})
+	var p50s, p99s = map[string][]float64{}, map[string][]float64{}
+	b.measure(fmt.Sprintf("latency p50 of %d × %d B (µs)", b.rounds, b.msg), func(p path) (float64, error) {
+		p50, p99, err := b.latency(p.sink)
+		p99s[p.name] = append(p99s[p.name], p99)
+		p50s[p.name] = append(p50s[p.name], p50)
+		return p50, err
+	})
+	b.report(fmt.Sprintf("latency p99 of %d × %d B (µs)", b.rounds, b.msg), p99s)
+	if withPG {
+		if err := b.pgbenchInit(); err != nil {
+			log.Printf("pgbench skipped: %v", err)
+		} else {
+			b.measure(fmt.Sprintf("pgbench -S, %d clients, %s (TPS)", b.pgClients, b.pgTime), func(p path) (float64, error) { return b.pgbench(p.pg) })
+		}
+	}
+	return b.idle()
+}
+
+func sshVersion() string {
+	out, _ := exec.Command("ssh", "-V").CombinedOutput()
+	return strings.TrimSpace(string(out))
+}
+
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func waitListen(addr string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			_ = c.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("nothing listens on %s after 10s", addr)
+}
+
+// measure runs f on every path reps times, interleaved so that a change
+// of machine load hits every path alike, and prints the medians.
+func (b *bench) measure(what string, f func(p path) (float64, error)) {
+	res := map[string][]float64{}
+	for range b.reps {
+		for _, p := range b.paths {
+			v, err := f(p)
+			if err != nil {
+				log.Printf("%s via %s: %v", what, p.name, err)
+				continue
+			}
+			res[p.name] = append(res[p.name], v)
+		}
+	}
+	b.report(what, res)
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func (b *bench) report(what string, res map[string][]float64) {
+	d, o, t := median(res["direct"]), median(res["openssh"]), median(res["tunnel"])
+	ratio := 0.0
+	if o > 0 {
+		ratio = t / o
+	}
+	fmt.Printf("%-40s direct %10.1f  openssh %10.1f  tunnel %10.1f  tunnel/openssh %.3f  (tunnel %v)\n",
+		what, d, o, t, ratio, round(res["tunnel"]))
+}
+
+func round(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(int(x*10)) / 10
+	}
+	return out
+}
+
+func (b *bench) throughput(addr string, streams int, cmd byte) (float64, error) {
+	per := b.size / int64(streams)
+	var wg sync.WaitGroup
+	errs := make([]error, streams)
+	start := time.Now()
+	for i := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = transfer(addr, cmd, per)
+		}()
+	}
+	wg.Wait()
+	secs := time.Since(start).Seconds()
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
+	}
+	return float64(per*int64(streams)) / secs / 1e6, nil
+}
+
+func transfer(addr string, cmd byte, size int64) error {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	switch cmd {
+	case cmdDownload:
+		var hdr [9]byte
+		hdr[0] = cmdDownload
+		binary.BigEndian.PutUint64(hdr[1:], uint64(size))
+		if _, err := c.Write(hdr[:]); err != nil {
+			return err
+		}
+		n, err := io.CopyBuffer(io.Discard, c, make([]byte, 64*1024))
+		if err != nil {
+			return err
+		}
+		if n != size {
+			return fmt.Errorf("got %d bytes, want %d", n, size)
+		}
+	case cmdUpload:
+		if _, err := c.Write([]byte{cmdUpload}); err != nil {
+			return err
+		}
+		block := make([]byte, 64*1024)
+		for left := size; left > 0; {
+			n := min(left, int64(len(block)))
+			if _, err := c.Write(block[:n]); err != nil {
+				return err
+			}
+			left -= n
+		}
+		if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+			return err
+		}
+		var got [8]byte
+		if _, err := io.ReadFull(c, got[:]); err != nil {
+			return fmt.Errorf("reading the count after half-close: %w", err)
+		}
+		if n := int64(binary.BigEndian.Uint64(got[:])); n != size {
+			return fmt.Errorf("sink got %d bytes, want %d", n, size)
+		}
+	}
+	return nil
+}
+
+func (b *bench) latency(addr string) (p50, p99 float64, err error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte{cmdEcho}); err != nil {
+		return 0, 0, err
+	}
+	out := make([]byte, b.msg)
+	in := make([]byte, b.msg)
+	d := make([]float64, 0, b.rounds)
+	for i := range b.rounds + 100 {
+		start := time.Now()
+		if _, err := c.Write(out); err != nil {
+			return 0, 0, err
+		}
+		if _, err := io.ReadFull(c, in); err != nil {
+			return 0, 0, err
+		}
+		if i >= 100 { // the first rounds warm up both sides
+			d = append(d, float64(time.Since(start).Nanoseconds())/1e3)
+		}
+	}
+	slices.Sort(d)
+	return d[len(d)/2], d[len(d)*99/100], nil
+}
+
+func (b *bench) pgbenchInit() error {
+	if _, err := exec.LookPath("pgbench"); err != nil {
+		if _, err := os.Stat("/usr/lib/postgresql/15/bin/pgbench"); err != nil {
+			return errors.New("pgbench is not installed")
+		}
+		_ = os.Setenv("PATH", os.Getenv("PATH")+":/usr/lib/postgresql/15/bin")
+	}
+	_ = exec.Command("psql", "-h", "127.0.0.1", "-U", "postgres", "-c", "CREATE DATABASE tunnel_bench").Run()
+	out, err := exec.Command("pgbench", "-i", "-q", "-s", "1", "-h", "127.0.0.1", "-p", "5432", "-U", "postgres", "tunnel_bench").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pgbench -i: %v: %s", err, out)
+	}
+	return nil
+}
+
+var tpsRE = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
+
+func (b *bench) pgbench(addr string) (float64, error) {
+	host, port, _ := net.SplitHostPort(addr)
+	out, err := exec.Command("pgbench", "-S", "-n", "-T", strconv.Itoa(int(b.pgTime.Seconds())), "-c", strconv.Itoa(b.pgClients),
+		"-j", "2", "-h", host, "-p", port, "-U", "postgres", "tunnel_bench").CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench: %v: %s", err, out)
+	}
+	m := tpsRE.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("pgbench printed no tps: %s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// idle holds conns connections open through OpenSSH and through the
+// tunnel, each proven end to end, and reports what each holds per
+// connection: resident memory of the ssh and tunnel processes, and the
+// tunnel's Go heap and stacks.
+func (b *bench) idle() error {
+	for _, p := range b.paths[1:] {
+		proc := b.sshProc
+		if p.name == "tunnel" {
+			proc = b.tunnelProc
+		}
+		goBefore, _ := b.tunnelMem()
+		rssBefore := rss(proc.Pid)
+		var held []net.Conn
+		for range b.conns {
+			c, err := net.Dial("tcp", p.sink)
+			if err != nil {
+				return fmt.Errorf("idle via %s: %w", p.name, err)
+			}
+			held = append(held, c)
+			if _, err := c.Write([]byte{cmdIdle}); err != nil {
+				return err
+			}
+			var ack [1]byte
+			if _, err := io.ReadFull(c, ack[:]); err != nil {
+				return fmt.Errorf("idle via %s after %d connections: %w", p.name, len(held), err)
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+		rssAfter := rss(proc.Pid)
+		goAfter, goroutines := b.tunnelMem()
+		line := fmt.Sprintf("%-8s %d idle connections: RSS +%.1f KiB per connection", p.name, b.conns, float64(rssAfter-rssBefore)/1024/float64(b.conns))
+		if p.name == "tunnel" {
+			line += fmt.Sprintf(", Go heap+stacks +%.1f KiB per connection, %d goroutines", float64(goAfter-goBefore)/1024/float64(b.conns), goroutines)
+		}
+		fmt.Println(line)
+		for _, c := range held {
+			_ = c.Close()
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return nil
+}
+
+func (b *bench) tunnelMem() (int64, int) {
+	fmt.Fprintln(b.tunnelIn, "mem")
+	for b.tunnelOut.Scan() {
+		f := strings.Fields(b.tunnelOut.Text())
+		if len(f) == 3 && f[0] == "MEM" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			g, _ := strconv.Atoi(f[2])
+			return n, g
+		}
+	}
+	return 0, 0
+}
+
+// rss returns the resident set size of pid in bytes.
+func rss(pid int) int64 {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
