@@ -3,6 +3,7 @@ package digitalocean_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -162,4 +163,22 @@ func TestDeleteRetriedAfterLostAnswerSucceeds(t *testing.T) {
 	assert.ErrorIs(t, err, dbaas.ErrNotFound)
 	assert.ErrorIs(t, e.p.Delete(ctx, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}), dbaas.ErrNotFound,
 		"a first attempt that finds nothing is ErrNotFound")
+}
+
+// TestCreateWaitCallBudget: a create and a wait through a 10-minute
+// provisioning cost at most 12 calls, thanks to the provider's
+// TypicalProvisioning hint (simulated time; see BenchmarkCreateWait).
+func TestCreateWaitCallBudget(t *testing.T) {
+	clock := fakeclock.NewAuto(epoch)
+	e := newEnv(t, dosim.Options{Clock: clock, ProvisionDelay: 10 * time.Minute}, digitalocean.Options{Clock: clock, RateLimit: 250})
+	for i := range 10 {
+		p, err := digitalocean.New(digitalocean.Options{Token: dbaas.NewSecret("t"), BaseURL: e.url, Region: "fra1", Clock: clock})
+		require.NoError(t, err)
+		before := e.sim.TotalCalls()
+		inst, err := p.Create(context.Background(), spec(fmt.Sprintf("budget-%d", i), dbaas.Postgres))
+		require.NoError(t, err)
+		_, err = dbaas.Wait(context.Background(), p, inst.ID, dbaas.WaitOptions{Clock: clock})
+		require.NoError(t, err)
+		assert.LessOrEqual(t, e.sim.TotalCalls()-before, int64(12), "calls of create %d plus wait", i)
+	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
 )
 
@@ -87,4 +88,13 @@ func FuzzParseBackupID(f *testing.F) {
 			t.Fatalf("%q: round trip gave %q %v %v", id, again, at2, err)
 		}
 	})
+}
+
+func TestStatusOf(t *testing.T) {
+	for raw, want := range map[string]dbaas.Status{
+		"creating": dbaas.StatusProvisioning, "online": dbaas.StatusAvailable, "resizing": dbaas.StatusModifying,
+		"migrating": dbaas.StatusModifying, "forking": dbaas.StatusRestoring, "decommissioned": dbaas.StatusUnknown,
+	} {
+		assert.Equal(t, want, statusOf(raw), raw)
+	}
 }
