@@ -76,8 +76,8 @@ func sourceOf(r godo.DatabaseFirewallRule) (dbaas.Source, bool) {
 
 // Access returns the cluster's firewall rules as sources.
 func (p *Provider) Access(ctx context.Context, id string) ([]dbaas.Source, error) {
-	if id == "" {
-		return nil, dbaas.InvalidField("id", "is required")
+	if err := checkID(id); err != nil {
+		return nil, err
 	}
 	rules, _, err := p.client.Databases.GetFirewallRules(ctx, id)
 	if err != nil {
@@ -106,8 +106,8 @@ func (p *Provider) Revoke(ctx context.Context, id string, sources ...dbaas.Sourc
 }
 
 func (p *Provider) changeRules(ctx context.Context, op, id string, sources []dbaas.Source, add bool) error {
-	if id == "" {
-		return dbaas.InvalidField("id", "is required")
+	if err := checkID(id); err != nil {
+		return err
 	}
 	if err := dbaas.CheckSources(Name, p.Capabilities(), sources); err != nil {
 		return err

@@ -19,8 +19,8 @@ func (p *Provider) Backup(_ context.Context, _, _ string) (*dbaas.Backup, error)
 // Backups lists the daily backups of a cluster, oldest first. A backup's
 // ID is "<cluster id>/<creation time, RFC 3339>", which Restore takes.
 func (p *Provider) Backups(ctx context.Context, id string) ([]*dbaas.Backup, error) {
-	if id == "" {
-		return nil, dbaas.InvalidField("id", "is required")
+	if err := checkID(id); err != nil {
+		return nil, err
 	}
 	db, _, err := p.client.Databases.Get(ctx, id)
 	if err != nil {
@@ -52,7 +52,7 @@ func backupID(clusterID string, at time.Time) string {
 
 func parseBackupID(id string) (string, time.Time, error) {
 	cluster, at, ok := strings.Cut(id, "/")
-	if ok && cluster != "" {
+	if ok && checkID(cluster) == nil {
 		if t, err := time.Parse(time.RFC3339, at); err == nil {
 			return cluster, t, nil
 		}

@@ -407,8 +407,8 @@ func shortList(list []string, n int) string {
 
 // Get returns the cluster, or ErrNotFound.
 func (p *Provider) Get(ctx context.Context, id string) (*dbaas.Instance, error) {
-	if id == "" {
-		return nil, dbaas.InvalidField("id", "is required")
+	if err := checkID(id); err != nil {
+		return nil, err
 	}
 	db, _, err := p.client.Databases.Get(ctx, id)
 	if err != nil {
@@ -467,8 +467,8 @@ func (p *Provider) Delete(ctx context.Context, id string, opts dbaas.DeleteOptio
 	if err := dbaas.CheckDeleteOptions(Name, p.Capabilities(), opts); err != nil {
 		return err
 	}
-	if id == "" {
-		return dbaas.InvalidField("id", "is required")
+	if err := checkID(id); err != nil {
+		return err
 	}
 	resp, err := p.client.Databases.Delete(ctx, id)
 	if err != nil {
@@ -476,6 +476,17 @@ func (p *Provider) Delete(ctx context.Context, id string, opts dbaas.DeleteOptio
 			return nil
 		}
 		return mapError("delete", id, err)
+	}
+	return nil
+}
+
+// idRE is what a cluster id may hold: it goes into the request path, so
+// nothing that could change the path ("/", "..", "?") gets through.
+var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,63}$`)
+
+func checkID(id string) error {
+	if !idRE.MatchString(id) {
+		return dbaas.InvalidField("id", fmt.Sprintf("%q is not a cluster id (a UUID)", truncate(id, 80)))
 	}
 	return nil
 }

@@ -257,3 +257,30 @@ func TestListReadsEveryPage(t *testing.T) {
 	}
 	assert.Equal(t, int64(3), e.sim.Calls("GET /v2/databases"))
 }
+
+func TestIDsCannotChangeTheRequestPath(t *testing.T) {
+	e := newEnv(t, dosim.Options{}, digitalocean.Options{})
+	ctx := context.Background()
+	for _, id := range []string{"", "../options", "x/firewall", "a?b=c", "a b", strings.Repeat("a", 65)} {
+		t.Run(id, func(t *testing.T) {
+			calls := []func() error{
+				func() error { _, err := e.p.Get(ctx, id); return err },
+				func() error { _, err := e.p.Connection(ctx, id); return err },
+				func() error { return e.p.Delete(ctx, id, dbaas.DeleteOptions{SkipFinalBackup: true}) },
+				func() error { _, err := e.p.Access(ctx, id); return err },
+				func() error { return e.p.Allow(ctx, id, dbaas.CIDR("10.0.0.0/8")) },
+				func() error { _, err := e.p.Backups(ctx, id); return err },
+				func() error {
+					_, err := e.p.Restore(ctx, id+"/2026-01-01T00:00:00Z", spec("from-bad", dbaas.Postgres))
+					return err
+				},
+			}
+			for i, call := range calls {
+				err := call()
+				require.ErrorIs(t, err, dbaas.ErrInvalidArgument, "call %d", i)
+				assert.Contains(t, err.Error(), "id", "call %d", i)
+			}
+			assert.Zero(t, e.sim.TotalCalls(), "refused before any call")
+		})
+	}
+}

@@ -11,8 +11,8 @@ import (
 // and its password, the database, TLS required and the project's CA
 // certificate (PEM) from /ca.
 func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
-	if id == "" {
-		return nil, dbaas.InvalidField("id", "is required")
+	if err := checkID(id); err != nil {
+		return nil, err
 	}
 	db, _, err := p.client.Databases.Get(ctx, id)
 	if err != nil {
