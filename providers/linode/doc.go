@@ -31,7 +31,11 @@
 // kinds are ErrUnsupported, IPv6 is ErrInvalidArgument); an empty list,
 // the default, lets nobody in. A PUT replaces the whole list, so Allow and
 // Revoke read it, write the new list and read it back to confirm, starting
-// over when another writer replaced it in between.
+// over when another writer replaced it in between. Calls through one
+// Provider to one instance take turns, so none of them loses an entry.
+// Linode offers no compare-and-swap, so a writer in another process whose
+// PUT arrives after the confirming read can still drop an entry; the next
+// SyncAccess (the toolkit's cron job) puts it back.
 //
 // # Backups and restore
 //
