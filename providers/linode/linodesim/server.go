@@ -74,7 +74,9 @@ type Server struct {
 	windows   map[string]*window
 	ca        []byte
 
-	handlers sync.WaitGroup
+	active   int        // requests being handled
+	idle     *sync.Cond // signalled when active drops to zero
+	shut     bool       // Close was called: no new request is handled
 	closed   chan struct{}
 	closeOne sync.Once
 	srv      *http.Server
@@ -95,7 +97,7 @@ func New(opts Options) *Server {
 	if opts.RestoreWindow <= 0 {
 		opts.RestoreWindow = 7 * 24 * time.Hour
 	}
-	return &Server{
+	s := &Server{
 		ca:        makeCA(opts.Clock.Now()),
 		opts:      opts,
 		nextID:    227300,
@@ -104,6 +106,8 @@ func New(opts Options) *Server {
 		windows:   map[string]*window{},
 		closed:    make(chan struct{}),
 	}
+	s.idle = sync.NewCond(&s.mu)
+	return s
 }
 
 // Start returns a simulator serving on a free port of 127.0.0.1 and its
@@ -133,8 +137,11 @@ func (s *Server) Close() error {
 		err = s.srv.Close()
 		<-s.served
 	}
-	s.handlers.Wait()
 	s.mu.Lock()
+	s.shut = true
+	for s.active > 0 {
+		s.idle.Wait()
+	}
 	var attached []string
 	for _, in := range s.instances {
 		if in.db != nil {
@@ -200,9 +207,21 @@ func (s *Server) ResetCalls() {
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.handlers.Add(1)
-	defer s.handlers.Done()
 	s.mu.Lock()
+	if s.shut {
+		s.mu.Unlock()
+		writeError(w, http.StatusServiceUnavailable, "", "Service Unavailable")
+		return
+	}
+	s.active++
+	defer func() {
+		s.mu.Lock()
+		s.active--
+		if s.active == 0 {
+			s.idle.Broadcast()
+		}
+		s.mu.Unlock()
+	}()
 	s.calls[r.Method+" "+r.URL.Path]++
 	s.total++
 	f := s.matchFaultLocked(r)

@@ -351,3 +351,21 @@ func TestFaults(t *testing.T) {
 	assert.GreaterOrEqual(t, hits, 4)
 	assert.True(t, strings.HasPrefix(url, "http://127.0.0.1:"))
 }
+
+// TestCloseEndsHeldRequests: Close returns while a request waits on
+// injected latency, and leaves no goroutine behind (TestMain checks).
+func TestCloseEndsHeldRequests(t *testing.T) {
+	sim, url, err := linodesim.Start(linodesim.Options{})
+	require.NoError(t, err)
+	c := client(t, url)
+	sim.Inject(linodesim.Fault{Latency: time.Hour})
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.ListDatabases(context.Background(), nil)
+		done <- err
+	}()
+	require.Eventually(t, func() bool { return sim.FaultHits() == 1 }, 10*time.Second, time.Millisecond)
+	require.NoError(t, sim.Close())
+	require.Error(t, <-done)
+	require.NoError(t, sim.Close(), "Close twice")
+}
