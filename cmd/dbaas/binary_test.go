@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/agiledeploy/dbaaskit/providers/aws/awssim"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
 	"github.com/agiledeploy/dbaaskit/providers/linode/linodesim"
 )
@@ -272,14 +273,18 @@ func TestBinarySimServesUntilInterrupted(t *testing.T) {
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 
+	want := 0
+	for _, s := range simulators {
+		want += len(s.env("", ""))
+	}
 	env := []string{}
 	sc := bufio.NewScanner(stdout)
-	for len(env) < 4 && sc.Scan() {
+	for len(env) < want && sc.Scan() {
 		line := sc.Text()
 		require.True(t, strings.HasPrefix(line, "export "), line)
 		env = append(env, strings.TrimPrefix(line, "export "))
 	}
-	if len(env) != 4 {
+	if len(env) != want {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait() // errb is safe to read once the process is reaped
 		t.Fatalf("sim printed %d export lines: %s", len(env), errb.String())
@@ -288,8 +293,43 @@ func TestBinarySimServesUntilInterrupted(t *testing.T) {
 	id := strings.TrimSpace(p.ok("-p", "digitalocean", "create", "shop", "--engine", "pg", "--size", "db-s-1vcpu-1gb", "--region", "nyc1"))
 	assert.Regexp(t, `(?m)^`+id+`\s+shop`, p.ok("-p", "digitalocean", "list"))
 	assert.Equal(t, "[]\n", p.ok("-p", "linode", "list", "-o", "json"))
+	assert.Equal(t, "[]\n", p.ok("-p", "aws", "list", "-o", "json"))
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	require.NoError(t, cmd.Wait(), errb.String())
 	assert.Contains(t, errb.String(), "sim: stopping")
+}
+
+func TestBinaryAgainstAWSSimulator(t *testing.T) {
+	sim, u, err := awssim.Start(awssim.Options{ProvisionDelay: 100 * time.Millisecond, BackupDelay: 50 * time.Millisecond, Token: "AKIDTEST"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sim.Close() })
+	p := newProc(t, "AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret", "AWS_REGION=us-east-1",
+		"DBAAS_PROVIDER=aws", "DBAAS_BASE_URL_AWS="+u)
+
+	const pass = "Secr3tPassw0rd"
+	toolkitString := "Postgres:DBAAS:postgres:us-east-1a:db.t3.micro:appdb:app-db-1:20:app_admin:" + pass
+	r := p.run("ensure", "--from-toolkit", toolkitString, "--wait", "--poll", "50ms")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	id := strings.TrimSpace(r.stdout)
+	assert.NotContains(t, r.stdout+r.stderr, pass)
+
+	p.ok("check-port", id, "--expect", "5432")
+	conn := p.ok("connection", id)
+	// RDS cannot read the master password back: the URI has none.
+	assert.Contains(t, conn, "postgres://app_admin@")
+	assert.Contains(t, conn, "/appdb?")
+	assert.NotContains(t, conn, pass)
+
+	// Access goes through the instance's EC2 security group.
+	assert.Contains(t, p.ok("allow", id, "10.0.0.0/16"), "cidr:10.0.0.0/16")
+
+	bid := strings.TrimSpace(p.ok("backup", id, "--name", "before-upgrade"))
+	assert.Regexp(t, `(?m)^`+bid+`\s+before-upgrade\s+manual`, p.ok("backups", id))
+	rid := strings.TrimSpace(p.ok("restore", bid, "app-db-copy", "--from", id, "--wait", "--poll", "50ms"))
+	assert.Regexp(t, `(?m)^status:\s+available`, p.ok("get", rid))
+
+	r = p.run("delete", rid, "--yes", "--final-backup-name", "app-db-copy-last", "-o", "json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, `"final_backup": "app-db-copy-last"`)
 }

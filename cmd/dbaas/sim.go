@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
+	"github.com/agiledeploy/dbaaskit/providers/aws/awssim"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
 	"github.com/agiledeploy/dbaaskit/providers/linode/linodesim"
 	"github.com/agiledeploy/dbaaskit/providers/local"
@@ -35,6 +36,22 @@ type simulator struct {
 func baseURLEnv(provider string) string { return "DBAAS_BASE_URL_" + strings.ToUpper(provider) }
 
 var simulators = []simulator{
+	{
+		provider: "aws",
+		env: func(u, tok string) [][2]string {
+			// The simulator accepts any secret key with the access key id
+			// it was given.
+			return [][2]string{{"AWS_ACCESS_KEY_ID", tok}, {"AWS_SECRET_ACCESS_KEY", "dbaas-sim-secret"},
+				{"AWS_REGION", "us-east-1"}, {baseURLEnv("aws"), u}}
+		},
+		start: func(o simOptions) (func() error, string, error) {
+			s, u, err := awssim.Start(awssim.Options{ProvisionDelay: o.provisionDelay, Token: o.token, Backend: o.backend})
+			if err != nil {
+				return nil, "", err
+			}
+			return s.Close, u, nil
+		},
+	},
 	{
 		provider: "digitalocean",
 		env: func(u, tok string) [][2]string {
@@ -81,7 +98,8 @@ func (a *app) simCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sim [--backend auto|local|none]",
 		Short: "Serve the cloud simulators on loopback ports, until Ctrl-C",
-		Long: `sim serves the simulators of the cloud APIs (DigitalOcean, Linode) on
+		Long: `sim serves the simulators of the cloud APIs (AWS RDS and EC2, DigitalOcean,
+Linode) on
 127.0.0.1, so that dbaas, the SDK and the clouds' own CLIs can be tried
 offline. It prints the environment to export, then serves until Ctrl-C or
 SIGTERM, when it stops the simulators and removes the databases it made.
