@@ -359,7 +359,7 @@ func (s *Server) changeIngress(req *request, add bool) (any, error) {
 			}
 			seen[r.key()] = true
 		}
-		if len(g.Rules)+len(rules) > 60*2 {
+		if len(g.Rules)+len(rules) > s.opts.MaxRules {
 			return nil, ec2Param("RulesPerSecurityGroupLimitExceeded", "The maximum number of rules per security group has been reached.")
 		}
 		g.Rules = append(g.Rules, rules...)

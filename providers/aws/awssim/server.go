@@ -57,6 +57,9 @@ type Options struct {
 	RetryAfter time.Duration
 	// Latency delays every answer.
 	Latency time.Duration
+	// MaxRules is the number of ingress rules a security group holds;
+	// default 60, EC2's default quota (it can be raised to 1000).
+	MaxRules int
 }
 
 // Fault is a failure the server injects into the next matching request.
@@ -98,7 +101,8 @@ type Server struct {
 	faults     []*Fault
 	limiters   map[string]*rate.Limiter
 
-	calls sync.Map // "Service Action" -> *atomic.Int64
+	calls     sync.Map // "Service Action" -> *atomic.Int64
+	throttled atomic.Int64
 
 	// Background work: Backend Attach and Detach run outside the lock.
 	bgWG     sync.WaitGroup
@@ -120,6 +124,9 @@ func New(opts Options) *Server {
 	}
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = 100 * time.Millisecond
+	}
+	if opts.MaxRules <= 0 {
+		opts.MaxRules = 60
 	}
 	if opts.RateLimit > 0 && opts.Burst <= 0 {
 		opts.Burst = 1
@@ -231,6 +238,9 @@ func (s *Server) TotalCalls() int64 {
 	})
 	return n
 }
+
+// Throttled returns how many requests the rate limit refused.
+func (s *Server) Throttled() int64 { return s.throttled.Load() }
 
 func (s *Server) count(service, action string) {
 	v, _ := s.calls.LoadOrStore(service+" "+action, new(atomic.Int64))
@@ -463,6 +473,7 @@ func (s *Server) throttle(service string) error {
 	if ok {
 		return nil
 	}
+	s.throttled.Add(1)
 	switch service {
 	case "ec2":
 		return &apiError{status: http.StatusServiceUnavailable, code: "RequestLimitExceeded", msg: "Request limit exceeded.", retryAfter: s.opts.RetryAfter}
