@@ -20,6 +20,9 @@ import (
 // failures (each time only once a lookup found no cluster of that name).
 const maxCreateAttempts = 3
 
+// lookupTimeout bounds the lookup after a create whose context ended.
+const lookupTimeout = 30 * time.Second
+
 // Engine slugs of the API.
 const (
 	slugPostgres = "pg"
@@ -167,6 +170,9 @@ func (p *Provider) create(ctx context.Context, op string, req *godo.DatabaseCrea
 		if err == nil {
 			return instanceOf(db), nil
 		}
+		if ctx.Err() != nil && !errors.Is(err, errNotSent) {
+			return p.cancelledCreate(ctx, op, req.Name, err)
+		}
 		if !ambiguous(ctx, err) {
 			return nil, mapError(op, req.Name, err)
 		}
@@ -186,6 +192,23 @@ func (p *Provider) create(ctx context.Context, op string, req *godo.DatabaseCrea
 			return nil, dbaas.NewError(op, req.Name, nil, err)
 		}
 	}
+}
+
+// cancelledCreate reports a create whose context ended while the request
+// was on its way: the cluster may have been made all the same. It looks
+// the name up (on a short context of its own) so that such a cluster is
+// returned with the error, never left unreported.
+func (p *Provider) cancelledCreate(ctx context.Context, op, name string, err error) (*dbaas.Instance, error) {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
+	defer cancel()
+	found, lerr := p.findByName(lctx, name)
+	switch {
+	case lerr != nil:
+		return nil, dbaas.NewError(op, name, nil, fmt.Errorf("%w; the cluster may exist (looking it up failed: %v)", err, lerr))
+	case found != nil:
+		return instanceOf(found), dbaas.NewError(op, name, nil, fmt.Errorf("%w; the cluster was created nevertheless: id %s", err, found.ID))
+	}
+	return nil, dbaas.NewError(op, name, nil, fmt.Errorf("%w; no cluster of that name exists yet, but the API may still make it", err))
 }
 
 // ambiguous reports whether a failed POST may have been acted on: the

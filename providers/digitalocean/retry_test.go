@@ -182,3 +182,24 @@ func TestCreateWaitCallBudget(t *testing.T) {
 		assert.LessOrEqual(t, e.sim.TotalCalls()-before, int64(12), "calls of create %d plus wait", i)
 	}
 }
+
+func TestCreateCancelledInFlightReportsTheCluster(t *testing.T) {
+	e := newEnv(t, dosim.Options{}, digitalocean.Options{})
+	e.sim.Inject("POST /v2/databases", dosim.Fault{AfterHandling: true, Delay: 2 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	inst, err := e.p.Create(ctx, spec("slow-answer", dbaas.Postgres))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NotNil(t, inst, "the cluster made before the deadline is reported")
+	assert.Equal(t, "slow-answer", inst.Name)
+	assert.Contains(t, err.Error(), inst.ID)
+
+	// A create cancelled before it was sent makes no lookup.
+	cancelled, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	e.sim.ResetCalls()
+	inst, err = e.p.Create(cancelled, spec("never-sent", dbaas.Postgres))
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Nil(t, inst)
+	assert.Zero(t, e.sim.TotalCalls())
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -57,7 +58,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	for attempt := 1; ; attempt++ {
 		if err := t.wait(ctx); err != nil {
-			return nil, err
+			return nil, notSent(err)
 		}
 		r := req.Clone(ctx)
 		if attempt > 1 && req.GetBody != nil {
@@ -83,10 +84,18 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		t.retries.Add(1)
 		if err := sleep(ctx, t.clock, delay); err != nil {
-			return nil, err
+			// Only a 429 makes a POST be sent again, and the API did not
+			// act on that: the request has not been carried out.
+			return nil, notSent(err)
 		}
 	}
 }
+
+// errNotSent marks a failure that happened before the request reached
+// the API (or that the API refused to act on): nothing changed.
+var errNotSent = errors.New("request not sent")
+
+func notSent(err error) error { return fmt.Errorf("%w (%w)", err, errNotSent) }
 
 // retryable decides whether to send again and after how long.
 func (t *transport) retryable(method string, resp *http.Response, err error, attempt int) (time.Duration, bool) {

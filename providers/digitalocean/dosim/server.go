@@ -1,6 +1,7 @@
 package dosim
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -60,13 +61,15 @@ type Fault struct {
 	// RetryAfter is sent as Retry-After (whole seconds, rounded up) with
 	// Status.
 	RetryAfter time.Duration
-	// Delay holds the answer back this much real time.
+	// Delay holds the request back this much real time before it is
+	// handled, or, with AfterHandling, holds the answer back after.
 	Delay time.Duration
 	// Drop closes the connection without an answer.
 	Drop bool
 	// AfterHandling handles the request first and then fails it (Status
-	// or Drop): the change happened but the client cannot know. This is
-	// the ambiguous failure that must not make a client repeat a create.
+	// or Drop) or answers late (Delay): the change happened but the
+	// client cannot know. This is the ambiguous failure that must not
+	// make a client repeat a create.
 	AfterHandling bool
 }
 
@@ -255,7 +258,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.sleep(s.opts.Latency) {
 		return
 	}
-	if fault != nil && !s.sleep(fault.Delay) {
+	if fault != nil && !fault.AfterHandling && !s.sleep(fault.Delay) {
 		return
 	}
 	if !s.authorized(r) {
@@ -272,9 +275,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if fault != nil && fault.AfterHandling {
-		// Handle for real, throw the answer away, then fail.
-		s.mux.ServeHTTP(discardWriter{h: http.Header{}}, r)
-		s.fail(w, r, *fault)
+		// Handle for real, hold the answer back, then fail or send it.
+		rec := &heldAnswer{h: http.Header{}, status: http.StatusOK}
+		s.mux.ServeHTTP(rec, r)
+		if !s.sleep(fault.Delay) {
+			return
+		}
+		if fault.Drop || fault.Status != 0 {
+			s.fail(w, r, *fault)
+			return
+		}
+		for k, v := range rec.h {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.body.Bytes())
 		return
 	}
 	if !known {
@@ -397,12 +412,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// discardWriter swallows an answer that a fault throws away.
-type discardWriter struct{ h http.Header }
+// heldAnswer keeps an answer that a fault delays or throws away.
+type heldAnswer struct {
+	h      http.Header
+	status int
+	body   bytes.Buffer
+}
 
-func (d discardWriter) Header() http.Header         { return d.h }
-func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (d discardWriter) WriteHeader(int)             {}
+func (a *heldAnswer) Header() http.Header         { return a.h }
+func (a *heldAnswer) Write(b []byte) (int, error) { return a.body.Write(b) }
+func (a *heldAnswer) WriteHeader(status int)      { a.status = status }
 
 func newUUID() string {
 	var b [16]byte
