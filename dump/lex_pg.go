@@ -206,10 +206,7 @@ func (l *pgLexer) scan1(b []byte, eof bool) (int, bool) {
 			i += j + len(l.tag)
 			l.mode = modeCode
 		case modeCode:
-			sp := &l.special
-			for i < len(b) && !sp[b[i]] {
-				i++
-			}
+			i = skipPlain(b, i, &l.special)
 			if i == len(b) {
 				return i, false
 			}

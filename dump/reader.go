@@ -12,16 +12,18 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 )
 
-// Buffer sizes. The read buffer bounds the memory a Reader uses whatever
-// the size of the dump or of its longest statement: a statement longer than
-// its head limit is returned as a head and the rest streams through the
-// buffer in chunks.
-const (
-	bufSize       = 4 << 20
-	headLimit     = 1 << 20  // DDL: long enough for any real CREATE TABLE
-	dataHeadLimit = 64 << 10 // data: enough to name the table, nothing more
-	lookahead     = 512      // bytes a lexer may need to classify a statement
-)
+// sizes bound the memory a Reader uses whatever the size of the dump or
+// of its longest statement: a statement longer than its head limit is
+// returned as a head and the rest streams through the buffer in chunks.
+// Tests shrink them to reach the chunk boundaries with small inputs.
+var sizes = struct {
+	buf      int
+	head     int // DDL: long enough for any real CREATE TABLE
+	dataHead int // data: enough to name the table, nothing more
+}{4 << 20, 1 << 20, 64 << 10}
+
+// lookahead is the bytes a lexer may need to classify a statement.
+const lookahead = 512
 
 // Kind says what a statement is.
 type Kind int
@@ -182,7 +184,7 @@ func NewReader(r io.Reader, engine dbaas.Engine) (*Reader, error) {
 		return nil, fmt.Errorf("dump: engine %q: want postgres, mysql or mariadb: %w", engine, dbaas.ErrInvalidArgument)
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
-	rd := &Reader{src: br, buf: make([]byte, bufSize), line: 1}
+	rd := &Reader{src: br, buf: make([]byte, sizes.buf), line: 1}
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(br)
 		if err != nil {
@@ -353,9 +355,9 @@ func (r *Reader) Next() (Statement, error) {
 		return Statement{}, io.EOF
 	}
 	k := r.lx.begin(r.buf[r.pos:r.end], r.eof)
-	limit := headLimit
+	limit := sizes.head
 	if k == KindData {
-		limit = dataHeadLimit
+		limit = sizes.dataHead
 	}
 	r.curLine, r.curKind = r.lineOf(r.pos), k
 	scanned := r.pos
