@@ -205,7 +205,17 @@ func (p *Provider) authorize(ctx context.Context, op, id, groupID string, port i
 		perms[i] = permission(s, port)
 	}
 	_, err := p.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(groupID), IpPermissions: perms})
-	if code(err) != "InvalidPermission.Duplicate" {
+	switch code(err) {
+	case "InvalidPermission.Duplicate":
+	case "InvalidGroup.NotFound":
+		// Deleted behind our back: look it up (or make it) again next time.
+		p.mu.Lock()
+		if p.groupID == groupID {
+			p.groupID = ""
+		}
+		p.mu.Unlock()
+		return wrap(op, id, err)
+	default:
 		return wrap(op, id, err)
 	}
 	if len(perms) == 1 {

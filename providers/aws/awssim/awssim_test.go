@@ -511,3 +511,117 @@ func TestBackendAttachAndDetach(t *testing.T) {
 	defer rec.mu.Unlock()
 	assert.ElementsMatch(t, []string{"one", "two"}, rec.detached, "deleted instances are detached, and Close detaches the rest")
 }
+
+func TestOtherOperations(t *testing.T) {
+	c := newSim(t, awssim.Options{MaxRules: 2}, 1)
+	ctx := context.Background()
+
+	t.Run("SubnetGroups", func(t *testing.T) {
+		_, err := c.rds.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("one"), DBSubnetGroupDescription: aws.String("d"), SubnetIds: []string{"subnet-a"}})
+		assert.Equal(t, "DBSubnetGroupDoesNotCoverEnoughAZs", apiCode(t, err))
+		out, err := c.rds.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("Two"), DBSubnetGroupDescription: aws.String("d"), SubnetIds: []string{"subnet-a", "subnet-b"}})
+		require.NoError(t, err)
+		assert.Equal(t, "two", aws.ToString(out.DBSubnetGroup.DBSubnetGroupName), "stored lower case")
+		_, err = c.rds.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("two"), DBSubnetGroupDescription: aws.String("d"), SubnetIds: []string{"subnet-a", "subnet-b"}})
+		var dup *types.DBSubnetGroupAlreadyExistsFault
+		require.ErrorAs(t, err, &dup)
+		got, err := c.rds.DescribeDBSubnetGroups(ctx, &rds.DescribeDBSubnetGroupsInput{DBSubnetGroupName: aws.String("two")})
+		require.NoError(t, err)
+		require.Len(t, got.DBSubnetGroups, 1)
+		assert.Len(t, got.DBSubnetGroups[0].Subnets, 2)
+		_, err = c.rds.DescribeDBSubnetGroups(ctx, &rds.DescribeDBSubnetGroupsInput{DBSubnetGroupName: aws.String("three")})
+		var nf *types.DBSubnetGroupNotFoundFault
+		require.ErrorAs(t, err, &nf)
+		in := createInput("insubnets")
+		in.DBSubnetGroupName = aws.String("two")
+		made, err := c.rds.CreateDBInstance(ctx, in)
+		require.NoError(t, err)
+		assert.Equal(t, "two", aws.ToString(made.DBInstance.DBSubnetGroup.DBSubnetGroupName))
+	})
+
+	t.Run("TagsAndSnapshots", func(t *testing.T) {
+		d := describe(t, c, "insubnets")
+		_, err := c.rds.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: d.DBInstanceArn,
+			Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("api")}, {Key: aws.String("env"), Value: aws.String("prod")}}})
+		require.NoError(t, err)
+		assert.Equal(t, []types.Tag{{Key: aws.String("team"), Value: aws.String("api")}, {Key: aws.String("env"), Value: aws.String("prod")}}, describe(t, c, "insubnets").TagList)
+		_, err = c.rds.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: aws.String("arn:aws:rds:us-east-1:123456789012:db:nosuch"), Tags: []types.Tag{{Key: aws.String("k")}}})
+		assert.Equal(t, http.StatusNotFound, httpStatus(t, err))
+
+		snap, err := c.rds.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String("insubnets"), DBSnapshotIdentifier: aws.String("keep")})
+		require.NoError(t, err)
+		assert.Equal(t, []types.Tag{{Key: aws.String("team"), Value: aws.String("api")}, {Key: aws.String("env"), Value: aws.String("prod")}}, snap.DBSnapshot.TagList, "copied from the instance")
+		all, err := c.rds.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBInstanceIdentifier: aws.String("insubnets")})
+		require.NoError(t, err)
+		require.Len(t, all.DBSnapshots, 2, "the automated backup and the manual snapshot")
+		var automated string
+		for _, s := range all.DBSnapshots {
+			if aws.ToString(s.SnapshotType) == "automated" {
+				automated = aws.ToString(s.DBSnapshotIdentifier)
+			}
+		}
+		_, err = c.rds.DeleteDBSnapshot(ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: aws.String(automated)})
+		assert.Equal(t, "InvalidDBSnapshotState", apiCode(t, err), "automated backups are RDS's to delete")
+		del, err := c.rds.DeleteDBSnapshot(ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: aws.String("keep")})
+		require.NoError(t, err)
+		assert.Equal(t, "deleted", aws.ToString(del.DBSnapshot.Status))
+		_, err = c.rds.DeleteDBSnapshot(ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: aws.String("keep")})
+		var nf *types.DBSnapshotNotFoundFault
+		require.ErrorAs(t, err, &nf)
+	})
+
+	t.Run("SecurityGroupInUseAndQuota", func(t *testing.T) {
+		g, err := c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("db"), Description: aws.String("d")})
+		require.NoError(t, err)
+		in := createInput("guarded")
+		in.VpcSecurityGroupIds = []string{aws.ToString(g.GroupId)}
+		_, err = c.rds.CreateDBInstance(ctx, in)
+		require.NoError(t, err)
+		_, err = c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: g.GroupId})
+		assert.Equal(t, "DependencyViolation", apiCode(t, err))
+
+		rule := func(cidr string) []ec2types.IpPermission {
+			return []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(5432), ToPort: aws.Int32(5432), IpRanges: []ec2types.IpRange{{CidrIp: aws.String(cidr)}}}}
+		}
+		for _, cidr := range []string{"10.0.0.0/24", "10.0.1.0/24"} {
+			_, err = c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: g.GroupId, IpPermissions: rule(cidr)})
+			require.NoError(t, err)
+		}
+		_, err = c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: g.GroupId, IpPermissions: rule("10.0.2.0/24")})
+		assert.Equal(t, "RulesPerSecurityGroupLimitExceeded", apiCode(t, err))
+
+		_, err = c.rds.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("guarded"), SkipFinalSnapshot: aws.Bool(true)})
+		require.NoError(t, err)
+		_, err = c.rds.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{})
+		require.NoError(t, err)
+		_, err = c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: g.GroupId})
+		require.NoError(t, err, "free once the instance is gone")
+	})
+}
+
+func TestConcurrentClients(t *testing.T) {
+	c := newSim(t, awssim.Options{}, 3)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, 32)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := "conc" + strconv.Itoa(i%8)
+			_, err := c.rds.CreateDBInstance(ctx, createInput(id))
+			var dup *types.DBInstanceAlreadyExistsFault
+			if errors.As(err, &dup) {
+				err = nil
+			}
+			if err == nil {
+				_, err = c.rds.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{})
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
+	assert.Len(t, c.sim.Instances(), 8, "each name made once")
+	assert.EqualValues(t, 32, c.sim.Calls("CreateDBInstance"))
+}

@@ -1,7 +1,9 @@
 package awssim
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -11,15 +13,24 @@ type subnetGroup struct {
 }
 
 type subnetGroupXML struct {
-	DBSubnetGroupName        string   `xml:"DBSubnetGroupName"`
-	DBSubnetGroupDescription string   `xml:"DBSubnetGroupDescription"`
-	VpcID                    string   `xml:"VpcId"`
-	SubnetGroupStatus        string   `xml:"SubnetGroupStatus"`
-	Subnets                  []string `xml:"Subnets>Subnet>SubnetIdentifier"`
+	DBSubnetGroupName        string      `xml:"DBSubnetGroupName"`
+	DBSubnetGroupDescription string      `xml:"DBSubnetGroupDescription"`
+	VpcID                    string      `xml:"VpcId"`
+	SubnetGroupStatus        string      `xml:"SubnetGroupStatus"`
+	Subnets                  []subnetXML `xml:"Subnets>Subnet"`
 }
 
-func subnetXML(g *subnetGroup) subnetGroupXML {
-	return subnetGroupXML{DBSubnetGroupName: g.Name, DBSubnetGroupDescription: g.Description, VpcID: g.VpcID, SubnetGroupStatus: "Complete", Subnets: g.Subnets}
+type subnetXML struct {
+	SubnetIdentifier string `xml:"SubnetIdentifier"`
+	SubnetStatus     string `xml:"SubnetStatus"`
+}
+
+func groupOfSubnetsXML(g *subnetGroup) subnetGroupXML {
+	x := subnetGroupXML{DBSubnetGroupName: g.Name, DBSubnetGroupDescription: g.Description, VpcID: g.VpcID, SubnetGroupStatus: "Complete"}
+	for _, id := range g.Subnets {
+		x.Subnets = append(x.Subnets, subnetXML{SubnetIdentifier: id, SubnetStatus: "Active"})
+	}
+	return x
 }
 
 func (s *Server) createDBSubnetGroup(req *request) (any, error) {
@@ -48,7 +59,7 @@ func (s *Server) createDBSubnetGroup(req *request) (any, error) {
 	}
 	g := &subnetGroup{Name: name, Description: desc, VpcID: DefaultVPC, Subnets: subnets}
 	s.subnetGrps[name] = g
-	return struct{ DBSubnetGroup subnetGroupXML }{subnetXML(g)}, nil
+	return struct{ DBSubnetGroup subnetGroupXML }{groupOfSubnetsXML(g)}, nil
 }
 
 func (s *Server) describeDBSubnetGroups(req *request) (any, error) {
@@ -56,9 +67,9 @@ func (s *Server) describeDBSubnetGroups(req *request) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []subnetGroupXML
-	for _, g := range s.subnetGrps {
-		if name == "" || g.Name == name {
-			out = append(out, subnetXML(g))
+	for _, k := range slices.Sorted(maps.Keys(s.subnetGrps)) {
+		if g := s.subnetGrps[k]; name == "" || g.Name == name {
+			out = append(out, groupOfSubnetsXML(g))
 		}
 	}
 	if name != "" && len(out) == 0 {
