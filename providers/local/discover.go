@@ -188,3 +188,14 @@ func pick(insts []Installation, engine dbaas.Engine, version string) (Installati
 	return Installation{}, dbaas.InvalidField("version", fmt.Sprintf("%s %s is not installed (installed: %s): install it, or leave version empty for %s",
 		engine, version, strings.Join(have, ", "), have[0]))
 }
+
+// CheckInstalled returns nil when engine can run on this machine, and
+// otherwise an error wrapping dbaas.ErrUnsupported that says what to
+// install: a program can fall back to another provider before it creates
+// anything.
+func CheckInstalled(ctx context.Context, engine dbaas.Engine) error {
+	if _, err := pick(Discover(ctx), engine, ""); err != nil {
+		return fmt.Errorf("local: %w", err)
+	}
+	return nil
+}

@@ -25,6 +25,7 @@ import (
 // simulated database is a real local server, and deleting it removes the
 // server.
 func TestSimulatorsServeLocalDatabases(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		cloud  string
 		engine dbaas.Engine
@@ -47,7 +48,7 @@ func TestSimulatorsServeLocalDatabases(t *testing.T) {
 			t.Cleanup(func() { tr.CloseIdleConnections(); require.NoError(t, sim.Close()) })
 			p, err := linode.New(context.Background(), dbaas.Config{Token: dbaas.NewSecret("sim-token"), BaseURL: url, Region: "us-east",
 				HTTPClient: &http.Client{Transport: tr},
-				Settings: map[string]string{linode.SettingDatabase: DefaultDatabase, linode.SettingRetryWait: "1ms", linode.SettingRetryMaxWait: "20ms"}})
+				Settings:   map[string]string{linode.SettingDatabase: DefaultDatabase, linode.SettingRetryWait: "1ms", linode.SettingRetryMaxWait: "20ms"}})
 			require.NoError(t, err)
 			return p
 		}, dbaas.Spec{Name: "linode-real", Engine: dbaas.MySQL, Size: "g6-nanode-1"}},
