@@ -531,6 +531,13 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, engine string) {
 			writeError(w, http.StatusInternalServerError, "", "An unexpected error occurred.")
 			return
 		}
+		if s.instances[id] != in {
+			// Deleted while its database was being attached.
+			s.mu.Unlock()
+			_ = s.opts.Backend.Detach(context.Background(), in.key)
+			writeError(w, http.StatusNotFound, "", "Not found")
+			return
+		}
 		in.db = db
 		in.primary, in.port = db.Endpoint.Host, db.Endpoint.Port
 		in.username, in.password = db.User, db.Password.Reveal()
