@@ -85,6 +85,7 @@ func BenchmarkSyncAccess(b *testing.B) {
 		clusters   = 500
 		workers    = 8
 		limit      = 250
+		hourly     = 5000
 		window     = time.Second
 		callsEach  = 4
 		totalCalls = clusters * callsEach
@@ -114,7 +115,7 @@ func BenchmarkSyncAccess(b *testing.B) {
 			var refused int64
 			for n := 0; n < b.N; n++ {
 				b.StopTimer()
-				sim.SetRateLimit(limit, window)
+				sim.SetRateLimit(limit, hourly, window)
 				sim.ResetCalls()
 				p, err := digitalocean.New(digitalocean.Options{Token: dbaas.NewSecret("t"), BaseURL: url, HTTPClient: hc,
 					RateLimit: bc.rateLimit, RateWindow: window, MaxRetryWait: time.Minute})

@@ -36,10 +36,14 @@
 // Backups.
 //
 // Requests go through a transport that adds the token, keeps the whole
-// provider under the account's rate limit (250 a minute) and retries 429
-// (honouring Retry-After and RateLimit-Reset) and, except for POST, 5xx
-// and lost connections, with capped exponential backoff. A create whose
-// outcome is unknown is looked up by name before it is sent again.
+// provider under the account's rate limits (250 a minute, 5,000 an hour)
+// and retries 429 (honouring Retry-After and RateLimit-Reset) and, except
+// for POST, 5xx and lost connections, with capped exponential backoff.
+// godo's own retrying client is not used: it needs an oauth2 client (it
+// panics with a plain one) and resends POSTs blindly. A create whose
+// outcome is unknown is looked up by name before it is sent again; one
+// whose context ends in flight is looked up too, and a cluster made
+// anyway is returned with the error.
 //
 // Errors wrap the dbaas sentinels by status and error id; the
 // *godo.ErrorResponse stays reachable with errors.As. As hands out the

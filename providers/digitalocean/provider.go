@@ -25,6 +25,8 @@ const (
 	// DefaultRateLimit is DigitalOcean's account limit: 250 requests a
 	// minute (and 5,000 an hour).
 	DefaultRateLimit = 250
+	// DefaultHourlyRateLimit is DigitalOcean's hourly quota.
+	DefaultHourlyRateLimit = 5000
 	// DefaultMaxRetries bounds the retries of one request.
 	DefaultMaxRetries = 5
 	// DefaultMaxBackoff caps the pause between retries.
@@ -58,9 +60,14 @@ type Options struct {
 	Region string
 	// RateLimit is how many requests the provider sends per RateWindow at
 	// most, across all its goroutines; default DefaultRateLimit. Negative:
-	// no client-side limit.
+	// no client-side limit at all (HourlyRateLimit included).
 	RateLimit int
-	// RateWindow is the window of RateLimit; default one minute.
+	// HourlyRateLimit is how many requests the provider sends per 60
+	// RateWindows at most; default DefaultHourlyRateLimit. Negative: no
+	// hourly limit.
+	HourlyRateLimit int
+	// RateWindow is the window of RateLimit (a minute); default one
+	// minute. Shorter windows run the limits at a scaled time.
 	RateWindow time.Duration
 	// MaxRetries bounds the retries of one request; default
 	// DefaultMaxRetries. Negative: no retries.
@@ -167,20 +174,14 @@ func New(opts Options) (*Provider, error) {
 		tr.maxWait = DefaultMaxRetryWait
 	}
 	if opts.RateLimit >= 0 {
-		limit := opts.RateLimit
-		if limit == 0 {
-			limit = DefaultRateLimit
-		}
 		window := opts.RateWindow
 		if window <= 0 {
 			window = time.Minute
 		}
-		// The burst is the window's allowance, as the API allows, less a
-		// margin: the server's bucket refills from when requests arrive,
-		// later than they leave, and stays full (wasting refill) while
-		// they travel, so a client at the exact limit would meet a 429.
-		burst := max(1, limit-max(1, limit/100))
-		tr.limiter = rate.NewLimiter(rate.Every(window/time.Duration(limit)), burst)
+		tr.limiters = append(tr.limiters, newLimiter(opts.RateLimit, DefaultRateLimit, window))
+		if opts.HourlyRateLimit >= 0 {
+			tr.limiters = append(tr.limiters, newLimiter(opts.HourlyRateLimit, DefaultHourlyRateLimit, 60*window))
+		}
 	}
 	wrapped := *hc
 	wrapped.Transport = tr
@@ -197,6 +198,19 @@ func New(opts Options) (*Provider, error) {
 		pageSize = maxPageSize
 	}
 	return &Provider{client: client, tr: tr, region: opts.Region, pageSize: pageSize, clock: opts.Clock}, nil
+}
+
+// newLimiter allows limit requests (def when 0) per window.
+func newLimiter(limit, def int, window time.Duration) *rate.Limiter {
+	if limit == 0 {
+		limit = def
+	}
+	// The burst is the window's allowance, as the API allows, less a
+	// margin: the server's bucket refills from when requests arrive,
+	// later than they leave, and stays full (wasting refill) while they
+	// travel, so a client at the exact limit would meet a 429.
+	burst := max(1, limit-max(1, limit/100))
+	return rate.NewLimiter(rate.Every(window/time.Duration(limit)), burst)
 }
 
 // Calls returns how many HTTP requests the provider has sent, retries

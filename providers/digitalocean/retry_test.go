@@ -203,3 +203,19 @@ func TestCreateCancelledInFlightReportsTheCluster(t *testing.T) {
 	assert.Nil(t, inst)
 	assert.Zero(t, e.sim.TotalCalls())
 }
+
+func TestClientLimiterKeepsUnderTheHourlyQuota(t *testing.T) {
+	// A scaled hour (60 windows of a simulated second): a quota of 20 an
+	// hour and 10 a minute; 40 requests take at least an hour's refill
+	// for the 21 past the hourly burst of 19.
+	clock := fakeclock.NewAuto(epoch)
+	e := newEnv(t, dosim.Options{Clock: clock, RateLimit: 10, HourlyRateLimit: 20, RateWindow: time.Second},
+		digitalocean.Options{Clock: clock, RateLimit: 10, HourlyRateLimit: 20, RateWindow: time.Second})
+	for range 40 {
+		_, err := e.p.List(context.Background())
+		require.NoError(t, err)
+	}
+	assert.Zero(t, e.sim.RateLimited(), "no request was refused")
+	assert.Zero(t, e.p.Retries())
+	assert.GreaterOrEqual(t, clock.Now().Sub(epoch), 21*3*time.Second, "one request every 3 s past the burst")
+}

@@ -37,8 +37,8 @@ type transport struct {
 	base       http.RoundTripper
 	token      dbaas.Secret
 	clock      dbaas.Clock
-	limiter    *rate.Limiter // nil: no client-side limit
-	reserveMu  sync.Mutex    // orders reservations by time (see wait)
+	limiters   []*rate.Limiter // per minute, per hour; none: no client-side limit
+	reserveMu  sync.Mutex      // orders reservations by time (see wait)
 	maxRetries int
 	baseDelay  time.Duration
 	maxDelay   time.Duration
@@ -152,9 +152,9 @@ func (t *transport) backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// wait blocks until the client-side limiter lets one more request go.
+// wait blocks until every client-side limiter lets one more request go.
 func (t *transport) wait(ctx context.Context) error {
-	if t.limiter == nil {
+	if len(t.limiters) == 0 {
 		return ctx.Err()
 	}
 	// Read the time and reserve under one lock: rate.Limiter moves its
@@ -162,13 +162,21 @@ func (t *transport) wait(ctx context.Context) error {
 	// hands out a token twice.
 	t.reserveMu.Lock()
 	now := t.clock.Now()
-	r := t.limiter.ReserveN(now, 1)
-	t.reserveMu.Unlock()
-	if !r.OK() {
-		return errors.New("digitalocean: rate limiter refused the request")
+	var delay time.Duration
+	reservations := make([]*rate.Reservation, 0, len(t.limiters))
+	for _, l := range t.limiters {
+		r := l.ReserveN(now, 1)
+		reservations = append(reservations, r)
+		delay = max(delay, r.DelayFrom(now))
 	}
-	if err := sleep(ctx, t.clock, r.DelayFrom(now)); err != nil {
-		r.CancelAt(t.clock.Now())
+	t.reserveMu.Unlock()
+	if err := sleep(ctx, t.clock, delay); err != nil {
+		t.reserveMu.Lock()
+		at := t.clock.Now()
+		for _, r := range reservations {
+			r.CancelAt(at)
+		}
+		t.reserveMu.Unlock()
 		return err
 	}
 	return nil

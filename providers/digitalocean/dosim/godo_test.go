@@ -353,3 +353,31 @@ func TestCloseUnblocksSlowRequests(t *testing.T) {
 	assert.Error(t, <-done)
 	client.HTTPClient.CloseIdleConnections()
 }
+
+func TestHourlyQuota(t *testing.T) {
+	clock := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	_, client := start(t, dosim.Options{Clock: clock, RateLimit: 250, HourlyRateLimit: 300}, "tok")
+	ctx := context.Background()
+	_, resp, err := client.Databases.List(ctx, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 300, resp.Rate.Limit, "the headers report the hourly quota")
+	assert.Equal(t, 299, resp.Rate.Remaining)
+	for i := 0; i < 249; i++ {
+		_, _, err = client.Databases.List(ctx, nil)
+		require.NoError(t, err)
+	}
+	_, resp, err = client.Databases.List(ctx, nil)
+	apiError(t, err, http.StatusTooManyRequests)
+	assert.Equal(t, "1", resp.Header.Get("Retry-After"), "the minute's bucket gives one request back every 240 ms")
+	// A minute on, the minute's bucket is full again, and the hour has
+	// 50 left plus 5 given back (one every 12 s).
+	clock.Advance(time.Minute)
+	for i := 0; i < 55; i++ {
+		_, _, err = client.Databases.List(ctx, nil)
+		require.NoError(t, err, "request %d", i)
+	}
+	_, resp, err = client.Databases.List(ctx, nil)
+	apiError(t, err, http.StatusTooManyRequests)
+	assert.Equal(t, "0", resp.Header.Get("RateLimit-Remaining"))
+	assert.Equal(t, "12", resp.Header.Get("Retry-After"), "the hour gives one request back every 12 s")
+}

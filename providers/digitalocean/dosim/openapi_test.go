@@ -151,9 +151,9 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	do(exchange{method: "POST", path: "/v2/databases", body: bad, status: 422})
 	sim.Inject("GET /v2/databases/{id}", dosim.Fault{Status: 500})
 	do(exchange{method: "GET", path: "/v2/databases/" + id, status: 500})
-	sim.SetRateLimit(1, time.Minute)
+	sim.SetRateLimit(1, 0, time.Minute)
 	do(exchange{method: "GET", path: "/v2/databases", status: 200})
 	do(exchange{method: "GET", path: "/v2/databases", status: 429})
-	sim.SetRateLimit(0, 0)
+	sim.SetRateLimit(0, 0, 0)
 	do(exchange{method: "DELETE", path: "/v2/databases/" + id, status: 204})
 }

@@ -42,11 +42,17 @@ type Options struct {
 	// Token, when set, is the only bearer token accepted; otherwise any
 	// non-empty token is.
 	Token string
-	// RateLimit is the number of requests allowed per RateWindow, refilled
-	// continuously (a token bucket of that size). Zero: unlimited.
+	// RateLimit is the number of requests allowed per RateWindow (the
+	// per-minute limit, 250 on the real API), refilled continuously (a
+	// token bucket of that size). Zero: unlimited.
 	RateLimit int
-	// RateWindow is the rate-limit window; default one minute (the real
-	// API allows 250 requests a minute and 5,000 an hour).
+	// HourlyRateLimit is the number of requests allowed per 60
+	// RateWindows (the hourly quota, 5,000 on the real API). The
+	// RateLimit-* headers report it, as the API does, or RateLimit when it
+	// is zero (no hourly quota).
+	HourlyRateLimit int
+	// RateWindow is the rate-limit minute; default one minute. Tests and
+	// benchmarks shorten it to run at a scaled time.
 	RateWindow time.Duration
 	// Latency delays every answer by this much real time.
 	Latency time.Duration
@@ -88,8 +94,8 @@ type Server struct {
 	vpcs     map[string]*vpc
 	faults   map[string][]Fault
 	calls    map[string]int64
-	tokens   float64
-	refillAt time.Time
+	minute   *bucket // nil: no per-minute limit
+	hour     *bucket // nil: no hourly quota
 	userSeq  int
 	limited  int64
 
@@ -122,8 +128,8 @@ func New(opts Options) *Server {
 		vpcs:     map[string]*vpc{},
 		faults:   map[string][]Fault{},
 		calls:    map[string]int64{},
-		tokens:   float64(opts.RateLimit),
-		refillAt: opts.Clock.Now(),
+		minute:   newBucket(opts.RateLimit, opts.RateWindow, opts.Clock.Now()),
+		hour:     newBucket(opts.HourlyRateLimit, 60*opts.RateWindow, opts.Clock.Now()),
 	}
 	s.routes()
 	s.addDefaultVPCs()
@@ -222,16 +228,17 @@ func (s *Server) ResetCalls() {
 	s.limited = 0
 }
 
-// SetRateLimit changes the rate limit (see Options.RateLimit) and fills
-// the bucket.
-func (s *Server) SetRateLimit(limit int, window time.Duration) {
+// SetRateLimit changes the per-minute limit and the hourly quota (see
+// Options; zero turns one off) and the window, and fills both buckets.
+func (s *Server) SetRateLimit(limit, hourly int, window time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if window <= 0 {
 		window = time.Minute
 	}
-	s.opts.RateLimit, s.opts.RateWindow = limit, window
-	s.tokens, s.refillAt = float64(limit), s.clock.Now()
+	now := s.clock.Now()
+	s.opts.RateLimit, s.opts.HourlyRateLimit, s.opts.RateWindow = limit, hourly, window
+	s.minute, s.hour = newBucket(limit, window, now), newBucket(hourly, 60*window, now)
 }
 
 // ServeHTTP answers one API request.
@@ -350,47 +357,91 @@ func (s *Server) authorized(r *http.Request) bool {
 }
 
 // rateHeaders sets the RateLimit-* headers and, when take is true, spends
-// one request; it reports false when the bucket is empty (answer 429).
+// one request; it reports false when a bucket is empty (answer 429).
 func (s *Server) rateHeaders(w http.ResponseWriter, take bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	limit := s.opts.RateLimit
-	if limit <= 0 {
+	if s.minute == nil && s.hour == nil {
 		return true
 	}
 	now := s.clock.Now()
-	perToken := s.opts.RateWindow / time.Duration(limit)
-	if el := now.Sub(s.refillAt); el > 0 {
-		s.tokens = math.Min(float64(limit), s.tokens+float64(el)/float64(perToken))
-	}
-	s.refillAt = now
-	ok := true
-	if take {
-		// The epsilon absorbs float rounding of the refill, so that a
-		// client pacing itself exactly at the limit is never refused.
-		if s.tokens >= 1-1e-9 {
-			s.tokens = max(0, s.tokens-1)
-		} else {
-			ok = false
+	var buckets []*bucket
+	for _, b := range []*bucket{s.minute, s.hour} {
+		if b != nil {
+			b.refill(now)
+			buckets = append(buckets, b)
 		}
 	}
+	ok := true
+	if take {
+		for _, b := range buckets {
+			ok = ok && b.has()
+		}
+		if ok {
+			for _, b := range buckets {
+				b.tokens = max(0, b.tokens-1)
+			}
+		}
+	}
+	shown := s.hour
+	if shown == nil {
+		shown = s.minute
+	}
 	h := w.Header()
-	h.Set("RateLimit-Limit", strconv.Itoa(limit))
-	h.Set("RateLimit-Remaining", strconv.Itoa(int(s.tokens)))
+	h.Set("RateLimit-Limit", strconv.Itoa(shown.limit))
+	h.Set("RateLimit-Remaining", strconv.Itoa(int(shown.tokens)))
 	// Reset: "the time when the oldest request will expire", that is when
 	// one more request is allowed, in epoch seconds.
-	next := now
-	if s.tokens < float64(limit) {
-		next = now.Add(time.Duration((1 - (s.tokens - math.Floor(s.tokens))) * float64(perToken)))
-	}
-	h.Set("RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(next.UnixNano())/1e9)), 10))
+	h.Set("RateLimit-Reset", strconv.FormatInt(ceilSeconds(now.Add(shown.untilNext())), 10))
 	if !ok {
 		s.limited++
-		wait := time.Duration((1 - s.tokens) * float64(perToken))
+		var wait time.Duration
+		for _, b := range buckets {
+			if !b.has() {
+				wait = max(wait, b.untilNext())
+			}
+		}
 		h.Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 	}
 	return ok
 }
+
+// bucket is a token bucket of limit requests refilled over window.
+type bucket struct {
+	limit    int
+	perToken time.Duration
+	tokens   float64
+	at       time.Time
+}
+
+func newBucket(limit int, window time.Duration, now time.Time) *bucket {
+	if limit <= 0 {
+		return nil
+	}
+	return &bucket{limit: limit, perToken: window / time.Duration(limit), tokens: float64(limit), at: now}
+}
+
+func (b *bucket) refill(now time.Time) {
+	if el := now.Sub(b.at); el > 0 {
+		b.tokens = math.Min(float64(b.limit), b.tokens+float64(el)/float64(b.perToken))
+	}
+	b.at = now
+}
+
+// has reports whether a request may go; the epsilon absorbs float
+// rounding of the refill, so that a client pacing itself exactly at the
+// limit is never refused.
+func (b *bucket) has() bool { return b.tokens >= 1-1e-9 }
+
+// untilNext is how long until one more whole request is allowed.
+func (b *bucket) untilNext() time.Duration {
+	if b.tokens >= float64(b.limit) {
+		return 0
+	}
+	return time.Duration((1 - (b.tokens - math.Floor(b.tokens))) * float64(b.perToken))
+}
+
+func ceilSeconds(t time.Time) int64 { return int64(math.Ceil(float64(t.UnixNano()) / 1e9)) }
 
 type requestIDKey struct{}
 
