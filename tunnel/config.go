@@ -253,6 +253,11 @@ func (h Hop) validate(field string) error {
 	if h.Port < 0 || h.Port > 65535 {
 		return invalid(field+".port", fmt.Sprintf("%d is not 0 to 65535", h.Port))
 	}
+	if strings.ContainsAny(h.Host, "[]") {
+		if _, _, err := net.SplitHostPort(h.Host); err != nil {
+			return invalid(field+".host", fmt.Sprintf("%q is not host or [host]:port", h.Host))
+		}
+	}
 	if _, p, err := net.SplitHostPort(h.Host); err == nil {
 		if h.Port != 0 {
 			return invalid(field+".port", "is set and host "+h.Host+" has a port too")

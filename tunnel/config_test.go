@@ -10,6 +10,7 @@ import (
 )
 
 func TestConfigValidation(t *testing.T) {
+	leakCheck(t)
 	valid := func() Config {
 		return Config{
 			Relays:                []Relay{{Hop: Hop{Host: "relay.example.com", User: "deploy"}}},
@@ -65,6 +66,7 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func TestConfigDefaults(t *testing.T) {
+	leakCheck(t)
 	c, err := Config{Relays: []Relay{{Hop: Hop{Host: "r"}}}, Remote: dbaas.Endpoint{Host: "db", Port: 3306}, InsecureIgnoreHostKey: true}.withDefaults()
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:0", c.Listen, "the default listener is loopback only")

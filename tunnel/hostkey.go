@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -96,11 +97,11 @@ func checkKnownHostsFile(path string) error {
 	n := 0
 	for sc.Scan() {
 		n++
-		line := bytes.TrimSpace(sc.Bytes())
+		line := bytes.Trim(sc.Bytes(), " \t")
 		if len(line) == 0 || line[0] == '#' {
 			continue
 		}
-		if _, _, _, _, _, err := ssh.ParseKnownHosts(line); err != nil {
+		if err := checkKnownHostsLine(line); err != nil {
 			return fmt.Errorf("tunnel known_hosts: %s line %d is malformed: %v: %w", path, n, err, dbaas.ErrInvalidArgument)
 		}
 	}
@@ -183,4 +184,84 @@ func (h *hostKeys) algorithms(addr string) []string {
 		}
 	}
 	return out
+}
+
+// checkKnownHostsLine applies the rules knownhosts applies to a line,
+// which it does not export: an optional @cert-authority or @revoked
+// marker, host patterns ("host", "[host]:port", "!neg", or one hashed
+// "|1|salt|hash"), then a key whose type is the one named.
+func checkKnownHostsLine(line []byte) error {
+	word := func(b []byte) (string, []byte) {
+		i := bytes.IndexAny(b, " \t")
+		if i < 0 {
+			return string(b), nil
+		}
+		return string(b[:i]), bytes.Trim(b[i:], " \t")
+	}
+	marker, rest := word(line)
+	if marker == "@cert-authority" || marker == "@revoked" {
+		line = rest
+	} else {
+		marker = ""
+	}
+	hosts, rest := word(line)
+	if strings.HasPrefix(hosts, "@") {
+		return fmt.Errorf("unknown marker %q", truncate(hosts, 32))
+	}
+	if len(rest) == 0 {
+		return errors.New("no key after the host pattern")
+	}
+	keyType, rest := word(rest)
+	if len(rest) == 0 {
+		return errors.New("no key after the key type")
+	}
+	blob, _ := word(rest)
+	raw, err := base64.StdEncoding.DecodeString(blob)
+	if err != nil {
+		return fmt.Errorf("key is not base64: %v", err)
+	}
+	key, err := ssh.ParsePublicKey(raw)
+	if err != nil {
+		return fmt.Errorf("key: %v", err)
+	}
+	if key.Type() != keyType {
+		return fmt.Errorf("key is %s, but the line says %s", key.Type(), truncate(keyType, 32))
+	}
+	if marker == "@revoked" {
+		return nil
+	}
+	if strings.HasPrefix(hosts, "|") {
+		parts := strings.Split(hosts, "|")
+		if len(parts) != 4 || parts[1] != "1" {
+			return errors.New("hashed host is not |1|salt|hash")
+		}
+		for _, p := range parts[2:] {
+			if _, err := base64.StdEncoding.DecodeString(p); err != nil {
+				return fmt.Errorf("hashed host: %v", err)
+			}
+		}
+		return nil
+	}
+	for _, p := range strings.Split(hosts, ",") {
+		p = strings.TrimPrefix(p, "!")
+		if p == "" {
+			if strings.Contains(hosts, "!,") || strings.HasSuffix(hosts, "!") {
+				return errors.New("negation without a host name")
+			}
+			continue
+		}
+		if p[0] == '[' {
+			if _, _, err := net.SplitHostPort(p); err != nil {
+				return fmt.Errorf("host pattern %q: %v", truncate(p, 64), err)
+			}
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

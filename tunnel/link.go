@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
@@ -26,28 +27,66 @@ type link struct {
 	kick chan struct{}
 
 	// Guarded by t.mu.
-	client  *ssh.Client
-	hops    []*ssh.Client
+	sess    *session // nil while down
 	lastErr error
 	running bool
 }
 
+// session is one SSH connection to a relay: its client, the clients of
+// the jump hosts under it, and the wire it runs on.
+type session struct {
+	client *ssh.Client
+	hops   []*ssh.Client
+	wire   *wire
+}
+
+func (s *session) close() {
+	_ = s.client.Close()
+	for i := len(s.hops) - 1; i >= 0; i-- {
+		_ = s.hops[i].Close()
+	}
+}
+
+// wire is the connection an SSH client runs on. It records that the
+// connection failed before the SSH library reports it: the library ends
+// every channel with a plain EOF when its connection dies, and the
+// forwarding code must tell that from a server's real EOF, or a cut
+// stream would reach the client as a complete one.
+type wire struct {
+	net.Conn
+	broken atomic.Bool
+}
+
+func (w *wire) Read(b []byte) (int, error) {
+	n, err := w.Conn.Read(b)
+	if err != nil {
+		w.broken.Store(true)
+	}
+	return n, err
+}
+
+func (w *wire) Close() error {
+	w.broken.Store(true)
+	return w.Conn.Close()
+}
+
 // dial connects to the relay through its jump hosts, checking each hop's
 // host key, each hop's dial and handshake bounded by DialTimeout.
-func (l *link) dial(ctx context.Context) (*ssh.Client, []*ssh.Client, error) {
+func (l *link) dial(ctx context.Context) (*session, error) {
 	t := l.t
 	methods, closeAgent, err := authMethods(t.cfg.Auth, t.signers)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer closeAgent()
 	hops := append(append([]Hop(nil), l.relay.Jump...), l.relay.Hop)
 	var chain []*ssh.Client
-	fail := func(err error) (*ssh.Client, []*ssh.Client, error) {
+	var w *wire
+	fail := func(err error) (*session, error) {
 		for i := len(chain) - 1; i >= 0; i-- {
 			_ = chain[i].Close()
 		}
-		return nil, nil, err
+		return nil, err
 	}
 	for i, hop := range hops {
 		what := "relay " + hop.Address()
@@ -70,14 +109,15 @@ func (l *link) dial(ctx context.Context) (*ssh.Client, []*ssh.Client, error) {
 			return fail(fmt.Errorf("dial %s: %w", what, err))
 		}
 		cc := t.hostKeys.clientConfig(hop, methods, t.cfg)
-		client, err := handshake(hctx, conn, hop.Address(), cc)
+		w = &wire{Conn: conn}
+		client, err := handshake(hctx, w, hop.Address(), cc)
 		cancel()
 		if err != nil {
 			return fail(fmt.Errorf("ssh handshake with %s (user %s): %w", what, cc.User, err))
 		}
 		chain = append(chain, client)
 	}
-	return chain[len(chain)-1], chain[:len(chain)-1], nil
+	return &session{client: chain[len(chain)-1], hops: chain[:len(chain)-1], wire: w}, nil
 }
 
 // handshake runs the SSH handshake on conn, cut off when ctx ends: a
@@ -112,22 +152,22 @@ func permanent(err error) bool {
 	return errors.Is(err, dbaas.ErrPermissionDenied) || errors.Is(err, dbaas.ErrInvalidArgument)
 }
 
-// run keeps the link up until ctx ends. client is an SSH connection
+// run keeps the link up until ctx ends. sess is an SSH connection
 // already made (by Open), or nil.
-func (l *link) run(ctx context.Context, client *ssh.Client, hops []*ssh.Client) {
+func (l *link) run(ctx context.Context, sess *session) {
 	t := l.t
 	log := t.cfg.Logger.With("relay", l.relay.String())
 	backoff := t.cfg.MinBackoff
 	for {
-		if client == nil {
+		if sess == nil {
 			var err error
 			attempt := time.Now()
-			client, hops, err = l.dial(ctx)
+			sess, err = l.dial(ctx)
 			if err != nil {
 				if ctx.Err() != nil {
 					return
 				}
-				t.setLink(l, nil, nil, err)
+				t.setLink(l, nil, err)
 				log.Warn("tunnel: relay unreachable", "err", err, "retry_in", backoff)
 				if !l.sleep(ctx, backoff, attempt) {
 					return
@@ -139,18 +179,15 @@ func (l *link) run(ctx context.Context, client *ssh.Client, hops []*ssh.Client) 
 			log.Info("tunnel: relay connected")
 		}
 		backoff = t.cfg.MinBackoff
-		t.setLink(l, client, hops, nil)
-		err := l.watch(ctx, client)
-		_ = client.Close()
-		for _, h := range hops {
-			_ = h.Close()
-		}
-		client, hops = nil, nil
+		t.setLink(l, sess, nil)
+		err := l.watch(ctx, sess.client)
+		sess.close()
+		sess = nil
 		if ctx.Err() != nil {
-			t.setLink(l, nil, nil, ctx.Err())
+			t.setLink(l, nil, ctx.Err())
 			return
 		}
-		t.setLink(l, nil, nil, err)
+		t.setLink(l, nil, err)
 		log.Warn("tunnel: relay connection lost, reconnecting", "err", err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 // bigBuf is the size of the buffers used while data streams: one SSH
 // packet's worth, so a full read becomes one packet.
-const bigBuf = 32 * 1024
+const bigBuf = 128 * 1024
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, bigBuf); return &b }}
 
@@ -19,15 +19,22 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bigBuf); return &b }
 // other, so protocols that end their input and then read the answer
 // (MySQL's LOAD DATA, PostgreSQL's COPY, "nc -N") keep working. An error
 // in either direction closes both sides so the other goroutine ends too.
-// pipe returns only when both directions are done and both sides closed.
-func pipe(local, remote net.Conn, toRemote, fromRemote *atomic.Int64) {
+// When the SSH connection broke (relayBroken), the local connection is
+// reset rather than closed, so the client sees an error and never takes a
+// cut stream for a complete one. pipe returns only when both directions
+// are done and both sides closed.
+func pipe(local, remote net.Conn, relayBroken func() bool, toRemote, fromRemote *atomic.Int64) {
 	var once sync.Once
-	abort := func() {
+	end := func(reset bool) {
 		once.Do(func() {
+			if tc, ok := local.(*net.TCPConn); ok && reset {
+				_ = tc.SetLinger(0)
+			}
 			_ = local.Close()
 			_ = remote.Close()
 		})
 	}
+	abort := func() { end(relayBroken()) }
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -39,13 +46,13 @@ func pipe(local, remote net.Conn, toRemote, fromRemote *atomic.Int64) {
 			abort()
 		}
 	}()
-	if err := copyConn(local, remote, fromRemote); err != nil {
+	if err := copyConn(local, remote, fromRemote); err != nil || relayBroken() {
 		abort()
 	} else if closeWrite(local) != nil {
 		abort()
 	}
 	<-done
-	abort()
+	end(false)
 }
 
 func closeWrite(c net.Conn) error {

@@ -73,16 +73,15 @@ func Open(ctx context.Context, cfg Config) (*Tunnel, error) {
 	}
 
 	type made struct {
-		client *ssh.Client
-		hops   []*ssh.Client
-		err    error
+		sess *session
+		err  error
 	}
 	tried := make([]made, 0, len(t.links))
 	up := 0
 	var errs []error
 	for _, l := range t.links {
-		c, hops, err := l.dial(ctx)
-		tried = append(tried, made{c, hops, err})
+		sess, err := l.dial(ctx)
+		tried = append(tried, made{sess, err})
 		if err != nil {
 			errs = append(errs, err)
 			if permanent(err) || ctx.Err() != nil {
@@ -97,11 +96,8 @@ func Open(ctx context.Context, cfg Config) (*Tunnel, error) {
 	}
 	closeAll := func() {
 		for _, m := range tried {
-			if m.client != nil {
-				_ = m.client.Close()
-				for _, h := range m.hops {
-					_ = h.Close()
-				}
+			if m.sess != nil {
+				m.sess.close()
 			}
 		}
 	}
@@ -129,8 +125,8 @@ func Open(ctx context.Context, cfg Config) (*Tunnel, error) {
 	// connection up, those that failed keep trying in the background.
 	for i, m := range tried {
 		l := t.links[i]
-		l.client, l.hops, l.lastErr = m.client, m.hops, m.err
-		t.startLink(l, m.client, m.hops)
+		l.sess, l.lastErr = m.sess, m.err
+		t.startLink(l, m.sess)
 	}
 	t.loops.Add(1)
 	go t.acceptLoop()
@@ -165,7 +161,7 @@ func listen(cfg Config) (net.Listener, error) {
 	return ln, nil
 }
 
-func (t *Tunnel) startLink(l *link, c *ssh.Client, hops []*ssh.Client) {
+func (t *Tunnel) startLink(l *link, sess *session) {
 	t.mu.Lock()
 	if l.running || t.ctx.Err() != nil {
 		t.mu.Unlock()
@@ -176,15 +172,15 @@ func (t *Tunnel) startLink(l *link, c *ssh.Client, hops []*ssh.Client) {
 	t.loops.Add(1)
 	go func() {
 		defer t.loops.Done()
-		l.run(t.ctx, c, hops)
+		l.run(t.ctx, sess)
 	}()
 }
 
 // setLink records a link's state and wakes the connections waiting for a
 // relay.
-func (t *Tunnel) setLink(l *link, c *ssh.Client, hops []*ssh.Client, err error) {
+func (t *Tunnel) setLink(l *link, sess *session, err error) {
 	t.mu.Lock()
-	l.client, l.hops = c, hops
+	l.sess = sess
 	if err != nil {
 		l.lastErr = err
 	}
@@ -201,27 +197,27 @@ func (t *Tunnel) setLink(l *link, c *ssh.Client, hops []*ssh.Client, err error) 
 
 func (t *Tunnel) startAll() {
 	for _, l := range t.links {
-		t.startLink(l, nil, nil)
+		t.startLink(l, nil)
 	}
 }
 
 func (t *Tunnel) upLocked() bool {
 	for _, l := range t.links {
-		if l.client != nil {
+		if l.sess != nil {
 			return true
 		}
 	}
 	return false
 }
 
-// pickLocked returns the client new connections use, or nil when no relay
-// is up.
-func (t *Tunnel) pickLocked() (*ssh.Client, *link) {
+// pickLocked returns the SSH connection new connections use, or nil when
+// no relay is up.
+func (t *Tunnel) pickLocked() (*session, *link) {
 	switch t.cfg.Policy {
 	case RoundRobin:
 		var up []*link
 		for _, l := range t.links {
-			if l.client != nil {
+			if l.sess != nil {
 				up = append(up, l)
 			}
 		}
@@ -230,11 +226,11 @@ func (t *Tunnel) pickLocked() (*ssh.Client, *link) {
 		}
 		t.rr++
 		l := up[t.rr%uint64(len(up))]
-		return l.client, l
+		return l.sess, l
 	default:
 		for _, l := range t.links {
-			if l.client != nil {
-				return l.client, l
+			if l.sess != nil {
+				return l.sess, l
 			}
 		}
 		return nil, nil
@@ -243,7 +239,7 @@ func (t *Tunnel) pickLocked() (*ssh.Client, *link) {
 
 // acquire returns an SSH connection, waiting while none is up (a relay
 // that died is being replaced) until ctx ends.
-func (t *Tunnel) acquire(ctx context.Context) (*ssh.Client, *link, error) {
+func (t *Tunnel) acquire(ctx context.Context) (*session, *link, error) {
 	for {
 		t.mu.Lock()
 		c, l := t.pickLocked()
@@ -285,20 +281,20 @@ func (t *Tunnel) lastErrors() error {
 // dialRemote opens a channel to Remote. A refused forward fails this
 // connection only; a connection found dead is retried once on the next
 // one up.
-func (t *Tunnel) dialRemote(ctx context.Context) (net.Conn, error) {
+func (t *Tunnel) dialRemote(ctx context.Context) (net.Conn, *session, error) {
 	var lastErr error
 	for range 2 {
-		c, l, err := t.acquire(ctx)
+		s, l, err := t.acquire(ctx)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		conn, err := c.DialContext(ctx, "tcp", t.cfg.Remote.Address())
+		conn, err := s.client.DialContext(ctx, "tcp", t.cfg.Remote.Address())
 		if err == nil {
-			return conn, nil
+			return conn, s, nil
 		}
 		var oce *ssh.OpenChannelError
 		if errors.As(err, &oce) {
-			return nil, fmt.Errorf("relay %s refused to connect to %s: %s (%s)", l.relay, t.cfg.Remote.Address(), oce.Message, oce.Reason)
+			return nil, nil, fmt.Errorf("relay %s refused to connect to %s: %s (%s)", l.relay, t.cfg.Remote.Address(), oce.Message, oce.Reason)
 		}
 		lastErr = fmt.Errorf("relay %s: forward to %s: %w", l.relay, t.cfg.Remote.Address(), err)
 		if ctx.Err() != nil {
@@ -306,9 +302,9 @@ func (t *Tunnel) dialRemote(ctx context.Context) (net.Conn, error) {
 		}
 		// The SSH connection is dead; drop it now rather than wait for
 		// keepalives, so the link reconnects.
-		_ = c.Close()
+		_ = s.client.Close()
 	}
-	return nil, lastErr
+	return nil, nil, lastErr
 }
 
 func (t *Tunnel) acceptLoop() {
@@ -355,7 +351,7 @@ func (t *Tunnel) serve(local net.Conn) {
 	defer t.conns.Done()
 	defer func() { <-t.sem }()
 	ctx, cancel := context.WithTimeout(t.dialCtx, t.cfg.DialTimeout)
-	remote, err := t.dialRemote(ctx)
+	remote, sess, err := t.dialRemote(ctx)
 	cancel()
 	if err != nil {
 		t.failedDials.Add(1)
@@ -374,7 +370,7 @@ func (t *Tunnel) serve(local net.Conn) {
 	}
 	t.open[f] = struct{}{}
 	t.mu.Unlock()
-	pipe(local, remote, &t.toRemote, &t.fromRemote)
+	pipe(local, remote, sess.wire.broken.Load, &t.toRemote, &t.fromRemote)
 	t.mu.Lock()
 	delete(t.open, f)
 	t.mu.Unlock()
@@ -455,7 +451,7 @@ func (t *Tunnel) Stats() Stats {
 	s.Open = int64(len(t.open))
 	first := ""
 	for _, l := range t.links {
-		if l.client != nil {
+		if l.sess != nil {
 			s.RelaysUp++
 			if first == "" {
 				first = l.relay.String()

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -353,4 +354,40 @@ func TestTunnelUnixSocket(t *testing.T) {
 	require.NoError(t, tn.Close())
 	_, err = os.Stat(path)
 	assert.True(t, errors.Is(err, os.ErrNotExist), "Close removes the socket")
+}
+
+// A stream cut by the relay's death must reach the client as an error,
+// never as a clean EOF that would pass a truncated result for a whole one.
+func TestTunnelRelayDeathIsNotACleanEOF(t *testing.T) {
+	leakCheck(t)
+	f := newFixture(t)
+	started := make(chan struct{}, 1)
+	tg := newTarget(t, func(c *net.TCPConn) {
+		// Stream without end until the connection goes.
+		block := make([]byte, 16*1024)
+		for i := 0; ; i++ {
+			if _, err := c.Write(block); err != nil {
+				return
+			}
+			if i == 4 {
+				started <- struct{}{}
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	tn := openTunnel(t, f.config(tg.endpoint()))
+	c, err := net.Dial("tcp", tn.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	readErr := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, c)
+		readErr <- err
+	}()
+	<-started
+	f.srv.Kill()
+	err = <-readErr
+	require.Error(t, err, "io.Copy returned nil: the cut stream looked complete")
+	assert.ErrorIs(t, err, syscall.ECONNRESET)
 }
