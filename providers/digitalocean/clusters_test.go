@@ -131,7 +131,7 @@ func TestTokenIsRequiredAtOpen(t *testing.T) {
 
 func TestOpenSettings(t *testing.T) {
 	ctx := context.Background()
-	cfg := dbaas.Config{Token: dbaas.NewSecret("t"), Settings: map[string]string{"rate_limit": "100", "max_retries": "2"}}
+	cfg := dbaas.Config{Token: dbaas.NewSecret("t"), Settings: map[string]string{"rate_limit": "100", "hourly_rate_limit": "2000", "max_retries": "2"}}
 	_, err := dbaas.Open(ctx, "digitalocean", cfg)
 	require.NoError(t, err)
 	cfg.Settings = map[string]string{"rate_limt": "100"}

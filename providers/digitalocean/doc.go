@@ -12,7 +12,8 @@
 //
 // The token comes from dbaas.Config.Token, else DIGITALOCEAN_TOKEN, else
 // DIGITALOCEAN_ACCESS_TOKEN; without one, Open fails at once. Settings:
-// "rate_limit" (requests a minute, default 250) and "max_retries".
+// "rate_limit" (requests a minute, default 250), "hourly_rate_limit"
+// (default 5,000) and "max_retries".
 //
 // Mapping: engine postgres is "pg", mysql is "mysql" (mariadb is
 // ErrUnsupported). Status creating → provisioning, online → available,

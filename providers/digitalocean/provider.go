@@ -108,16 +108,17 @@ func init() {
 
 // Settings keys open reads from dbaas.Config.Settings.
 const (
-	SettingRateLimit  = "rate_limit"  // requests per minute
-	SettingMaxRetries = "max_retries" // retries per request
+	SettingRateLimit       = "rate_limit"        // requests per minute
+	SettingHourlyRateLimit = "hourly_rate_limit" // requests per hour
+	SettingMaxRetries      = "max_retries"       // retries per request
 )
 
 func open(_ context.Context, cfg dbaas.Config) (dbaas.Provider, error) {
-	if err := dbaas.UnknownSettings(Name, cfg.Settings, SettingRateLimit, SettingMaxRetries); err != nil {
+	if err := dbaas.UnknownSettings(Name, cfg.Settings, SettingRateLimit, SettingHourlyRateLimit, SettingMaxRetries); err != nil {
 		return nil, err
 	}
 	opts := Options{Token: cfg.Token, BaseURL: cfg.BaseURL, HTTPClient: cfg.HTTPClient, Region: cfg.Region}
-	for key, dst := range map[string]*int{SettingRateLimit: &opts.RateLimit, SettingMaxRetries: &opts.MaxRetries} {
+	for key, dst := range map[string]*int{SettingRateLimit: &opts.RateLimit, SettingHourlyRateLimit: &opts.HourlyRateLimit, SettingMaxRetries: &opts.MaxRetries} {
 		if v, ok := cfg.Settings[key]; ok {
 			n, err := strconv.Atoi(v)
 			if err != nil {
