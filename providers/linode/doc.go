@@ -61,5 +61,11 @@
 // paginated lists, default 200/1m), so bursts wait for the next window
 // instead of collecting 429s.
 //
+// Connection reports hosts.primary and port, the admin credentials of
+// …/credentials, TLS required with the CA of …/ssl, and the database name
+// of the "database" setting (default defaultdb): the API returns none.
+// Capabilities.TypicalProvisioning is 15 minutes (Linode documents 15 to
+// 30), so dbaas.Wait polls a handful of times rather than every 30 s.
+//
 // As hands out the *linodego.Client (target **linodego.Client).
 package linode
