@@ -122,7 +122,8 @@ func instanceOf(db *godo.Database) *dbaas.Instance {
 // VPC range (DigitalOcean opens a cluster with no trusted source to every
 // address). After an ambiguous failure (connection lost, 5xx) it looks the
 // name up before sending the create again, so a cluster is never made
-// twice.
+// twice; a cluster of that name found then is taken as the one this call
+// made (another writer racing on the same name cannot be told apart).
 func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance, error) {
 	if err := p.checkLocal("create", &spec); err != nil {
 		return nil, err

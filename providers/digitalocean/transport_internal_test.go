@@ -1,12 +1,16 @@
 package digitalocean
 
 import (
+	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/digitalocean/godo"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
@@ -96,5 +100,42 @@ func TestStatusOf(t *testing.T) {
 		"migrating": dbaas.StatusModifying, "forking": dbaas.StatusRestoring, "decommissioned": dbaas.StatusUnknown,
 	} {
 		assert.Equal(t, want, statusOf(raw), raw)
+	}
+}
+
+func TestMapError(t *testing.T) {
+	errResp := func(status int, id, msg string) error {
+		resp := &http.Response{StatusCode: status, Header: http.Header{}, Request: &http.Request{Method: "GET", URL: &url.URL{Path: "/v2/databases"}}}
+		if id != "" {
+			resp.Header.Set(headerErrorID, id)
+		}
+		return &godo.ErrorResponse{Response: resp, Message: msg}
+	}
+	tests := []struct {
+		name  string
+		err   error
+		kind  error
+		field string
+	}{
+		{"401", errResp(401, "unauthorized", "Unable to authenticate you."), dbaas.ErrPermissionDenied, ""},
+		{"403", errResp(403, "forbidden", "You do not have access"), dbaas.ErrPermissionDenied, ""},
+		{"404", errResp(404, "not_found", "gone"), dbaas.ErrNotFound, ""},
+		{"not_found id on another status", errResp(400, "not_found", "no such backup"), dbaas.ErrNotFound, ""},
+		{"409", errResp(409, "conflict", "busy"), dbaas.ErrConflict, ""},
+		{"429", errResp(429, "too_many_requests", "API rate limit exceeded."), dbaas.ErrRateLimited, ""},
+		{"422 region", errResp(422, "unprocessable_entity", "region mars1 is not available"), dbaas.ErrInvalidArgument, "region"},
+		{"422 name taken", errResp(422, "unprocessable_entity", "name shop is already in use by another cluster"), dbaas.ErrAlreadyExists, ""},
+		{"500", errResp(500, "server_error", "Unexpected server-side error"), nil, ""},
+		{"transport", errors.New("connection reset"), nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := mapError("get", "id-1", tt.err)
+			assert.Equal(t, tt.kind, dbaas.Kind(err))
+			var de *dbaas.Error
+			require.True(t, errors.As(err, &de))
+			assert.Equal(t, tt.field, de.Field)
+			assert.ErrorIs(t, err, tt.err, "the cause stays reachable")
+		})
 	}
 }
