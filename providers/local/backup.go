@@ -40,7 +40,7 @@ func (p *Provider) Backup(ctx context.Context, id, name string) (*dbaas.Backup, 
 // backupLocked takes a backup; the caller holds the instance lock. A
 // failed backup leaves no files.
 func (p *Provider) backupLocked(ctx context.Context, r *record, name string, kind dbaas.BackupKind) (*dbaas.Backup, error) {
-	if r.State != stateRunning || p.serverPID(r) == 0 {
+	if r.State != stateRunning || p.dataMissing(r) || p.serverPID(r) == 0 {
 		st, raw := p.status(r)
 		return nil, dbaas.NewError("backup", r.ID, dbaas.ErrConflict, fmt.Errorf("instance is %s (%s), not running: Start it first", st, raw))
 	}

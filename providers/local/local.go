@@ -263,13 +263,15 @@ func (p *Provider) get(op, id string) (*record, error) {
 // instance, so a reused pid is not taken for its server.
 func (p *Provider) marker(r *record) string { return p.store.serverDir(r.ID) + "/" }
 
-// serverPID is the pid of the instance's live server, or 0.
+// serverPID is the pid of the instance's live server, or 0. Without a
+// pid file (its data directory removed, say) it looks for the server by
+// its command line, so a server is never left running unseen.
 func (p *Provider) serverPID(r *record) int {
 	pid := readPID(p.engine(r.Engine).pidFile(r))
 	if alive(pid, p.marker(r)) {
 		return pid
 	}
-	return 0
+	return findServer(p.marker(r))
 }
 
 func (p *Provider) dataMissing(r *record) bool {
@@ -699,12 +701,12 @@ func (p *Provider) Start(ctx context.Context, id string) error {
 	case stateFailed, stateProvisioning, stateRestoring:
 		return dbaas.NewError("start", id, dbaas.ErrConflict, fmt.Errorf("instance was never made (%s): delete it and create it again", r.State))
 	}
-	if p.serverPID(r) != 0 {
-		return nil
-	}
 	if p.dataMissing(r) {
 		return dbaas.NewError("start", id, dbaas.ErrConflict, fmt.Errorf("data directory %s was removed: the instance's data is gone; delete it (SkipFinalBackup) and restore it from a backup",
 			filepath.Join(p.store.serverDir(r.ID), "data")))
+	}
+	if p.serverPID(r) != 0 {
+		return nil
 	}
 	in, err := p.installation(r.Engine, r.Version)
 	if err != nil {

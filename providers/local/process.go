@@ -104,6 +104,43 @@ func alive(pid int, marker string) bool {
 	return bytes.Contains(cmdline, []byte(marker))
 }
 
+// findServer returns the live session leader whose command line holds
+// marker: a server runs in a session of its own, its children do not
+// lead one.
+func findServer(marker string) int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || !bytes.Contains(cmdline, []byte(marker)) {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+1:]))
+		// After ") ": state ppid pgrp session …
+		if len(f) < 4 || f[0] == "Z" || f[0] == "X" {
+			continue
+		}
+		if sid, _ := strconv.Atoi(f[3]); sid == pid {
+			return pid
+		}
+	}
+	return 0
+}
+
 // groupMembers lists the live processes of process group pgid; a server
 // runs in its own session, so its group is its children.
 func groupMembers(pgid int) []int {
