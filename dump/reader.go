@@ -227,6 +227,11 @@ func (r *Reader) detect(engine dbaas.Engine) error {
 	if len(check) == 1024 {
 		check = check[:len(check)-utf8.UTFMax]
 	}
+	for _, c := range check {
+		if c < ' ' && c != '\t' && c != '\r' && c != '\f' || c == 0x7f {
+			return &Error{Line: 1, Msg: fmt.Sprintf("binary data (control byte %#02x in the first line): not a SQL dump", c), Kind: ErrUnknownFormat}
+		}
+	}
 	if !utf8.Valid(check) {
 		line := 1
 		for i := 0; i < len(check); {

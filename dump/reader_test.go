@@ -168,6 +168,7 @@ func TestReaderBadInput(t *testing.T) {
 		{"invalid utf8", "-- hello \xff\xfe\xfd garbage\n", dbaas.MySQL, ErrUnknownFormat, 1, "binary"},
 		{"NUL after the header", myHeader + "SELECT 1;\n\x00\x01", "", ErrUnknownFormat, 3, "NUL"},
 		{"unknown format", "hello world\n", "", ErrUnknownFormat, 1, "not the header"},
+		{"control bytes", "\x7fELF\x02\x01\x01 and more", "", ErrUnknownFormat, 1, "control byte 0x7f"},
 		{"empty", "", "", ErrUnknownFormat, 1, "empty"},
 		{"engine disagrees", pgHeader, dbaas.MySQL, ErrUnknownFormat, 1, "header says"},
 		{"unterminated string", myHeader + "SELECT 1;\nINSERT INTO t VALUES ('abc\n\n", "", ErrSyntax, 3, "string '"},
