@@ -16,7 +16,8 @@ type Harness struct {
 	// engine: sizes, regions and versions this provider accepts.
 	Spec func(name string, engine dbaas.Engine) dbaas.Spec
 	// NamePrefix starts the name of every instance the suite creates;
-	// default "conf".
+	// default "conf", at most 12 characters so that names fit in 32. A
+	// random token per run follows it, so reruns never meet old names.
 	NamePrefix string
 	// Engines are the engines to exercise; default the first of
 	// Capabilities().Engines.
