@@ -170,9 +170,12 @@ func (l *mysqlLexer) scan(b []byte, eof bool) (int, bool) {
 				l.mode = modeCode
 			}
 		case modeCode:
-			i = skipPlain(b, i, &l.special)
+			i = l.skipRows(b, i)
 			if i == len(b) {
 				return i, false
+			}
+			if l.mode != modeCode {
+				continue
 			}
 			c := b[i]
 			if c == l.delim[0] {
@@ -330,4 +333,36 @@ func skipPlain(b []byte, i int, sp *[256]bool) int {
 		i++
 	}
 	return i
+}
+
+// skipRows skips code and single-quoted strings, the whole of row data,
+// in one loop; it stops at any other special byte, at the end of b, or in
+// a string the chunk does not close (then in modeEscQuote).
+func (l *mysqlLexer) skipRows(b []byte, i int) int {
+	for {
+		i = skipPlain(b, i, &l.special)
+		if i == len(b) || b[i] != '\'' || l.delim[0] == '\'' {
+			return i
+		}
+		start := i + 1
+		j := start
+		for {
+			k := bytes.IndexByte(b[j:], '\'')
+			if k < 0 {
+				n, _ := scanEscString(b[j:], '\'', &l.bs)
+				l.q, l.mode = '\'', modeEscQuote
+				return j + n
+			}
+			k += j
+			n := 0
+			for p := k - 1; p >= start && b[p] == '\\'; p-- {
+				n++
+			}
+			if n%2 == 0 {
+				i = k + 1
+				break
+			}
+			j = k + 1
+		}
+	}
 }
