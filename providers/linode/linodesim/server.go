@@ -244,7 +244,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-t.C:
 			case <-r.Context().Done():
+				// The client gave up; the request still takes effect,
+				// as it would on the real API.
 			case <-s.closed:
+				t.Stop()
+				panic(http.ErrAbortHandler)
 			}
 			t.Stop()
 		}
