@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -96,4 +100,49 @@ func passwordOf(t *testing.T, uri string) string {
 	require.NoError(t, err)
 	require.NotEmpty(t, cfg.Password)
 	return cfg.Password
+}
+
+// TestBinarySimBackedByLocalPostgres proves that "dbaas sim" puts a real
+// database behind a simulated cluster, and removes it on Ctrl-C.
+func TestBinarySimBackedByLocalPostgres(t *testing.T) {
+	testenv.LookPath(t, "initdb", "install postgresql-15 and put /usr/lib/postgresql/15/bin on PATH")
+	dir := localStateDir(t)
+	cmd := exec.Command(binary, "sim", "--backend", "local", "--state-dir", dir, "--provision-delay", "0s")
+	cmd.Env = newProc(t, "PATH=/usr/lib/postgresql/15/bin:"+os.Getenv("PATH")).env
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	var env []string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		env = append(env, strings.TrimPrefix(sc.Text(), "export "))
+		if strings.HasPrefix(sc.Text(), "export "+baseURLEnv("linode")) {
+			break
+		}
+	}
+	p := newProc(t, append(env, "DBAAS_PROVIDER=digitalocean")...)
+	r := p.run("create", "shop", "--engine", "pg", "--size", "db-s-1vcpu-1gb", "--region", "nyc1", "--wait", "--poll", "200ms", "--timeout", "3m")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	uri := strings.TrimSpace(p.ok("connection", "shop", "--show-secrets"))
+	require.Contains(t, uri, "127.0.0.1", "the simulated cluster's endpoint is the local server")
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, uri)
+	require.NoError(t, err)
+	var one int
+	require.NoError(t, conn.QueryRow(ctx, "select 1").Scan(&one))
+	require.NoError(t, conn.Close(ctx))
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	require.NoError(t, cmd.Wait(), errb.String())
+	c, err := pgx.Connect(ctx, uri)
+	if err == nil {
+		_ = c.Close(ctx)
+	}
+	assert.Error(t, err, "the server behind the simulated cluster is gone after Ctrl-C")
 }
