@@ -32,6 +32,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,20 +62,21 @@ func main() {
 	key := flag.String("key", "", "internal: key file")
 	known := flag.String("known", "", "internal: known_hosts file")
 	remotes := flag.String("remotes", "", "internal: comma-separated host:port to forward")
+	cpuProfile := flag.String("tunnelprofile", "", "write the tunnel process's CPU profile to this file")
 	flag.Parse()
 
 	switch *mode {
 	case "sink":
 		runSink()
 	case "tunnel":
-		runTunnel(*relay, *user, *key, *known, *remotes, *cipher)
+		runTunnel(*relay, *user, *key, *known, *remotes, *cipher, *cpuProfile)
 	case "bench":
 		n, err := parseSize(*size)
 		if err != nil {
 			log.Fatal(err)
 		}
 		b := &bench{size: n, streams: *streams, rounds: *rounds, msg: *msg, conns: *conns,
-			pgTime: *pgTime, pgClients: *pgClients, reps: *reps, cipher: *cipher}
+			pgTime: *pgTime, pgClients: *pgClients, reps: *reps, cipher: *cipher, profile: *cpuProfile}
 		tb := &programTB{}
 		defer tb.cleanup()
 		b.tb = tb
@@ -206,7 +208,17 @@ func serveSink(c *net.TCPConn, block []byte) {
 	}
 }
 
-func runTunnel(relay, user, key, known, remotes, cipher string) {
+func runTunnel(relay, user, key, known, remotes, cipher, profile string) {
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
 	var ts []*tunnel.Tunnel
 	for _, r := range strings.Split(remotes, ",") {
 		e, err := dbaas.SplitEndpoint(r)
@@ -248,7 +260,7 @@ type bench struct {
 	streams, rounds, msg, conns int
 	pgTime                      time.Duration
 	pgClients, reps             int
-	cipher                      string
+	cipher, profile             string
 	sinkAddr, pgAddr            string
 	paths                       []path
 	sshProc, tunnelProc         *os.Process
@@ -348,7 +360,7 @@ func (b *bench) run() error {
 		n = 2
 	}
 	tcmd, tin, tout, taddrs, err := b.child("tunnel", n, "-relay", sshd.Addr, "-user", sshd.User, "-key", key.Path,
-		"-known", known, "-remotes", remotes, "-cipher", b.cipher)
+		"-known", known, "-remotes", remotes, "-cipher", b.cipher, "-tunnelprofile", b.profile)
 	if err != nil {
 		return err
 	}
@@ -365,11 +377,24 @@ func (b *bench) run() error {
 	fmt.Printf("cipher %s, %d CPUs, GOMAXPROCS %d, %d repetitions (median)\n", b.cipher, runtime.NumCPU(), runtime.GOMAXPROCS(0), b.reps)
 	fmt.Printf("ssh: %s\n", sshVersion())
 
-	b.measure("download, 1 stream (MB/s)", func(p path) (float64, error) { return b.throughput(p.sink, 1, cmdDownload) })
-	b.measure("upload, 1 stream (MB/s)", func(p path) (float64, error) { return b.throughput(p.sink, 1, cmdUpload) })
-	b.measure(fmt.Sprintf("download, %d streams (MB/s)", b.streams), func(p path) (float64, error) {
-		return b.throughput(p.sink, b.streams, cmdDownload)
-	})
+	for _, run := range []struct {
+		what    string
+		streams int
+		cmd     byte
+	}{
+		{"download, 1 stream", 1, cmdDownload},
+		{"upload, 1 stream", 1, cmdUpload},
+		{fmt.Sprintf("download, %d streams", b.streams), b.streams, cmdDownload},
+	} {
+		cpu := map[string][]float64{}
+		b.measure(run.what+" (MB/s)", func(p path) (float64, error) {
+			c0 := b.cpu(p)
+			v, err := b.throughput(p.sink, run.streams, run.cmd)
+			cpu[p.name] = append(cpu[p.name], (b.cpu(p)-c0)*1000/(float64(b.size)/1e8))
+			return v, err
+		})
+		b.report(run.what+" (forwarder CPU ms/100MB)", cpu)
+	}
 	var p50s, p99s = map[string][]float64{}, map[string][]float64{}
 	b.measure(fmt.Sprintf("latency p50 of %d × %d B (µs)", b.rounds, b.msg), func(p path) (float64, error) {
 		p50, p99, err := b.latency(p.sink)
@@ -653,4 +678,30 @@ func rss(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// cpu returns the CPU seconds the forwarding process of p (ssh or the
+// tunnel) has used; 0 for the direct path. On a loaded machine wall-clock
+// throughput moves with the load; CPU per byte does not.
+func (b *bench) cpu(p path) float64 {
+	var pid int
+	switch p.name {
+	case "openssh":
+		pid = b.sshProc.Pid
+	case "tunnel":
+		pid = b.tunnelProc.Pid
+	default:
+		return 0
+	}
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	i := strings.LastIndexByte(string(data), ')')
+	f := strings.Fields(string(data[i+1:]))
+	// Fields after the command: state(0) ... utime(11) stime(12), in
+	// clock ticks of 1/100 s on Linux.
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
 }
