@@ -210,6 +210,5 @@ func (p *Provider) Restore(ctx context.Context, backupID string, spec dbaas.Spec
 		return nil, err
 	}
 	r.RestoredFrom = b.ID
-	p.provision(r, in, b, spec.AdminPassword.Reveal())
-	return p.instance(r), nil
+	return p.provision(r, in, b, spec.AdminPassword.Reveal()), nil
 }

@@ -559,19 +559,20 @@ func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance
 	if err != nil {
 		return nil, err
 	}
-	p.provision(r, in, nil, "")
-	return p.instance(r), nil
+	return p.provision(r, in, nil, ""), nil
 }
 
-// provision builds the instance's server in the background. The instance
-// lock is taken before it returns, so no other call sees it half made.
-func (p *Provider) provision(r *record, in Installation, b *backupRecord, newPassword string) {
+// provision builds the instance's server in the background and returns
+// the instance as it starts. The instance lock is taken before it
+// returns, so no other call sees it half made.
+func (p *Provider) provision(r *record, in Installation, b *backupRecord, newPassword string) *dbaas.Instance {
 	op := "provisioning"
 	if b != nil {
 		op = "restoring"
 	}
 	p.setOp(r.ID, op)
 	unlock, _ := p.lockInstance(context.Background(), r.ID)
+	started := p.instance(r)
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -588,10 +589,11 @@ func (p *Provider) provision(r *record, in Installation, b *backupRecord, newPas
 		} else {
 			r.State = stateRunning
 		}
-		if err := p.store.writeRecord(r); err != nil {
-			r.State = stateFailed // nothing more can be done: the state directory is gone
-		}
+		// A failed write leaves the record provisioning, which Get reports
+		// as failed (interrupted) once this goroutine is done.
+		_ = p.store.writeRecord(r)
 	}()
+	return started
 }
 
 // build makes the server; on failure it removes what it made.
