@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // cpuTime is the CPU time this process has used. Throughput per CPU
@@ -50,10 +52,18 @@ var bench struct {
 	files map[bool]string
 }
 
+// TestMain removes the benchmark files and checks that no test left a
+// goroutine behind (the 64 MiB tests feed the Reader from one).
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if bench.dir != "" {
 		_ = os.RemoveAll(bench.dir)
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }

@@ -28,7 +28,7 @@ func TestRewriteNeverChangesData(t *testing.T) {
 }
 
 func rewriteRandomDumps(t *testing.T) {
-	for seed := uint64(0); seed < 300; seed++ {
+	for seed := uint64(0); seed < 150; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		pg := seed%2 == 1
 		dump := randomDump(rng, pg)
