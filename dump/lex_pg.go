@@ -272,8 +272,13 @@ func (l *pgLexer) ended(k Kind, text []byte) {
 	if k != KindStatement || !hasWordPrefixFold(text, "copy") {
 		return
 	}
-	t := bytes.TrimRight(text, " \t\r\n;")
-	if len(t) >= len("from stdin") && bytes.EqualFold(t[len(t)-len("from stdin"):], []byte("from stdin")) {
-		l.copyNext = true
+	// pg_dump ends the statement with FROM stdin; others add WITH options
+	var tk tokens
+	tk.tokenize(text, true)
+	for i := 1; i+1 < tk.n(); i++ {
+		if tk.is(i, "FROM") && tk.is(i+1, "stdin") {
+			l.copyNext = true
+			return
+		}
 	}
 }

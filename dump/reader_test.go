@@ -129,6 +129,8 @@ func TestReaderPostgresStatements(t *testing.T) {
 		{"copy rows", "COPY public.t (a, b) FROM stdin;\n1\ta;b\\\\.\n\\.x\t'\n\\.\n\nSELECT 1;\n",
 			[]string{"statement:COPY public.t (a, b) FROM stdin;\n", "data:1\ta;b\\\\.\n\\.x\t'\n\\.\n", "statement:SELECT 1;\n"}},
 		{"empty copy", "COPY public.t (a) FROM stdin;\n\\.\n", []string{"statement:COPY public.t (a) FROM stdin;\n", "data:\\.\n"}},
+		{"copy with options", "COPY t (a) FROM STDIN WITH (FORMAT csv);\n\"x;\"\n\\.\n", []string{"statement:COPY t (a) FROM STDIN WITH (FORMAT csv);\n", "data:\"x;\"\n\\.\n"}},
+		{"copy to stdout is no data block", "COPY t TO stdout;\nSELECT 1;\n", []string{"statement:COPY t TO stdout;\n", "statement:SELECT 1;\n"}},
 	}
 	for _, tc := range tests {
 		for _, chunk := range []int{0, 1, 2, 5} {
