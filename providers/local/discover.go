@@ -26,8 +26,11 @@ type Installation struct {
 	// pg_basebackup); empty for MariaDB.
 	BinDir string
 	// Server, InstallDB and Backup are the MariaDB binaries (mariadbd,
-	// mariadb-install-db, mariadb-backup); empty for PostgreSQL.
+	// mariadb-install-db, mariadb-backup); empty for PostgreSQL. Without
+	// Backup, backups are logical: Dump (mariadb-dump) writes them and
+	// Client (mariadb) loads them.
 	Server, InstallDB, Backup string
+	Dump, Client              string
 }
 
 // Install hints name the Debian packages that provide each engine.
@@ -132,7 +135,8 @@ func discoverMariaDB(ctx context.Context) (Installation, bool) {
 		return Installation{}, false
 	}
 	return Installation{Engine: dbaas.MariaDB, Version: m[1] + "." + m[2], Full: m[1] + "." + m[2] + "." + m[3],
-		Server: server, InstallDB: installDB, Backup: find("mariadb-backup", "mariabackup")}, true
+		Server: server, InstallDB: installDB, Backup: find("mariadb-backup", "mariabackup"),
+		Dump: find("mariadb-dump", "mysqldump"), Client: find("mariadb", "mysql")}, true
 }
 
 // versionLess compares dotted numeric versions.

@@ -611,7 +611,10 @@ func (p *Provider) build(ctx context.Context, r *record, in Installation, b *bac
 	if err := p.acct.mkdirOwned(dir); err != nil {
 		return err
 	}
-	if b == nil {
+	// A logical backup is loaded into a fresh server; a physical one is
+	// copied in place of one.
+	logical := b != nil && b.Method == methodMariaDump
+	if b == nil || logical {
 		if err := eng.initialize(ctx, r, in); err != nil {
 			return err
 		}
@@ -621,8 +624,13 @@ func (p *Provider) build(ctx context.Context, r *record, in Installation, b *bac
 	if err := eng.configure(r); err != nil {
 		return err
 	}
-	if err := p.startServer(ctx, r, in, b == nil); err != nil {
+	if err := p.startServer(ctx, r, in, b == nil || logical); err != nil {
 		return err
+	}
+	if logical {
+		if err := (mariadb{p}).loadDump(ctx, b, r); err != nil {
+			return err
+		}
 	}
 	if b != nil && newPassword != "" && newPassword != r.Password {
 		if err := eng.setPassword(ctx, r, r.Password, newPassword); err != nil {

@@ -700,3 +700,50 @@ func TestSimBackendServesRealDatabases(t *testing.T) {
 		})
 	}
 }
+
+// TestMariaDBLogicalBackupWithoutMariadbBackup proves the fallback for a
+// machine without mariadb-backup: a dump of the user databases restores
+// into a new instance holding the same tables.
+func TestMariaDBLogicalBackupWithoutMariadbBackup(t *testing.T) {
+	t.Parallel()
+	insts := Discover(context.Background())
+	var found bool
+	for i := range insts {
+		if insts[i].Engine == dbaas.MariaDB {
+			insts[i].Backup = ""
+			found = insts[i].Dump != "" && insts[i].Client != ""
+		}
+	}
+	if !found {
+		newProvider(t, dbaas.MariaDB) // skips, saying what to install
+		t.Skip("mariadb-dump or the mariadb client is missing")
+	}
+	ctx := context.Background()
+	p, err := New(ctx, Options{StateDir: stateDir(t), Installations: insts})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = p.Close()
+		list, _ := p.List(context.Background())
+		for _, inst := range list {
+			assert.NoError(t, p.Delete(context.Background(), inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}))
+		}
+	})
+	src := createWait(t, p, spec("dumped", dbaas.MariaDB))
+	conn, err := p.Connection(ctx, src.ID)
+	require.NoError(t, err)
+	populate(t, conn)
+	want := tableSums(t, conn)
+	b, err := p.Backup(ctx, src.ID, "logical")
+	require.NoError(t, err)
+	br, err := p.store.readBackup(b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, methodMariaDump, br.Method)
+	execSQL(t, conn, "INSERT INTO orders (item) VALUES (42)")
+
+	restored, err := p.Restore(ctx, b.ID, spec("dumped-copy", dbaas.MariaDB))
+	require.NoError(t, err)
+	waitAvailable(t, p, restored.ID)
+	rconn, err := p.Connection(ctx, restored.ID)
+	require.NoError(t, err)
+	assert.Equal(t, want, tableSums(t, rconn), "every table of the restore equals the source at backup time")
+}

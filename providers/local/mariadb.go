@@ -68,7 +68,7 @@ tmpdir = %s
 skip-name-resolve
 character-set-server = utf8mb4
 %s
-[mariadb-backup]
+[client]
 host = 127.0.0.1
 port = %d
 user = %s
@@ -222,11 +222,20 @@ func (e mariadb) applyAccess(ctx context.Context, r *record) error {
 	return nil
 }
 
+// Backup methods recorded with each MariaDB backup.
+const (
+	methodMariaBackup = "mariadb-backup"
+	methodMariaDump   = "mariadb-dump"
+)
+
 // backup takes a physical backup with mariadb-backup and prepares it, so
-// that it is a consistent data directory ready to copy back.
+// that it is a consistent data directory ready to copy back. Without
+// mariadb-backup it falls back to a logical dump of the user databases
+// (mariadb-dump, one transaction): accounts other than the admin user are
+// not in it.
 func (e mariadb) backup(ctx context.Context, r *record, in Installation, dir string) (string, error) {
 	if in.Backup == "" {
-		return "", dbaas.Unsupported(providerName, "backup", "mariadb-backup is not installed: "+installMariaDB)
+		return e.dump(ctx, r, in, dir)
 	}
 	target := filepath.Join(dir, "data")
 	if err := e.p.run(ctx, nil, in.Backup, "--defaults-file="+e.cnf(r), "--backup", "--target-dir="+target); err != nil {
@@ -235,7 +244,52 @@ func (e mariadb) backup(ctx context.Context, r *record, in Installation, dir str
 	if err := e.p.run(ctx, nil, in.Backup, "--prepare", "--target-dir="+target); err != nil {
 		return "", err
 	}
-	return "mariadb-backup", nil
+	return methodMariaBackup, nil
+}
+
+func (e mariadb) dump(ctx context.Context, r *record, in Installation, dir string) (string, error) {
+	if in.Dump == "" || in.Client == "" {
+		return "", dbaas.Unsupported(providerName, "backup", "neither mariadb-backup nor mariadb-dump is installed: "+installMariaDB)
+	}
+	db, err := e.open(r)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, "SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN ('mysql', 'sys', 'performance_schema', 'information_schema') ORDER BY 1")
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			_ = rows.Close()
+			return "", err
+		}
+		names = append(names, n)
+	}
+	if err := rows.Close(); err != nil {
+		return "", err
+	}
+	args := []string{"--defaults-file=" + e.cnf(r), "--single-transaction", "--routines", "--events", "--triggers",
+		"--result-file=" + filepath.Join(dir, "dump.sql"), "--databases"}
+	if err := e.p.run(ctx, nil, in.Dump, append(args, names...)...); err != nil {
+		return "", err
+	}
+	return methodMariaDump, nil
+}
+
+// loadDump loads a logical backup into a new, running instance.
+func (e mariadb) loadDump(ctx context.Context, b *backupRecord, r *record) error {
+	in, err := e.p.installation(dbaas.MariaDB, b.Version)
+	if err != nil {
+		return err
+	}
+	if in.Client == "" {
+		return dbaas.Unsupported(providerName, "restore", "the mariadb client is not installed: "+installMariaDB)
+	}
+	return e.p.runInput(ctx, filepath.Join(e.p.store.backupFiles(b.ID), "dump.sql"), in.Client, "--defaults-file="+e.cnf(r))
 }
 
 // restoreFiles copies a prepared backup into the new data directory.

@@ -32,6 +32,29 @@ func (p *Provider) run(ctx context.Context, env []string, name string, args ...s
 	return nil
 }
 
+// runInput runs a tool as the account with a file as its input; the file
+// is opened by this process, so it need not be readable by the account.
+func (p *Provider) runInput(ctx context.Context, input, name string, args ...string) error {
+	f, err := os.Open(input)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = p.acct.sysProcAttr()
+	cmd.Env = baseEnv()
+	cmd.Dir = "/"
+	cmd.Stdin = f
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s failed (%w): %s", filepath.Base(name), err, errorLines(out.String()))
+	}
+	return nil
+}
+
 // baseEnv is a minimal environment for tools and servers: no PG* or MYSQL*
 // variables of the caller leak into them.
 func baseEnv() []string {
