@@ -50,11 +50,12 @@ func spec(name string, engine dbaas.Engine) dbaas.Spec {
 }
 
 // TestConformance runs the common suite on simulated time: provisioning
-// takes Linode's typical 15 minutes on an auto-advancing clock shared by
-// the simulator, the provider and dbaas.Wait.
+// takes Linode's typical 15 minutes, and a deleted database stays deleting
+// for a minute, on an auto-advancing clock shared by the simulator, the
+// provider and dbaas.Wait.
 func TestConformance(t *testing.T) {
 	clock := fakeclock.NewAuto(epoch)
-	e := newEnv(t, clock, linodesim.Options{ProvisionDelay: linode.TypicalProvisioning}, nil)
+	e := newEnv(t, clock, linodesim.Options{ProvisionDelay: linode.TypicalProvisioning, DeleteDelay: time.Minute}, nil)
 	dbaastest.RunConformance(t, dbaastest.Harness{
 		Provider: e.p,
 		Spec:     spec,

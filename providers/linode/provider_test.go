@@ -484,3 +484,25 @@ func TestPacingKeepsInsideTheLimit(t *testing.T) {
 	assert.GreaterOrEqual(t, elapsed, 2*time.Minute, "13 calls at 5 a minute span three windows")
 	assert.Less(t, elapsed, 3*time.Minute)
 }
+
+func TestDeleteGoesThroughDeleting(t *testing.T) {
+	clock := fakeclock.New(epoch)
+	e := newEnv(t, clock, linodesim.Options{DeleteDelay: 5 * time.Minute}, nil)
+	ctx := context.Background()
+	inst, err := e.p.Create(ctx, spec("doomed", dbaas.MySQL))
+	require.NoError(t, err)
+	require.NoError(t, e.p.Delete(ctx, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}))
+	got, err := e.p.Get(ctx, inst.ID)
+	require.NoError(t, err)
+	assert.Equal(t, dbaas.StatusDeleting, got.Status)
+	assert.Equal(t, "deleting", got.RawStatus)
+	_, err = dbaas.Wait(ctx, e.p, inst.ID, dbaas.WaitOptions{Clock: clock})
+	require.ErrorIs(t, err, dbaas.ErrConflict, "waiting on a deleting instance ends at once")
+	clock.Advance(5 * time.Minute)
+	_, err = e.p.Get(ctx, inst.ID)
+	require.ErrorIs(t, err, dbaas.ErrNotFound)
+	require.ErrorIs(t, e.p.Delete(ctx, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}), dbaas.ErrNotFound)
+	list, err := e.p.List(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, list)
+}

@@ -30,6 +30,7 @@ const (
 	statusUpdating     = "updating"
 	statusSuspended    = "suspended"
 	statusResuming     = "resuming"
+	statusDeleting     = "deleting"
 )
 
 // instance is one simulated managed database.
@@ -58,6 +59,7 @@ type instance struct {
 	private     *privateNetwork
 	updates     json.RawMessage
 	db          *simdb.Database
+	goneAt      time.Time // set while deleting: when it disappears
 }
 
 type forkInfo struct {
@@ -282,14 +284,24 @@ func (s *Server) routeEngine(w http.ResponseWriter, r *http.Request, engine stri
 func (s *Server) withInstance(w http.ResponseWriter, engine string, id int, f func(in *instance, now time.Time)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.opts.Clock.Now()
+	s.reapLocked(now)
 	in, ok := s.instances[id]
 	if !ok || in.engine != engine {
 		writeError(w, http.StatusNotFound, "", "Not found")
 		return
 	}
-	now := s.opts.Clock.Now()
 	s.stepLocked(in, now)
 	f(in, now)
+}
+
+// reapLocked removes the instances whose deletion is over.
+func (s *Server) reapLocked(now time.Time) {
+	for id, in := range s.instances {
+		if !in.goneAt.IsZero() && !now.Before(in.goneAt) {
+			delete(s.instances, id)
+		}
+	}
 }
 
 func (s *Server) transition(w http.ResponseWriter, engine string, id int, from, status, next string, d time.Duration) {
@@ -641,8 +653,15 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, engine string, i
 
 func (s *Server) delete(w http.ResponseWriter, engine string, id int) {
 	var detach string
-	s.withInstance(w, engine, id, func(in *instance, _ time.Time) {
-		delete(s.instances, id)
+	s.withInstance(w, engine, id, func(in *instance, now time.Time) {
+		if s.opts.DeleteDelay > 0 {
+			if in.goneAt.IsZero() {
+				in.status, in.next, in.until = statusDeleting, "", time.Time{}
+				in.goneAt, in.updated = now.Add(s.opts.DeleteDelay), now
+			}
+		} else {
+			delete(s.instances, id)
+		}
 		if in.db != nil {
 			detach, in.db = in.key, nil
 		}
@@ -733,6 +752,7 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, engine st
 	}
 	s.mu.Lock()
 	now := s.opts.Clock.Now()
+	s.reapLocked(now)
 	ids := make([]int, 0, len(s.instances))
 	for id, in := range s.instances {
 		if engine == "" || in.engine == engine {

@@ -11,7 +11,8 @@
 // Life cycle: a new database is provisioning for Options.ProvisionDelay
 // and then active, measured on Options.Clock; suspend makes it suspended,
 // resume makes it resuming and then active, patch and a plan change make
-// it updating. A PUT of allow_list replaces the list, written back as the
+// it updating, and a deleted one stays deleting for Options.DeleteDelay.
+// A PUT of allow_list replaces the list, written back as the
 // API does (CIDR form, sorted). A fork ({"fork":{"source","restore_time"}})
 // makes a new database from another one at a time inside its restore
 // window (oldest_restore_time to now).

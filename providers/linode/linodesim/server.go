@@ -37,6 +37,10 @@ type Options struct {
 	// UpdateDelay is how long a database stays updating after a patch or
 	// a plan change; default ProvisionDelay/4.
 	UpdateDelay time.Duration
+	// DeleteDelay is how long a deleted database stays listed as
+	// deleting before it is gone; 0 means gone at once. Its real database
+	// (Backend) is detached when the deletion starts.
+	DeleteDelay time.Duration
 	// Backend, when set, attaches a real database to each instance: its
 	// endpoint and credentials are what the simulator returns.
 	Backend simdb.Backend
