@@ -58,15 +58,27 @@ func main() {
 	switch *what {
 	case "create":
 		e := dbaas.Engine(*engine)
+		// Alternate which side goes first, so caches and the load of the
+		// machine favour neither.
 		for i := range *n {
-			prov = append(prov, createOnce(ctx, p, e, i))
-			byHand = append(byHand, h.create(ctx, e, i))
+			if i%2 == 0 {
+				prov = append(prov, createOnce(ctx, p, e, i))
+				byHand = append(byHand, h.create(ctx, e, i))
+			} else {
+				byHand = append(byHand, h.create(ctx, e, i))
+				prov = append(prov, createOnce(ctx, p, e, i))
+			}
 		}
 	case "backup":
 		src := load(ctx, p, *gib)
 		for i := range *n {
-			prov = append(prov, backupOnce(ctx, p, src, i))
-			byHand = append(byHand, h.backup(ctx, p, src, i))
+			if i%2 == 0 {
+				prov = append(prov, backupOnce(ctx, p, src, i))
+				byHand = append(byHand, h.backup(ctx, p, src, i))
+			} else {
+				byHand = append(byHand, h.backup(ctx, p, src, i))
+				prov = append(prov, backupOnce(ctx, p, src, i))
+			}
 		}
 		check(p.Delete(ctx, src, dbaas.DeleteOptions{SkipFinalBackup: true}))
 	default:

@@ -285,7 +285,7 @@ func (p *Provider) status(r *record) (dbaas.Status, string) {
 	op := p.op(r.ID)
 	switch r.State {
 	case stateProvisioning, stateRestoring:
-		if op != "" {
+		if op != "" || p.store.building(r.ID) {
 			if r.State == stateRestoring {
 				return dbaas.StatusRestoring, r.State
 			}
@@ -572,11 +572,15 @@ func (p *Provider) provision(r *record, in Installation, b *backupRecord, newPas
 	}
 	p.setOp(r.ID, op)
 	unlock, _ := p.lockInstance(context.Background(), r.ID)
+	release, lockErr := p.store.buildLock(r.ID)
 	started := p.instance(r)
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
 		defer unlock()
+		if lockErr == nil {
+			defer release()
+		}
 		defer p.setOp(r.ID, "")
 		ctx, cancel := context.WithTimeout(p.ctx, 10*time.Minute)
 		defer cancel()

@@ -314,13 +314,19 @@ func TestStateSurvivesTheProcess(t *testing.T) {
 	t.Parallel()
 	p := newProvider(t, dbaas.Postgres)
 	ctx := context.Background()
-	inst := createWait(t, p, spec("persist", dbaas.Postgres))
-	conn, err := p.Connection(ctx, inst.ID)
-	require.NoError(t, err)
-
 	q, err := New(ctx, Options{StateDir: p.StateDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = q.Close() })
+
+	created, err := p.Create(ctx, spec("persist", dbaas.Postgres))
+	require.NoError(t, err)
+	seen, err := q.Get(ctx, created.ID)
+	require.NoError(t, err)
+	assert.Contains(t, []dbaas.Status{dbaas.StatusProvisioning, dbaas.StatusAvailable}, seen.Status,
+		"another process sees a create in progress, not a dead one (%s)", seen.RawStatus)
+	inst := waitAvailable(t, p, created.ID)
+	conn, err := p.Connection(ctx, inst.ID)
+	require.NoError(t, err)
 	list, err := q.List(ctx)
 	require.NoError(t, err)
 	require.Len(t, list, 1)

@@ -116,6 +116,40 @@ func (s store) lock() (func(), error) {
 	}, nil
 }
 
+// buildLock is held (flock) by the process provisioning an instance, so
+// that another process can tell a create in progress from one whose
+// process died.
+func (s store) buildLock(id string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(s.instancesDir(), id+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		_ = os.Remove(f.Name())
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = f.Close()
+	}, nil
+}
+
+// building reports whether another process holds id's build lock.
+func (s store) building(id string) bool {
+	f, err := os.Open(filepath.Join(s.instancesDir(), id+".lock"))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	if err == nil {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return false
+	}
+	return errors.Is(err, syscall.EWOULDBLOCK)
+}
+
 // CorruptStateError says that a state file cannot be read; it names the
 // file and what to do.
 type CorruptStateError struct {
