@@ -36,6 +36,10 @@ func (s *Server) ec2(req *request) ([]byte, error) {
 	if v := req.get("Version"); v != ec2Version {
 		return nil, &apiError{status: http.StatusBadRequest, code: "InvalidAction", msg: "unsupported API version " + strconv.Quote(v)}
 	}
+	if req.get("DryRun") == "true" {
+		// EC2 checks the caller's permissions and stops there.
+		return nil, &apiError{status: http.StatusPreconditionFailed, code: "DryRunOperation", msg: "Request would have succeeded, but DryRun flag is set."}
+	}
 	var (
 		result any
 		err    error
