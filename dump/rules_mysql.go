@@ -423,7 +423,9 @@ func checkCollations(c *checkCtx, repl func(string) string) []hit {
 	var h hit
 	found := false
 	for i := 0; i < tk.n(); i++ {
-		if tk.at(i).k != tkWord {
+		// every collation named here starts with utf8mb: skip other words
+		// without allocating
+		if w := tk.bytes(i); tk.at(i).k != tkWord || len(w) < 12 || w[0]|0x20 != 'u' {
 			continue
 		}
 		r := repl(strings.ToLower(string(tk.bytes(i))))

@@ -18,7 +18,9 @@ type Target struct {
 	// Engine is the target's engine; empty means the dump's own engine.
 	Engine dbaas.Engine
 	// Version is the target server's version, such as "8.0", "5.7",
-	// "10.11" or "15"; empty means a current release.
+	// "10.11" or "15". Empty means unknown: version rules then assume a
+	// current MySQL or PostgreSQL, and a MariaDB without MySQL 8's
+	// collations (most managed MariaDB still lacks them).
 	Version string
 	// Roles lists the PostgreSQL roles that exist on the target. When set,
 	// OWNER TO and GRANT naming any other role are reported; when nil,
