@@ -51,7 +51,8 @@ func (p *Provider) target(ctx context.Context, op, id string) (*target, error) {
 	t.groups = out.SecurityGroups
 	for i := range t.groups {
 		g := &t.groups[i]
-		if aws.ToString(g.GroupName) == p.opts.SecurityGroupName && (p.opts.VPCID == "" || aws.ToString(g.VpcId) == p.opts.VPCID) {
+		// The instance's groups are all in its VPC: the name tells ours.
+		if aws.ToString(g.GroupName) == p.opts.SecurityGroupName {
 			t.managed = g
 		}
 	}
@@ -210,8 +211,10 @@ func (p *Provider) authorize(ctx context.Context, op, id, groupID string, port i
 	case "InvalidGroup.NotFound":
 		// Deleted behind our back: look it up (or make it) again next time.
 		p.mu.Lock()
-		if p.groupID == groupID {
-			p.groupID = ""
+		for vpc, id := range p.groupIDs {
+			if id == groupID {
+				delete(p.groupIDs, vpc)
+			}
 		}
 		p.mu.Unlock()
 		return wrap(op, id, err)

@@ -103,7 +103,7 @@ type Provider struct {
 	sm   *secretsmanager.Client
 
 	mu        sync.Mutex
-	groupID   string            // the security group, once found or made
+	groupIDs  map[string]string // the security group by VPC ("" the default), once found or made
 	subnetsOK bool              // the subnet group exists
 	passwords map[string]string // master passwords set by this Provider
 }
@@ -248,6 +248,7 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 		ec2:       ec2.NewFromConfig(cfg),
 		sm:        secretsmanager.NewFromConfig(cfg),
 		passwords: map[string]string{},
+		groupIDs:  map[string]string{},
 	}, nil
 }
 

@@ -76,6 +76,7 @@ func TestCreateRefusesBadInputBeforeAnyCall(t *testing.T) {
 		{"vpc id", func(s *dbaas.Spec) { s.PrivateNetwork = "net-1" }, "private_network", dbaas.ErrInvalidArgument},
 		{"tag source", func(s *dbaas.Spec) { s.Access = []dbaas.Source{{Kind: dbaas.SourceTag, Value: "web"}} }, "tag", dbaas.ErrUnsupported},
 		{"shared spec rule", func(s *dbaas.Spec) { s.AdminUser = "rdsadmin" }, "admin_user", dbaas.ErrInvalidArgument},
+		{"reserved tag", func(s *dbaas.Spec) { s.Tags = map[string]string{"dbaaskit:create-token": "x"} }, "tags[dbaaskit:create-token]", dbaas.ErrInvalidArgument},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -470,4 +471,27 @@ func TestConcurrentAllowOnSharedGroup(t *testing.T) {
 	got, err := e.p.Access(ctx, "cc1")
 	require.NoError(t, err)
 	assert.Len(t, got, 4, "each source once, whoever won the race")
+}
+
+func TestPrivateNetworkPlacesTheGroup(t *testing.T) {
+	e := newEnv(t, awssim.Options{}, awsp.Options{VPCID: "vpc-0aaa"})
+	ctx := context.Background()
+	inVPC := spec("invpc", dbaas.Postgres)
+	inVPC.PrivateNetwork = "vpc-0bbb"
+	for _, s := range []dbaas.Spec{spec("default", dbaas.Postgres), inVPC} {
+		_, err := e.p.Create(ctx, s)
+		require.NoError(t, err)
+	}
+	var client *ec2.Client
+	require.True(t, e.p.As(&client))
+	for _, vpc := range []string{"vpc-0aaa", "vpc-0bbb"} {
+		out, err := client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+			{Name: aws.String("vpc-id"), Values: []string{vpc}}, {Name: aws.String("group-name"), Values: []string{awsp.DefaultSecurityGroupName}}}})
+		require.NoError(t, err)
+		assert.Len(t, out.SecurityGroups, 1, "the toolkit's group in %s", vpc)
+	}
+	require.NoError(t, e.p.Allow(ctx, "invpc", dbaas.CIDR("10.9.0.0/16")))
+	got, err := e.p.Access(ctx, "default")
+	require.NoError(t, err)
+	assert.Empty(t, got, "another VPC's group is another access list")
 }

@@ -66,6 +66,7 @@ type createPlan struct {
 	encrypted   bool
 	final       string
 	hasFinal    bool
+	vpc         string // where the security group lives; "" the default VPC
 }
 
 // plan checks spec against the rules RDS would apply, before any call.
@@ -73,7 +74,7 @@ func (p *Provider) plan(spec *dbaas.Spec, restore bool) (*createPlan, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	pl := &createPlan{port: spec.Port, storageType: "gp3", encrypted: true, subnetGroup: p.opts.SubnetGroup}
+	pl := &createPlan{port: spec.Port, storageType: "gp3", encrypted: true, subnetGroup: p.opts.SubnetGroup, vpc: p.opts.VPCID}
 	var problems []dbaas.FieldError
 	add := func(field, rule string) { problems = append(problems, dbaas.FieldError{Field: field, Rule: rule}) }
 	if !classRE.MatchString(spec.Size) {
@@ -106,8 +107,13 @@ func (p *Provider) plan(spec *dbaas.Spec, restore bool) (*createPlan, error) {
 	if spec.PrivateNetwork != "" && !strings.HasPrefix(spec.PrivateNetwork, "vpc-") {
 		add("private_network", "must be a VPC id (vpc-…)")
 	}
-	if spec.PrivateNetwork != "" && p.opts.VPCID != "" && spec.PrivateNetwork != p.opts.VPCID {
-		add("private_network", "differs from the provider's VPC "+p.opts.VPCID+": open another provider for another VPC")
+	if spec.PrivateNetwork != "" {
+		pl.vpc = spec.PrivateNetwork
+	}
+	for _, k := range sortedKeys(spec.Tags) {
+		if l := strings.ToLower(k); strings.HasPrefix(l, "dbaaskit:") || strings.HasPrefix(l, "aws:") {
+			add("tags["+k+"]", "keys starting with dbaaskit: or aws: are reserved")
+		}
 	}
 	for _, k := range sortedKeys(spec.Options) {
 		v := spec.Options[k]
@@ -325,7 +331,7 @@ func (p *Provider) prepare(ctx context.Context, op string, spec *dbaas.Spec, pl 
 		}
 		pl.subnetGroup = DefaultSubnetGroupName
 	}
-	groupID, err := p.ensureGroup(ctx, op, m)
+	groupID, err := p.ensureGroup(ctx, op, pl.vpc, m)
 	if err != nil {
 		return "", err
 	}
@@ -337,16 +343,16 @@ func (p *Provider) prepare(ctx context.Context, op string, spec *dbaas.Spec, pl 
 	return groupID, nil
 }
 
-// ensureGroup finds the security group of the configured name in the VPC,
-// or creates it.
-func (p *Provider) ensureGroup(ctx context.Context, op string, m *made) (string, error) {
+// ensureGroup finds the security group of the configured name in vpc (""
+// is the account's default VPC), or creates it.
+func (p *Provider) ensureGroup(ctx context.Context, op, vpc string, m *made) (string, error) {
 	p.mu.Lock()
-	id := p.groupID
+	id := p.groupIDs[vpc]
 	p.mu.Unlock()
 	if id != "" {
 		return id, nil
 	}
-	id, err := p.findGroup(ctx, op)
+	id, err := p.findGroup(ctx, op, vpc)
 	if err != nil {
 		return "", err
 	}
@@ -355,14 +361,14 @@ func (p *Provider) ensureGroup(ctx context.Context, op string, m *made) (string,
 			GroupName:   aws.String(p.opts.SecurityGroupName),
 			Description: aws.String("Database access for the Agile Deployment Toolkit (dbaaskit)"),
 		}
-		if p.opts.VPCID != "" {
-			in.VpcId = aws.String(p.opts.VPCID)
+		if vpc != "" {
+			in.VpcId = aws.String(vpc)
 		}
 		out, err := p.ec2.CreateSecurityGroup(ctx, in)
 		switch {
 		case code(err) == "InvalidGroup.Duplicate":
 			// Made by someone else since we looked: use theirs.
-			if id, err = p.findGroup(ctx, op); err != nil {
+			if id, err = p.findGroup(ctx, op, vpc); err != nil {
 				return "", err
 			}
 		case err != nil:
@@ -376,15 +382,15 @@ func (p *Provider) ensureGroup(ctx context.Context, op string, m *made) (string,
 		return "", dbaas.NewError(op, p.opts.SecurityGroupName, dbaas.ErrConflict, errors.New("security group vanished while it was being made"))
 	}
 	p.mu.Lock()
-	p.groupID = id
+	p.groupIDs[vpc] = id
 	p.mu.Unlock()
 	return id, nil
 }
 
-func (p *Provider) findGroup(ctx context.Context, op string) (string, error) {
+func (p *Provider) findGroup(ctx context.Context, op, vpc string) (string, error) {
 	in := &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{p.opts.SecurityGroupName}}}}
-	if p.opts.VPCID != "" {
-		in.Filters = append(in.Filters, ec2types.Filter{Name: aws.String("vpc-id"), Values: []string{p.opts.VPCID}})
+	if vpc != "" {
+		in.Filters = append(in.Filters, ec2types.Filter{Name: aws.String("vpc-id"), Values: []string{vpc}})
 	}
 	out, err := p.ec2.DescribeSecurityGroups(ctx, in)
 	if err != nil {

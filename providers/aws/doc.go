@@ -25,7 +25,9 @@
 // AgileDeploymentToolkitSecurityGroup), which it first finds in the VPC or
 // creates. Spec.Access is authorized in that group before the instance is
 // created. A failure halfway reports what was made (the group); a retry
-// reuses it. Spec.Region may be the region or one of its availability
+// reuses it. Spec.PrivateNetwork (a VPC id) puts the security group in
+// that VPC (default Options.VPCID, else the account's default VPC) and
+// Spec.Subnet names the DB subnet group. Spec.Region may be the region or one of its availability
 // zones; Nodes 2 is Multi-AZ. Without Spec.AdminPassword, RDS manages the
 // master password in Secrets Manager (ManageMasterUserPassword).
 //

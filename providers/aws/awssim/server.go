@@ -174,6 +174,8 @@ func (s *Server) Close() error {
 		return nil
 	}
 	var errs []error
+	// Wake handlers that sleep on injected latency, so shutdown is quick.
+	s.cancel()
 	if s.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := s.srv.Shutdown(ctx); err != nil {
@@ -201,7 +203,6 @@ func (s *Server) Close() error {
 			cancel()
 		}
 	}
-	s.cancel()
 	return errors.Join(errs...)
 }
 
@@ -299,14 +300,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, req, authError(req.service, "InvalidClientTokenId", "The security token included in the request is invalid."))
 		return
 	}
-	if d := s.opts.Latency; d > 0 {
-		if !s.sleep(r.Context(), d) {
-			return
-		}
+	if d := s.opts.Latency; d > 0 && !s.sleep(r.Context(), d) {
+		drop(w)
+		return
 	}
 	f := s.takeFault(req.action)
 	if f != nil {
 		if f.Latency > 0 && !s.sleep(r.Context(), f.Latency) {
+			drop(w)
 			return
 		}
 		if f.Drop && !f.AfterApply {
