@@ -21,7 +21,9 @@ type Policy string
 // The relay policies.
 const (
 	// Failover sends every connection through the first relay that is up,
-	// in the order given; the others are used only while it is down.
+	// in the order given. The others are dialled only when no relay is up;
+	// one so reached stays connected as a warm standby, and connections go
+	// back to the first relay as soon as it is up again.
 	Failover Policy = "failover"
 	// RoundRobin keeps one SSH connection to every relay and spreads
 	// connections over those that are up, in turn.

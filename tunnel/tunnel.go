@@ -33,6 +33,8 @@ type Tunnel struct {
 	conns              sync.WaitGroup
 	sem                chan struct{}
 
+	acceptDone chan struct{} // closed when acceptLoop has returned
+
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced when a link goes up or down
 	open    map[*forward]struct{}
@@ -67,7 +69,8 @@ func Open(ctx context.Context, cfg Config) (*Tunnel, error) {
 		return nil, err
 	}
 	t := &Tunnel{cfg: cfg, signers: signers, hostKeys: hk, sem: make(chan struct{}, cfg.MaxConns),
-		changed: make(chan struct{}), open: map[*forward]struct{}{}, closed: make(chan struct{})}
+		changed: make(chan struct{}), open: map[*forward]struct{}{}, closed: make(chan struct{}),
+		acceptDone: make(chan struct{})}
 	for i, r := range cfg.Relays {
 		t.links = append(t.links, &link{t: t, idx: i, relay: r, kick: make(chan struct{}, 1)})
 	}
@@ -128,7 +131,6 @@ func Open(ctx context.Context, cfg Config) (*Tunnel, error) {
 		l.sess, l.lastErr = m.sess, m.err
 		t.startLink(l, m.sess)
 	}
-	t.loops.Add(1)
 	go t.acceptLoop()
 	cfg.Logger.Info("tunnel: open", "listen", ln.Addr().String(), "remote", cfg.Remote.Address())
 	return t, nil
@@ -308,7 +310,7 @@ func (t *Tunnel) dialRemote(ctx context.Context) (net.Conn, *session, error) {
 }
 
 func (t *Tunnel) acceptLoop() {
-	defer t.loops.Done()
+	defer close(t.acceptDone)
 	var delay time.Duration
 	for {
 		c, err := t.ln.Accept()
@@ -505,6 +507,9 @@ func (t *Tunnel) Shutdown(ctx context.Context) error {
 	// Connections still waiting for a relay have sent nothing yet:
 	// refuse them now rather than make Close wait for them.
 	t.cancelDial()
+	// Every conns.Add happens in acceptLoop: wait for it to end before
+	// waiting on conns.
+	<-t.acceptDone
 	drained := make(chan struct{})
 	go func() {
 		t.conns.Wait()
