@@ -249,6 +249,10 @@ func TestHalfwayFailureIsReportedAndReused(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "security group sg-", "the error says what was made")
 	assert.Contains(t, err.Error(), "FreshGroup")
+	assert.ErrorIs(t, err, dbaas.ErrConflict, "the sentinel survives the note")
+	var ae smithy.APIError
+	require.ErrorAs(t, err, &ae, "and so does the SDK's error")
+	assert.Equal(t, "InsufficientDBInstanceCapacity", ae.ErrorCode())
 	assert.Empty(t, e.sim.Instances())
 
 	inst, err := e.p.Create(ctx, s)

@@ -98,9 +98,6 @@ func (p *Provider) plan(spec *dbaas.Spec, restore bool) (*createPlan, error) {
 	case spec.Nodes == 2 && pl.az != "":
 		add("nodes", "a Multi-AZ instance (2 nodes) cannot be pinned to one availability zone: give the region, not a zone")
 	}
-	if spec.Engine.MySQLFamily() && spec.Database != "" && len(spec.Database) > 64 {
-		add("database", "must be at most 64 characters")
-	}
 	if spec.Subnet != "" {
 		pl.subnetGroup = spec.Subnet
 	}
@@ -213,17 +210,19 @@ func (m made) wrap(err error) error {
 	if len(m) == 0 || err == nil {
 		return err
 	}
+	what := strings.Join(m, ", ")
 	var de *dbaas.Error
-	note := fmt.Errorf("%w (already made and kept, a retry reuses them: %s)", err, strings.Join(m, ", "))
-	if errors.As(err, &de) {
-		c := *de
-		c.Err = fmt.Errorf("%w (already made and kept, a retry reuses them: %s)", de.Err, strings.Join(m, ", "))
-		if de.Err == nil {
-			c.Err = fmt.Errorf("already made and kept, a retry reuses them: %s", strings.Join(m, ", "))
-		}
-		return &c
+	if !errors.As(err, &de) {
+		return fmt.Errorf("%w (already made and kept, a retry reuses them: %s)", err, what)
 	}
-	return note
+	// Keep the sentinel and the SDK error reachable; add the note.
+	c := *de
+	if de.Err == nil {
+		c.Err = fmt.Errorf("already made and kept, a retry reuses them: %s", what)
+	} else {
+		c.Err = fmt.Errorf("%w (already made and kept, a retry reuses them: %s)", de.Err, what)
+	}
+	return &c
 }
 
 // Create checks spec (no call when it is invalid), ensures the security

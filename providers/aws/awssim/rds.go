@@ -394,7 +394,7 @@ func (s *Server) createDBInstance(ctx context.Context, req *request) (any, error
 	}
 	if managed {
 		inst.password = randomHex(24)
-		inst.secretARN = s.newSecretLocked(inst.ID, user, inst.password)
+		inst.secretARN = s.newSecretLocked(user, inst.password)
 	}
 	s.scheduleCreateLocked(inst, now)
 	s.instances[id] = inst
@@ -718,7 +718,7 @@ func (s *Server) newInstanceFromLocked(id string, set instanceSettings, sn *snap
 		inst.AZ = s.opts.Region + "a"
 	}
 	if sn.secretARN != "" {
-		inst.secretARN = s.newSecretLocked(id, sn.User, sn.password)
+		inst.secretARN = s.newSecretLocked(sn.User, sn.password)
 	}
 	s.scheduleCreateLocked(inst, now)
 	s.instances[id] = inst

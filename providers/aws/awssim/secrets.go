@@ -21,13 +21,14 @@ func (sc *secret) set(user, password string) {
 	sc.Version = randomHex(32)
 }
 
-func (s *Server) newSecretLocked(instanceID, user, password string) string {
-	name := "rds!db-" + randomHex(8) + "-" + randomHex(4) + "-" + randomHex(4) + "-" + randomHex(12)
+// newSecretLocked stores the credentials under a name like RDS's
+// ("rds!db-<uuid>") and returns the secret's ARN.
+func (s *Server) newSecretLocked(user, password string) string {
+	name := "rds!db-" + randomHex(8) + "-" + randomHex(4) + "-" + randomHex(4) + "-" + randomHex(4) + "-" + randomHex(12)
 	arn := "arn:aws:secretsmanager:" + s.opts.Region + ":" + accountID + ":secret:" + name + "-" + randomHex(6)
 	sc := &secret{ARN: arn, Name: name, Created: s.clock.Now()}
 	sc.set(user, password)
 	s.secrets[arn] = sc
-	_ = instanceID
 	return arn
 }
 

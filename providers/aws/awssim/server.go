@@ -315,7 +315,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if f.Status != 0 || f.Code != "" {
-			s.writeError(w, req, s.faultError(req.service, f))
+			s.writeError(w, req, s.faultError(f))
 			return
 		}
 	}
@@ -436,7 +436,7 @@ func (s *Server) takeFault(action string) *Fault {
 	return nil
 }
 
-func (s *Server) faultError(service string, f *Fault) *apiError {
+func (s *Server) faultError(f *Fault) *apiError {
 	status, code := f.Status, f.Code
 	if status == 0 {
 		status = http.StatusBadRequest
@@ -451,7 +451,6 @@ func (s *Server) faultError(service string, f *Fault) *apiError {
 	if isThrottleCode(code) {
 		e.retryAfter = s.opts.RetryAfter
 	}
-	_ = service
 	return e
 }
 
