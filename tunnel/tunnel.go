@@ -40,6 +40,7 @@ type Tunnel struct {
 	open    map[*forward]struct{}
 	closing bool
 	closed  chan struct{}
+	lastErr string // the last forward that failed, for Stats
 	cut     int
 	rr      uint64
 
@@ -357,6 +358,9 @@ func (t *Tunnel) serve(local net.Conn) {
 	cancel()
 	if err != nil {
 		t.failedDials.Add(1)
+		t.mu.Lock()
+		t.lastErr = err.Error()
+		t.mu.Unlock()
 		t.cfg.Logger.Warn("tunnel: forward failed", "client", local.RemoteAddr().String(), "err", err)
 		_ = local.Close()
 		return
@@ -442,6 +446,9 @@ type Stats struct {
 	Relay string `json:"relay"`
 	// RelaysUp is the number of relays with an SSH connection up.
 	RelaysUp int `json:"relays_up"`
+	// LastError says why the last failed forward failed (the relay, the
+	// remote address and the relay's reason); empty when none failed.
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Stats returns the current counters.
@@ -451,6 +458,7 @@ func (t *Tunnel) Stats() Stats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s.Open = int64(len(t.open))
+	s.LastError = t.lastErr
 	first := ""
 	for _, l := range t.links {
 		if l.sess != nil {

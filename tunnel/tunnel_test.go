@@ -100,7 +100,11 @@ func TestTunnelRefusedForwardFailsThatConnectionOnly(t *testing.T) {
 
 	_, err := roundTrip(t, "tcp", tn.Addr().String(), "lost")
 	require.Error(t, err, "a refused forward must close the local connection")
-	assert.EqualValues(t, 1, tn.Stats().FailedDials)
+	st := tn.Stats()
+	assert.EqualValues(t, 1, st.FailedDials)
+	assert.Contains(t, st.LastError, f.srv.Addr, "the failure names the relay")
+	assert.Contains(t, st.LastError, cfg.Remote.Address(), "and the remote address")
+	assert.Contains(t, st.LastError, "refused", "and the relay's reason")
 	assert.True(t, tn.Ready(), "one failed forward must not take the tunnel down")
 
 	// The same SSH connection still forwards elsewhere.
