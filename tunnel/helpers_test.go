@@ -122,8 +122,10 @@ func (f *fixture) config(remote dbaas.Endpoint) Config {
 		Auth:              auth,
 		KnownHosts:        []string{f.known},
 		DialTimeout:       3 * time.Second,
-		KeepaliveInterval: 100 * time.Millisecond,
-		KeepaliveCount:    3,
+		// Short enough for the keepalive tests, long enough that a live
+		// relay on a loaded CI machine is not declared dead.
+		KeepaliveInterval: 250 * time.Millisecond,
+		KeepaliveCount:    4,
 		MinBackoff:        20 * time.Millisecond,
 		MaxBackoff:        200 * time.Millisecond,
 		DrainTimeout:      2 * time.Second,

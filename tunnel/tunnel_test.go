@@ -245,7 +245,7 @@ func TestTunnelReconnectsAfterRelayRestart(t *testing.T) {
 	defer cancel()
 	require.NoError(t, tn.WaitReady(ctx))
 	assert.GreaterOrEqual(t, tn.Stats().Reconnects, int64(1))
-	assert.EqualValues(t, 2, f.srv.SSHConns())
+	assert.GreaterOrEqual(t, f.srv.SSHConns(), int64(2), "a new SSH connection after the restart")
 }
 
 func TestTunnelKeepaliveDetectsDeadRelayAndFailsOver(t *testing.T) {
