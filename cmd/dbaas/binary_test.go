@@ -223,19 +223,21 @@ func TestBinaryToolkitStringOnDigitalOcean(t *testing.T) {
 }
 
 func TestBinaryWaitTimeoutAndInterrupt(t *testing.T) {
-	_, p := startDO(t, time.Hour)
+	sim, p := startDO(t, time.Hour)
 	id := strings.TrimSpace(p.ok("create", "slow", "--engine", "pg", "--size", "db-s-1vcpu-1gb", "--region", "nyc1", "-q"))
 
 	r := p.run("wait", id, "--poll", "50ms", "--timeout", "300ms")
 	assert.Equal(t, exitTimeout, r.code, r.stderr)
-	assert.Contains(t, r.stderr, "still provisioning")
+	assert.Contains(t, r.stderr, "300ms", "the message says which limit ran out")
 
 	cmd := exec.Command(binary, "wait", id, "--poll", "50ms")
 	cmd.Env = p.env
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
+	polls := sim.Calls("GET /v2/databases/{id}")
 	require.NoError(t, cmd.Start())
-	time.Sleep(500 * time.Millisecond)
+	// Interrupt it once it is polling (and so has its signal handler).
+	require.Eventually(t, func() bool { return sim.Calls("GET /v2/databases/{id}") > polls }, time.Minute, 10*time.Millisecond)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	err := cmd.Wait()
 	var ee *exec.ExitError

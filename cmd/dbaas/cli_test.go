@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
 	"github.com/agiledeploy/dbaaskit/providers/memory"
 )
 
@@ -25,7 +26,8 @@ import (
 type cli struct {
 	t        *testing.T
 	p        *memory.Provider
-	terminal bool // what the injected terminal check answers
+	terminal bool        // what the injected terminal check answers
+	clock    dbaas.Clock // the tool's clock; nil means the system's
 	opened   []dbaas.Config
 }
 
@@ -51,6 +53,9 @@ func (c *cli) runIn(stdin string, args ...string) result {
 		return c.p, nil
 	}
 	a.providers = func() []string { return []string{"memory"} }
+	if c.clock != nil {
+		a.clock = c.clock
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	code := a.run(ctx, append([]string{"--provider", "memory"}, args...))
@@ -347,16 +352,20 @@ func mustFind(t *testing.T, _ *cli, r result) string {
 func TestWaitProgressOnlyOnATerminal(t *testing.T) {
 	for _, term := range []bool{false, true} {
 		c := newCLI(t)
-		c.p = memory.New(memory.Options{ProvisionDelay: 150 * time.Millisecond})
+		// Simulated time, shared by the provider and the tool's waits,
+		// so that the polls see provisioning however slow the machine.
+		c.clock = fakeclock.NewAuto(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+		c.p = memory.New(memory.Options{ProvisionDelay: 10 * time.Minute, Clock: c.clock})
 		c.terminal = term
 		id := c.create("shop")
-		r := c.run("wait", id, "--poll", "20ms")
+		r := c.run("wait", id, "--poll", "1m")
 		require.Equal(t, exitOK, r.code, r.stderr)
 		assert.Equal(t, "available\n", r.stdout)
 		if term {
-			assert.Contains(t, r.stderr, "\r\033[Kwaiting for shop", "a live line on a terminal")
-			assert.Contains(t, r.stderr, "provisioning")
-			assert.Contains(t, r.stderr, "elapsed")
+			assert.Contains(t, r.stderr, "\r\033[Kwaiting for shop: provisioning, 0s elapsed", "a live line on a terminal")
+			// Polls are a minute apart, give or take their jitter.
+			assert.Regexp(t, `\r\033\[Kwaiting for shop: provisioning, [01]m\d+s elapsed`, r.stderr)
+			assert.Regexp(t, `\r\033\[Kwaiting for shop: available, 1\dm\d+s elapsed\r\033\[K$`, r.stderr, "erased at the end")
 		} else {
 			assert.Empty(t, r.stderr, "nothing but results when not a terminal")
 		}
@@ -369,7 +378,7 @@ func TestWaitTimesOut(t *testing.T) {
 	c.create("shop")
 	r := c.run("wait", "shop", "--poll", "10ms", "--timeout", "100ms")
 	assert.Equal(t, exitTimeout, r.code, r.stderr)
-	assert.Contains(t, r.stderr, "provisioning")
+	assert.Regexp(t, `still provisioning (after|when --timeout) 100ms`, r.stderr)
 }
 
 func TestNotFoundAndUnsupportedExitCodes(t *testing.T) {

@@ -44,11 +44,15 @@ func (a *app) waitFor(ctx context.Context, p dbaas.Provider, inst *dbaas.Instanc
 	opts.Progress = prog.update
 	got, err := dbaas.Wait(ctx, p, inst.ID, opts)
 	prog.done()
-	if errors.Is(err, context.DeadlineExceeded) && got != nil {
+	if errors.Is(err, context.DeadlineExceeded) {
 		// The --timeout context ran out before Wait's own timer: say
 		// where the instance stood, as Wait does.
+		status := "not answering"
+		if got != nil {
+			status = "still " + string(got.Status)
+		}
 		err = dbaas.NewError("wait", inst.ID, dbaas.ErrTimeout,
-			fmt.Errorf("still %s when --timeout %s ran out", got.Status, a.timeout))
+			fmt.Errorf("%s when --timeout %s ran out", status, a.timeout))
 	}
 	return got, err
 }
