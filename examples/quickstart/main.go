@@ -1,16 +1,31 @@
 // Command quickstart walks through the life of a managed database with
-// dbaaskit: provision, wait, read the connection details (password
-// redacted), allow a network in, back up, restore into a new instance,
-// and delete both, printing each step and the time it took.
+// dbaaskit: provision PostgreSQL, wait, connect and run a query, allow a
+// network in, back up, write a row, restore into a new instance, show
+// that the restored copy lacks the row written after the backup, and
+// delete what it made, printing each step and the time it took. The
+// password always prints as [redacted].
 //
-//	go run ./examples/quickstart -provider memory -allow 192.0.2.0/24
+//	go run ./examples/quickstart
+//
+// It runs on the local provider by default: real PostgreSQL servers on
+// this machine, their state in a temporary directory removed at the end.
+// Where PostgreSQL is not installed it says what to install and runs on
+// the in-memory provider instead, whose data store stands in for the
+// table. -provider names any other registered provider (memory, or a
+// cloud adapter pointed at a simulator of `dbaas sim`); the data steps
+// run where its endpoint can be reached from here and are skipped, saying
+// why, where not.
+//
+//	go run ./examples/quickstart -provider memory -engine mariadb -allow 10.1.2.0/24
 //
 // Provider settings come from the environment: DBAAS_SETTINGS holds
 // key=value pairs separated by commas (for memory,
 // DBAAS_SETTINGS=provision_delay=2s), DBAAS_TOKEN, DBAAS_REGION and
-// DBAAS_BASE_URL fill the rest of dbaas.Config, and DBAAS_ADMIN_PASSWORD,
-// when set, is the admin password of the new database. If a step fails,
-// quickstart deletes what it made (unless -keep) and says what is left.
+// DBAAS_BASE_URL_<PROVIDER> (as `dbaas sim` prints them) or DBAAS_BASE_URL
+// fill the rest of dbaas.Config, and DBAAS_ADMIN_PASSWORD, when set, is
+// the admin password of the new database. Whatever happens, a failed step
+// or Ctrl-C included, quickstart deletes what it made (unless -keep) and
+// says what is left.
 package main
 
 import (
@@ -21,17 +36,24 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/providers/local"
 )
 
-// defaultProvider is the provider quickstart opens without -provider.
-const defaultProvider = "memory"
+// Providers quickstart opens without -provider: local, or memory where
+// local cannot run the engine.
+const (
+	defaultProvider  = "local"
+	fallbackProvider = "memory"
+)
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Stdout, os.Args[1:]); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -41,34 +63,54 @@ func main() {
 	}
 }
 
+// run is the program: main without the process around it.
+func run(ctx context.Context, out io.Writer, args []string) error {
+	return program{out: out, checkLocal: local.CheckInstalled}.run(ctx, args)
+}
+
+// program is quickstart with what it learns from the machine made
+// replaceable, so that a test can play a machine without PostgreSQL.
+type program struct {
+	out io.Writer
+	// checkLocal says whether the local provider can run an engine here,
+	// and if not what to install.
+	checkLocal func(context.Context, dbaas.Engine) error
+}
+
 type options struct {
-	provider   string
-	name       string
-	engine     dbaas.Engine
-	size       string
-	allow      dbaas.Source
-	allowWorld bool
-	poll       time.Duration
-	timeout    time.Duration
-	keep       bool
+	provider string
+	// providerSet: -provider was given, so there is no fallback.
+	providerSet bool
+	stateDir    string
+	name        string
+	engine      dbaas.Engine
+	size        string
+	allow       dbaas.Source
+	allowWorld  bool
+	poll        time.Duration
+	timeout     time.Duration
+	keep        bool
 }
 
 func parseFlags(out io.Writer, args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&o.provider, "provider", defaultProvider, "registered provider to use: "+strings.Join(dbaas.Providers(), ", "))
+	fs.StringVar(&o.provider, "provider", defaultProvider, "registered provider to use: "+strings.Join(dbaas.Providers(), ", ")+
+		"\n(without it: local, or "+fallbackProvider+" where the engine is not installed)")
+	fs.StringVar(&o.stateDir, "state-dir", "", "state directory of the local provider, kept at the end (default: a temporary one, removed)")
 	fs.StringVar(&o.name, "name", "quickstart", "name of the database instance")
 	engine := fs.String("engine", "postgres", "engine: postgres, mysql or mariadb")
 	fs.StringVar(&o.size, "size", "small", "the provider's size, class or plan")
 	allow := fs.String("allow", "192.0.2.0/24", "network (or kind:value source) to allow in")
 	fs.BoolVar(&o.allowWorld, "allow-world", false, "let -allow open the database to the whole internet")
-	fs.DurationVar(&o.poll, "poll", dbaas.DefaultFirstDelay, "first pause between status polls")
+	fs.DurationVar(&o.poll, "poll", 200*time.Millisecond, "first pause between status polls")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole run")
 	fs.BoolVar(&o.keep, "keep", false, "keep what a failed run made instead of deleting it")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	fs.Visit(func(f *flag.Flag) { o.providerSet = o.providerSet || f.Name == "provider" })
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q: quickstart takes flags only: %w", fs.Arg(0), dbaas.ErrInvalidArgument)
 	}
@@ -84,18 +126,32 @@ func parseFlags(out io.Writer, args []string) (options, error) {
 	if o.allow.IsWorld() && !o.allowWorld {
 		return o, fmt.Errorf("-allow %s opens the database to the whole internet: add -allow-world to mean it: %w", o.allow, dbaas.ErrInvalidArgument)
 	}
-	if o.poll <= 0 || o.timeout <= 0 {
-		return o, fmt.Errorf("-poll and -timeout must be positive: %w", dbaas.ErrInvalidArgument)
+	if o.poll <= 0 {
+		return o, fmt.Errorf("-poll %s: must be positive: %w", o.poll, dbaas.ErrInvalidArgument)
+	}
+	if o.timeout <= 0 {
+		return o, fmt.Errorf("-timeout %s: must be positive: %w", o.timeout, dbaas.ErrInvalidArgument)
+	}
+	if o.stateDir != "" && o.provider != defaultProvider {
+		return o, fmt.Errorf("-state-dir: only the local provider has one, not %s: %w", o.provider, dbaas.ErrInvalidArgument)
+	}
+	spec := dbaas.Spec{Name: o.name, Engine: o.engine, Size: o.size}
+	if err := spec.Validate(); err != nil {
+		return o, fmt.Errorf("-name, -engine or -size: %w", err)
 	}
 	return o, nil
 }
 
-// configFromEnv builds the provider configuration from DBAAS_* variables.
-func configFromEnv() (dbaas.Config, error) {
+// configFromEnv builds the configuration of provider from DBAAS_*
+// variables.
+func configFromEnv(provider string) (dbaas.Config, error) {
 	cfg := dbaas.Config{
 		Token:   dbaas.NewSecret(os.Getenv("DBAAS_TOKEN")),
 		Region:  os.Getenv("DBAAS_REGION"),
-		BaseURL: os.Getenv("DBAAS_BASE_URL"),
+		BaseURL: os.Getenv("DBAAS_BASE_URL_" + strings.ToUpper(provider)),
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = os.Getenv("DBAAS_BASE_URL")
 	}
 	if s := strings.TrimSpace(os.Getenv("DBAAS_SETTINGS")); s != "" {
 		cfg.Settings = map[string]string{}
@@ -130,49 +186,119 @@ func (s *steps) do(name string, f func() (string, error)) error {
 
 func (s *steps) skip(name, why string) { fmt.Fprintf(s.out, "%-10s skipped: %s\n", name, why) }
 
-// run is the program: main without the process around it.
-func run(ctx context.Context, out io.Writer, args []string) (err error) {
+func (s *steps) say(name, what string) { fmt.Fprintf(s.out, "%-10s %s\n", name, what) }
+
+// run is the walk-through. Everything it makes is recorded in made, and
+// the deferred cleanup removes it whichever way run returns.
+func (pr program) run(ctx context.Context, args []string) (err error) {
+	out := pr.out
 	o, err := parseFlags(out, args)
 	if err != nil {
 		return err
 	}
-	cfg, err := configFromEnv()
+	st := &steps{out: out, start: time.Now()}
+	if o.provider == defaultProvider {
+		if cerr := pr.checkLocal(ctx, o.engine); cerr != nil {
+			if o.providerSet {
+				return fmt.Errorf("-provider %s: %w", o.provider, cerr)
+			}
+			st.say("fallback", fmt.Sprintf("%v", cerr))
+			st.say("fallback", fmt.Sprintf("running on %s instead: nothing listens behind its instances, its data store stands in for the table", fallbackProvider))
+			o.provider = fallbackProvider
+		}
+	}
+	cfg, err := configFromEnv(o.provider)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	st := &steps{out: out, start: time.Now()}
+
+	tmp, err := tempDir()
+	if err != nil {
+		return fmt.Errorf("temporary directory: %w", err)
+	}
+	// The temporary directory goes last, and only when nothing made in it
+	// is left (a server still running would lose its files).
+	var made []string
+	var backups []string
+	defer func() {
+		if len(made) == 0 {
+			_ = os.RemoveAll(tmp)
+		} else if o.provider == defaultProvider && o.stateDir == "" {
+			err = fmt.Errorf("%w; their state is in %s", err, tmp)
+		}
+	}()
+	if o.provider == defaultProvider {
+		if cfg.Settings == nil {
+			cfg.Settings = map[string]string{}
+		}
+		switch {
+		case o.stateDir != "":
+			cfg.Settings["state_dir"] = o.stateDir
+		case cfg.Settings["state_dir"] == "":
+			cfg.Settings["state_dir"] = tmp
+		}
+	}
 
 	var p dbaas.Provider
 	if err := st.do("open", func() (string, error) {
 		p, err = dbaas.Open(ctx, o.provider, cfg)
-		return o.provider, err
+		if err != nil {
+			return "", err
+		}
+		if o.provider == defaultProvider {
+			return fmt.Sprintf("%s (state in %s)", o.provider, cfg.Settings["state_dir"]), nil
+		}
+		return o.provider, nil
 	}); err != nil {
 		return err
 	}
+	if c, ok := p.(io.Closer); ok {
+		// Closing waits for provisioning in progress; it runs after the
+		// cleanup below, which is deferred later.
+		defer c.Close()
+	}
 	caps := p.Capabilities()
-	wait := dbaas.WaitOptions{FirstDelay: o.poll, Progress: func(inst *dbaas.Instance, elapsed time.Duration, err error) {
-		if inst != nil {
-			fmt.Fprintf(out, "           %s after %s\n", inst.Status, elapsed.Round(time.Millisecond))
+	// Local servers start in seconds: poll them often. A cloud's
+	// provisioning takes minutes and its rate limits want fewer calls.
+	maxPoll := 30 * time.Second
+	if o.provider == defaultProvider || o.provider == fallbackProvider {
+		maxPoll = max(o.poll, time.Second)
+	}
+	var lastStatus dbaas.Status
+	wait := dbaas.WaitOptions{FirstDelay: o.poll, MaxDelay: maxPoll, Progress: func(inst *dbaas.Instance, elapsed time.Duration, err error) {
+		// A line per change of status, not per poll.
+		if inst != nil && inst.Status != lastStatus {
+			lastStatus = inst.Status
+			fmt.Fprintf(out, "%-10s %s after %s\n", "", inst.Status, elapsed.Round(time.Millisecond))
 		}
 	}}
 
-	// made lists what this run created, so a failure can clean up and say
-	// what is left.
-	var made []string
 	defer func() {
-		if err == nil || len(made) == 0 {
+		if len(made) == 0 && len(backups) == 0 {
 			return
 		}
-		err = cleanup(p, made, o.keep, out, err)
+		left := cleanup(p, made, backups, o.keep, out)
+		backups = nil
+		switch {
+		case err == nil && len(left) > 0:
+			err = fmt.Errorf("left behind: %s", strings.Join(left, ", "))
+		case err != nil && o.keep:
+			err = fmt.Errorf("%w; kept (-keep): %s", err, strings.Join(left, ", "))
+		case err != nil && len(left) > 0:
+			err = fmt.Errorf("%w; left behind: %s", err, strings.Join(left, ", "))
+		}
+		if len(left) == 0 {
+			made = nil
+		}
 	}()
 
 	spec := dbaas.Spec{Name: o.name, Engine: o.engine, Size: o.size,
 		AdminPassword: dbaas.NewSecret(os.Getenv("DBAAS_ADMIN_PASSWORD"))}
 	var inst *dbaas.Instance
+	var created bool
 	if err := st.do("provision", func() (string, error) {
-		var created bool
 		inst, created, err = dbaas.Ensure(ctx, p, spec)
 		if err != nil {
 			return "", err
@@ -206,6 +332,34 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 		return err
 	}
 
+	// The notes tell the data before the backup from the data after it;
+	// the run's start time keeps them apart from an earlier run's.
+	token := st.start.UTC().Format("15:04:05.000")
+	before, after := "written before the backup at "+token, "written after the backup at "+token
+	data, noData, err := openNotes(ctx, p, inst.ID, tmp)
+	if err != nil {
+		st.say("query", "failed: "+err.Error())
+		return fmt.Errorf("query: %w", err)
+	}
+	if noData != "" {
+		st.skip("query", noData)
+	} else if err := st.do("query", func() (string, error) {
+		v, err := data.Server(ctx)
+		if err != nil {
+			return "", err
+		}
+		if err := data.Write(ctx, before); err != nil {
+			return "", err
+		}
+		rows, err := data.Read(ctx)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s; %s holds %d row(s), the last %q", v, table, len(rows), rows[len(rows)-1]), nil
+	}); err != nil {
+		return err
+	}
+
 	switch {
 	case !caps.Access:
 		st.skip("allow", o.provider+" has no access control")
@@ -231,12 +385,35 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 		st.skip("backup", o.provider+" has no on-demand backup")
 	} else if err := st.do("backup", func() (string, error) {
 		backup, err = takeBackup(ctx, p, caps, inst, o.poll)
+		if backup != nil {
+			backups = append(backups, backup.ID)
+		}
 		if err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("%s (%s) is %s", backup.ID, backup.Name, backup.Status), nil
 	}); err != nil {
 		return err
+	}
+
+	switch {
+	case noData != "":
+		st.skip("write", "no data steps: "+noData)
+	case backup == nil:
+		st.skip("write", "no backup to compare a restored copy with")
+	default:
+		if err := st.do("write", func() (string, error) {
+			if err := data.Write(ctx, after); err != nil {
+				return "", err
+			}
+			rows, err := data.Read(ctx)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%q; %s of %s holds %d row(s)", after, table, inst.ID, len(rows)), nil
+		}); err != nil {
+			return err
+		}
 	}
 
 	var restored *dbaas.Instance
@@ -264,6 +441,33 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 		}
 	}
 
+	switch {
+	case restored == nil:
+		st.skip("compare", "no restored copy")
+	case noData != "":
+		st.skip("compare", "no data steps: "+noData)
+	default:
+		if err := st.do("compare", func() (string, error) {
+			copyData, why, err := openNotes(ctx, p, restored.ID, tmp)
+			if err != nil {
+				return "", err
+			}
+			if why != "" {
+				return "", fmt.Errorf("the restored copy: %s", why)
+			}
+			rows, err := copyData.Read(ctx)
+			if err != nil {
+				return "", err
+			}
+			if err := compare(rows, before, after); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%s of %s holds %d row(s), with %q and without %q", table, restored.ID, len(rows), before, after), nil
+		}); err != nil {
+			return err
+		}
+	}
+
 	for i := len(made) - 1; i >= 0; i-- {
 		id := made[i]
 		if err := st.do("delete", func() (string, error) {
@@ -276,12 +480,41 @@ func run(ctx context.Context, out io.Writer, args []string) (err error) {
 			return err
 		}
 	}
-	if len(made) == 0 || made[0] != inst.ID {
-		fmt.Fprintf(out, "%-10s %s, which this run did not make\n", "kept", inst.ID)
-	}
 	made = nil
-	fmt.Fprintf(out, "%-10s in %s\n", "done", time.Since(st.start).Round(time.Millisecond))
+	if !created {
+		st.say("kept", inst.ID+", which this run did not make")
+	}
+	for len(backups) > 0 {
+		id := backups[0]
+		if err := st.do("delete", func() (string, error) { return deleteBackup(ctx, p, o.provider, id) }); err != nil {
+			return err
+		}
+		backups = backups[1:]
+	}
+	st.say("done", "in "+time.Since(st.start).Round(time.Millisecond).String())
 	return nil
+}
+
+// backupDeleter is implemented by providers that can delete a backup
+// (local); dbaas.Provider has no such method because most clouds keep
+// their backups on their own schedule.
+type backupDeleter interface {
+	DeleteBackup(ctx context.Context, backupID string) error
+}
+
+// deleteBackup deletes a backup this run took, or says why it stays.
+func deleteBackup(ctx context.Context, p dbaas.Provider, provider, id string) (string, error) {
+	d, ok := p.(backupDeleter)
+	if !ok {
+		if provider == fallbackProvider {
+			return "backup " + id + " goes with the process: " + provider + " keeps nothing on disk", nil
+		}
+		return "backup " + id + " kept: " + provider + " cannot delete a backup through dbaaskit; delete it with the cloud's own tools", nil
+	}
+	if err := d.DeleteBackup(ctx, id); err != nil {
+		return "", err
+	}
+	return "backup " + id + " deleted", nil
 }
 
 // restoredName names the restored copy, within the 32 characters of a name.
@@ -294,7 +527,8 @@ func restoredName(name string) string {
 }
 
 // takeBackup takes an on-demand backup and, where the provider lists
-// backups, polls until it can be restored.
+// backups, polls (backing off, as a cloud's rate limits want) until it
+// can be restored.
 func takeBackup(ctx context.Context, p dbaas.Provider, caps dbaas.Capabilities, inst *dbaas.Instance, poll time.Duration) (*dbaas.Backup, error) {
 	name := inst.Name + "-" + time.Now().UTC().Format("20060102150405")
 	b, err := p.Backup(ctx, inst.ID, name)
@@ -304,12 +538,13 @@ func takeBackup(ctx context.Context, p dbaas.Provider, caps dbaas.Capabilities, 
 	for b.Status != dbaas.BackupAvailable {
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("backup %s still %s: %w", b.ID, b.Status, ctx.Err())
+			return b, fmt.Errorf("backup %s still %s: %w", b.ID, b.Status, ctx.Err())
 		case <-time.After(poll):
 		}
+		poll = min(2*poll, 10*time.Second)
 		list, err := p.Backups(ctx, inst.ID)
 		if err != nil {
-			return nil, err
+			return b, err
 		}
 		for _, x := range list {
 			if x.ID == b.ID {
@@ -320,13 +555,13 @@ func takeBackup(ctx context.Context, p dbaas.Provider, caps dbaas.Capabilities, 
 	return b, nil
 }
 
-// cleanup deletes what a failed run made, unless keep, and adds to cause
-// what is left behind.
-func cleanup(p dbaas.Provider, made []string, keep bool, out io.Writer, cause error) error {
+// cleanup deletes what a failed run made, unless keep, and returns what
+// is left behind. It runs on a fresh context: the run's may be what
+// failed (a timeout, Ctrl-C).
+func cleanup(p dbaas.Provider, made, backups []string, keep bool, out io.Writer) []string {
 	if keep {
-		return fmt.Errorf("%w; kept (-keep): %s", cause, strings.Join(made, ", "))
+		return append(slices.Clone(made), backups...)
 	}
-	// The run's context may be what failed: clean up on a fresh one.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var left []string
@@ -338,8 +573,15 @@ func cleanup(p dbaas.Provider, made []string, keep bool, out io.Writer, cause er
 		}
 		fmt.Fprintf(out, "%-10s deleted %s\n", "cleanup", made[i])
 	}
-	if len(left) > 0 {
-		return fmt.Errorf("%w; left behind: %s", cause, strings.Join(left, ", "))
+	if d, ok := p.(backupDeleter); ok {
+		for _, id := range backups {
+			if err := d.DeleteBackup(ctx, id); err != nil && !errors.Is(err, dbaas.ErrNotFound) {
+				fmt.Fprintf(out, "%-10s could not delete backup %s: %v\n", "cleanup", id, err)
+				left = append(left, id)
+				continue
+			}
+			fmt.Fprintf(out, "%-10s deleted backup %s\n", "cleanup", id)
+		}
 	}
-	return cause
+	return left
 }
