@@ -266,10 +266,11 @@ func (a *app) config() (dbaas.Config, error) {
 	}
 	if len(a.settings) > 0 {
 		cfg.Settings = make(map[string]string, len(a.settings))
-		for _, s := range a.settings {
+		for i, s := range a.settings {
 			k, v, ok := strings.Cut(s, "=")
 			if !ok || k == "" {
-				return cfg, usageErrorf("--set %q: want key=value", clip(s))
+				// Not echoed: a setting may hold a secret key or password.
+				return cfg, usageErrorf("--set number %d is not key=value", i+1)
 			}
 			cfg.Settings[k] = v
 		}

@@ -414,7 +414,7 @@ func TestBadInputIsAUsageErrorWithNoCall(t *testing.T) {
 		{[]string{"check-port", "shop", "--expect", "abc"}, "invalid argument"},
 		{[]string{"wait", "shop", "--until", "ready"}, `--until "ready"`},
 		{[]string{"list", "-o", "yaml"}, `--output "yaml": want text or json`},
-		{[]string{"list", "--set", "novalue"}, "--set"},
+		{[]string{"list", "--set", "s3cretvalue"}, "--set number 1 is not key=value"},
 		{[]string{"connection", "shop", "--format", "jdbc"}, "want uri or dsn"},
 		{[]string{"delete", "shop", "--yes", "--skip-final-backup", "--final-backup-name", "x"}, "contradict"},
 	}
