@@ -1,6 +1,7 @@
 // Package simdb is the hook through which the cloud simulators put a real
 // database behind each simulated instance, so that the endpoint a
-// simulator returns accepts connections. providers/local implements it.
+// simulator returns accepts connections. providers/local implements it,
+// and so does internal/simdb/realdb (on servers already running).
 package simdb
 
 import (
@@ -25,4 +26,34 @@ type Database struct {
 type Backend interface {
 	Attach(ctx context.Context, key string, engine dbaas.Engine, version string) (*Database, error)
 	Detach(ctx context.Context, key string) error
+}
+
+// Snapshotter is what a Backend also implements when it can carry data
+// through a simulated backup. Simulators check for it with a type
+// assertion; without it a restored instance gets a fresh, empty database
+// from Attach, as before.
+//
+// A snapshot belongs to the backend, not to the instance it was taken
+// from: it outlives the instance's Detach (a final snapshot is taken just
+// before the instance is deleted) and lives until DropSnapshot or the
+// backend's own cleanup. snapshotKey is unique per simulated backup; the
+// simulators use the cloud's backup identifier.
+type Snapshotter interface {
+	// Snapshot copies the data of the database attached as key into a
+	// snapshot named snapshotKey. Simulators call it when the backup is
+	// taken (an on-demand or final snapshot, or an automatic backup when
+	// its time comes), so data written afterwards is not in it.
+	// Clients connected to key may be disconnected while the copy is
+	// made. A snapshotKey already in use is an error.
+	Snapshot(ctx context.Context, key, snapshotKey string) error
+	// Restore attaches a new database as newKey, as Attach does, holding
+	// the data of snapshot snapshotKey, with credentials of its own.
+	// Simulators call it instead of Attach when an instance is made from
+	// a backup. The snapshot stays for further restores. engine must be
+	// of the family the snapshot was taken from.
+	Restore(ctx context.Context, snapshotKey, newKey string, engine dbaas.Engine, version string) (*Database, error)
+	// DropSnapshot removes snapshot snapshotKey. Simulators call it when
+	// the backup is deleted or expires. An unknown snapshotKey is not an
+	// error, so simulators may call it for backups taken without it.
+	DropSnapshot(ctx context.Context, snapshotKey string) error
 }
