@@ -393,12 +393,13 @@ func ensureRoles(t *testing.T, conn *pgx.Conn) {
 
 func buildPGSource(t *testing.T, admin *pgx.Conn) string {
 	t.Helper()
+	// the roles go after the database that holds their objects: their
+	// cleanup is registered first, so it runs last
+	ensureRoles(t, admin)
 	src := uniqueName("dbaas_dump_src")
 	pexec(t, admin, "CREATE DATABASE "+src)
 	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+src+" WITH (FORCE)") })
-	ensureRoles(t, admin)
 	conn := postgres(t, src)
-	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), "DROP OWNED BY doadmin, rds_superuser, avnadmin") })
 	pexec(t, conn,
 		"CREATE EXTENSION pgcrypto",
 		"COMMENT ON SCHEMA public IS 'the public schema, commented'",
