@@ -37,6 +37,11 @@ type Harness struct {
 	// written after it.
 	WriteData func(ctx context.Context, conn *dbaas.ConnectionInfo, value string) error
 	ReadData  func(ctx context.Context, conn *dbaas.ConnectionInfo) ([]string, error)
+	// NoPointInTimeData skips the data check of the point-in-time
+	// restore (the restore itself is still checked), for simulators that
+	// keep no log of writes and so cannot rebuild a database as it was
+	// at a past moment. Real providers leave it false.
+	NoPointInTimeData bool
 	// Concurrency is the number of goroutines working on different
 	// instances at once in the concurrency test; default 16.
 	Concurrency int

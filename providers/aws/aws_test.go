@@ -14,6 +14,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/dbaastest"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
+	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb"
 	awsp "github.com/agiledeploy/dbaaskit/providers/aws"
 	"github.com/agiledeploy/dbaaskit/providers/aws/awssim"
 )
@@ -66,7 +67,19 @@ func TestConformance(t *testing.T) {
 	clock := fakeclock.NewAuto(start)
 	simOpts := realistic
 	simOpts.Clock = clock
-	e := newEnv(t, simOpts, awsp.Options{})
+	// With real databases behind the instances the suite checks that
+	// snapshots (manual and final) carry the data written before them
+	// and nothing after. Point-in-time restores are checked without
+	// data: the simulator keeps no log of writes to replay.
+	var opts awsp.Options
+	var writeData func(context.Context, *dbaas.ConnectionInfo, string) error
+	var readData func(context.Context, *dbaas.ConnectionInfo) ([]string, error)
+	if backend := openRealDB(t, false); backend != nil {
+		simOpts.Backend = backend
+		opts.TLS = dbaas.TLSDisable // the local servers speak plain TCP
+		writeData, readData = realdb.WriteMarker, realdb.ReadMarkers
+	}
+	e := newEnv(t, simOpts, opts)
 	// The sg example must name a group that exists: EC2 checks references.
 	var client *ec2.Client
 	require.True(t, e.p.As(&client))
@@ -80,5 +93,9 @@ func TestConformance(t *testing.T) {
 		Wait:     dbaas.WaitOptions{Clock: clock},
 		Sources:  map[dbaas.SourceKind]dbaas.Source{dbaas.SourceSecurityGroup: {Kind: dbaas.SourceSecurityGroup, Value: aws.ToString(web.GroupId)}},
 		Timeout:  time.Minute,
+
+		WriteData:         writeData,
+		ReadData:          readData,
+		NoPointInTimeData: true,
 	})
 }

@@ -124,9 +124,14 @@ func (b *Backend) pgSnapshot(ctx context.Context, src, snap entry) (err error) {
 		return err
 	}
 	defer in.Close(context.WithoutCancel(ctx))
-	return pgExec(ctx, in, "hand the snapshot's objects to its owner",
+	if err := pgExec(ctx, in, "hand the snapshot's objects to its owner",
 		"REASSIGN OWNED BY "+ident(src.user)+" TO "+ident(snap.user),
-		"DROP OWNED BY "+ident(src.user))
+		"DROP OWNED BY "+ident(src.user)); err != nil {
+		return err
+	}
+	// REASSIGN OWNED also hands over the databases the login owns, the
+	// source among them: give it back.
+	return pgExec(ctx, c, "give the source back to its login", "ALTER DATABASE "+ident(src.name)+" OWNER TO "+ident(src.user))
 }
 
 // pgDrop drops e's database, ending its sessions, then its role.

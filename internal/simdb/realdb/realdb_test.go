@@ -171,6 +171,11 @@ func TestSnapshotCarriesData(t *testing.T) {
 			// whose open ones the snapshot ended).
 			c = connect(t, ctx, engine, src)
 			c.exec(t, ctx, "INSERT INTO marks VALUES ('after')")
+			c.exec(t, ctx, "CREATE TABLE later (v int)")
+			require.NoError(t, b.Snapshot(ctx, key, "second"))
+			require.NoError(t, b.DropSnapshot(ctx, "second"), "a snapshot drops while its source lives")
+			c = connect(t, ctx, engine, src)
+			c.exec(t, ctx, "CREATE TABLE later2 (v int)")
 
 			require.NoError(t, b.Detach(ctx, key), "the source goes; its snapshot stays")
 			gone, login := exists(t, ctx, engine, src.Database, src.User)

@@ -29,7 +29,12 @@
 // x-amz-retry-after header; InjectFault adds 5xx answers, latency and
 // dropped connections, before or after the request takes effect. Calls
 // counts requests per action. Options.Backend puts a real database behind
-// each instance.
+// each instance. When the Backend is also a simdb.Snapshotter, manual and
+// final snapshots copy the instance's data before CreateDBSnapshot or
+// DeleteDBInstance answers, a restore from them attaches that copy, and
+// deleting the snapshot drops it. Automated backups are taken before
+// anyone can write, and a point-in-time restore gets an empty database:
+// the simulator keeps no log of writes to replay.
 //
 // Example:
 //

@@ -50,10 +50,21 @@ type snapshot struct {
 	Created, InstanceCreated, readyAt           time.Time
 	Tags                                        []tag
 	password, secretARN                         string
+	// dataKey names the backend's copy of the instance's data
+	// (simdb.Snapshotter), unique per snapshot so that a deleted id
+	// reused at once never meets the copy still being dropped; empty
+	// when no data was copied (automated backups, taken before anyone
+	// could write, restore as an empty database).
+	dataKey string
+	copying bool // until the data is copied, whatever the clock says
+	failed  bool
 }
 
 func (s *snapshot) status(now time.Time) string {
-	if now.Before(s.readyAt) {
+	if s.failed {
+		return "failed"
+	}
+	if s.copying || now.Before(s.readyAt) {
 		return "creating"
 	}
 	return "available"
@@ -111,6 +122,8 @@ func (s *Server) detach(ids []string) {
 		s.bgWG.Add(1)
 		go func() {
 			defer s.bgWG.Done()
+			// A final snapshot may still be copying the data.
+			s.waitData(id)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			_ = s.opts.Backend.Detach(ctx, id)
@@ -132,9 +145,9 @@ func (s *Server) rds(ctx context.Context, req *request) ([]byte, error) {
 	case "DescribeDBInstances":
 		result, err = s.describeDBInstances(req)
 	case "DeleteDBInstance":
-		result, err = s.deleteDBInstance(req)
+		result, err = s.deleteDBInstance(ctx, req)
 	case "CreateDBSnapshot":
-		result, err = s.createDBSnapshot(req)
+		result, err = s.createDBSnapshot(ctx, req)
 	case "DescribeDBSnapshots":
 		result, err = s.describeDBSnapshots(req)
 	case "DeleteDBSnapshot":
@@ -446,13 +459,23 @@ func (s *Server) addSnapshotLocked(sn *snapshot) {
 // endpoint yet); a failure marks the instance failed, as a real
 // provisioning failure would.
 func (s *Server) attach(ctx context.Context, id, engine, version string) {
+	s.attachFrom(ctx, id, engine, version, "")
+}
+
+// attachFrom attaches a database holding the data copied as dataKey, or
+// an empty one when dataKey is empty.
+func (s *Server) attachFrom(ctx context.Context, id, engine, version, dataKey string) {
 	if s.opts.Backend == nil {
 		return
 	}
 	e, err := dbaas.ParseEngine(engine)
 	var db *simdb.Database
 	if err == nil {
-		db, err = s.opts.Backend.Attach(ctx, id, e, version)
+		if snap, ok := s.opts.Backend.(simdb.Snapshotter); ok && dataKey != "" {
+			db, err = snap.Restore(ctx, dataKey, id, e, version)
+		} else {
+			db, err = s.opts.Backend.Attach(ctx, id, e, version)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -523,24 +546,32 @@ func parseMarker(m string, n int) (int, error) {
 	return i, nil
 }
 
-func (s *Server) deleteDBInstance(req *request) (any, error) {
+func (s *Server) deleteDBInstance(ctx context.Context, req *request) (any, error) {
+	result, job, err := s.deleteDBInstanceLocked(req)
+	s.copyData(ctx, job)
+	return result, err
+}
+
+// deleteDBInstanceLocked starts the deletion and returns the copy of the
+// final snapshot's data, if any, which the caller runs outside the lock.
+func (s *Server) deleteDBInstanceLocked(req *request) (any, *copyJob, error) {
 	id := strings.ToLower(req.get("DBInstanceIdentifier"))
 	if id == "" {
-		return nil, missingParam("DBInstanceIdentifier")
+		return nil, nil, missingParam("DBInstanceIdentifier")
 	}
 	skip, _, err := parseBool(req, "SkipFinalSnapshot")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	final := req.get("FinalDBSnapshotIdentifier")
 	switch {
 	case skip && final != "":
-		return nil, invalidCombination("Cannot specify FinalDBSnapshotIdentifier with SkipFinalSnapshot")
+		return nil, nil, invalidCombination("Cannot specify FinalDBSnapshotIdentifier with SkipFinalSnapshot")
 	case !skip && final == "":
-		return nil, invalidCombination("FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
+		return nil, nil, invalidCombination("FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
 	case final != "":
 		if err := validIdentifier("FinalDBSnapshotIdentifier", final, 255); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	s.mu.Lock()
@@ -549,47 +580,57 @@ func (s *Server) deleteDBInstance(req *request) (any, error) {
 	defer s.detach(s.advanceLocked(now))
 	inst, ok := s.instances[id]
 	if !ok {
-		return nil, instanceNotFound(id)
+		return nil, nil, instanceNotFound(id)
 	}
 	if inst.DeletionProtection {
-		return nil, invalidCombination("Cannot delete protected DB Instance, please disable deletion protection and try again.")
+		return nil, nil, invalidCombination("Cannot delete protected DB Instance, please disable deletion protection and try again.")
 	}
 	if inst.Status == "deleting" {
-		return nil, invalidState("Instance " + id + " is already being deleted.")
+		return nil, nil, invalidState("Instance " + id + " is already being deleted.")
 	}
 	t := now
+	var job *copyJob
 	if final != "" {
 		if inst.Status != "available" {
-			return nil, invalidState("Instance " + id + " is currently " + inst.Status + " - a final snapshot cannot be taken.")
+			return nil, nil, invalidState("Instance " + id + " is currently " + inst.Status + " - a final snapshot cannot be taken.")
 		}
 		if _, ok := s.snapshots[final]; ok {
-			return nil, &apiError{status: http.StatusBadRequest, code: "DBSnapshotAlreadyExists", msg: "Cannot create the snapshot because a snapshot with the identifier " + final + " already exists."}
+			return nil, nil, &apiError{status: http.StatusBadRequest, code: "DBSnapshotAlreadyExists", msg: "Cannot create the snapshot because a snapshot with the identifier " + final + " already exists."}
 		}
 		sn := &snapshot{ID: final, InstanceID: id, Type: "manual", Created: now, readyAt: now.Add(s.opts.BackupDelay)}
 		s.fillSnapshotLocked(sn, inst)
 		s.addSnapshotLocked(sn)
+		job = s.reserveCopyLocked(inst, sn)
 		t = t.Add(s.opts.BackupDelay)
 	}
 	inst.Status = "deleting"
 	inst.steps = []step{{at: t.Add(s.opts.DeleteDelay), status: ""}}
-	return struct{ DBInstance dbInstanceXML }{s.instanceXML(inst, now)}, nil
+	return struct{ DBInstance dbInstanceXML }{s.instanceXML(inst, now)}, job, nil
 }
 
-func (s *Server) createDBSnapshot(req *request) (any, error) {
+func (s *Server) createDBSnapshot(ctx context.Context, req *request) (any, error) {
+	result, job, err := s.createDBSnapshotLocked(req)
+	s.copyData(ctx, job)
+	return result, err
+}
+
+// createDBSnapshotLocked records the snapshot and returns the copy of its
+// data, if any, which the caller runs outside the lock.
+func (s *Server) createDBSnapshotLocked(req *request) (any, *copyJob, error) {
 	id := strings.ToLower(req.get("DBInstanceIdentifier"))
 	sid := req.get("DBSnapshotIdentifier")
 	if id == "" {
-		return nil, missingParam("DBInstanceIdentifier")
+		return nil, nil, missingParam("DBInstanceIdentifier")
 	}
 	if sid == "" {
-		return nil, missingParam("DBSnapshotIdentifier")
+		return nil, nil, missingParam("DBSnapshotIdentifier")
 	}
 	if err := validIdentifier("DBSnapshotIdentifier", sid, 255); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tags, err := parseTags(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -597,13 +638,13 @@ func (s *Server) createDBSnapshot(req *request) (any, error) {
 	defer s.detach(s.advanceLocked(now))
 	inst, ok := s.instances[id]
 	if !ok {
-		return nil, instanceNotFound(id)
+		return nil, nil, instanceNotFound(id)
 	}
 	if _, ok := s.snapshots[sid]; ok {
-		return nil, &apiError{status: http.StatusBadRequest, code: "DBSnapshotAlreadyExists", msg: "Cannot create the snapshot because a snapshot with the identifier " + sid + " already exists."}
+		return nil, nil, &apiError{status: http.StatusBadRequest, code: "DBSnapshotAlreadyExists", msg: "Cannot create the snapshot because a snapshot with the identifier " + sid + " already exists."}
 	}
 	if inst.Status != "available" {
-		return nil, invalidState("Cannot create a snapshot because the database instance " + id + " is not currently in the available state.")
+		return nil, nil, invalidState("Cannot create a snapshot because the database instance " + id + " is not currently in the available state.")
 	}
 	ready := now.Add(s.opts.BackupDelay)
 	sn := &snapshot{ID: sid, InstanceID: id, Type: "manual", Created: now, readyAt: ready}
@@ -612,11 +653,12 @@ func (s *Server) createDBSnapshot(req *request) (any, error) {
 		sn.Tags = tags
 	}
 	s.addSnapshotLocked(sn)
+	job := s.reserveCopyLocked(inst, sn)
 	if s.opts.BackupDelay > 0 {
 		inst.Status = "backing-up"
 		inst.steps = append([]step{{at: ready, status: "available"}}, inst.steps...)
 	}
-	return struct{ DBSnapshot dbSnapshotXML }{s.snapshotXML(sn, now)}, nil
+	return struct{ DBSnapshot dbSnapshotXML }{s.snapshotXML(sn, now)}, job, nil
 }
 
 func (s *Server) describeDBSnapshots(req *request) (any, error) {
@@ -694,6 +736,7 @@ func (s *Server) deleteDBSnapshot(req *request) (any, error) {
 	}
 	out := s.snapshotXML(sn, now)
 	out.Status = "deleted"
+	s.dropData(sn.dataKey)
 	delete(s.snapshots, sid)
 	s.snapOrder = slices.DeleteFunc(s.snapOrder, func(x string) bool { return x == sid })
 	return struct{ DBSnapshot dbSnapshotXML }{out}, nil
@@ -764,8 +807,9 @@ func (s *Server) restoreFromSnapshot(ctx context.Context, req *request) (any, er
 		return nil, err
 	}
 	out := s.instanceXML(inst, now)
+	dataKey := sn.dataKey
 	s.mu.Unlock()
-	s.attach(ctx, inst.ID, inst.Engine, inst.Version)
+	s.attachFrom(ctx, inst.ID, inst.Engine, inst.Version, dataKey)
 	return struct{ DBInstance dbInstanceXML }{out}, nil
 }
 

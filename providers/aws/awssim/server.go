@@ -105,7 +105,10 @@ type Server struct {
 	throttled atomic.Int64
 
 	// Background work: Backend Attach and Detach run outside the lock.
-	bgWG     sync.WaitGroup
+	bgWG sync.WaitGroup
+	// dataBusy counts, per instance id, snapshot copies still running,
+	// which its Detach waits for.
+	dataBusy map[string]*sync.WaitGroup
 	closed   atomic.Bool
 	closeCtx context.Context
 	cancel   context.CancelFunc
@@ -186,14 +189,29 @@ func (s *Server) Close() error {
 	}
 	s.bgWG.Wait()
 	s.mu.Lock()
-	var keys []string
+	var keys, dataKeys []string
 	for _, inst := range s.instances {
 		if inst.db != nil {
 			keys = append(keys, inst.ID)
 			inst.db = nil
 		}
 	}
+	for _, sn := range s.snapshots {
+		if sn.dataKey != "" {
+			dataKeys = append(dataKeys, sn.dataKey)
+			sn.dataKey = ""
+		}
+	}
 	s.mu.Unlock()
+	if snap, ok := s.opts.Backend.(simdb.Snapshotter); ok {
+		for _, k := range dataKeys {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := snap.DropSnapshot(ctx, k); err != nil {
+				errs = append(errs, fmt.Errorf("awssim: drop snapshot data %s: %w", k, err))
+			}
+			cancel()
+		}
+	}
 	if s.opts.Backend != nil {
 		for _, k := range keys {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
