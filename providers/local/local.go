@@ -728,6 +728,9 @@ func (p *Provider) Start(ctx context.Context, id string) error {
 	}
 	p.setOp(id, "starting")
 	defer p.setOp(id, "")
+	if err := p.engine(r.Engine).configure(r); err != nil {
+		return dbaas.NewError("start", id, nil, err)
+	}
 	if err := p.startServer(ctx, r, in, false); err != nil {
 		return dbaas.NewError("start", id, nil, errors.New(scrub(err.Error(), r.Password)))
 	}

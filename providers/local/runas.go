@@ -103,9 +103,11 @@ func (a account) mkdirOwned(dir string) error {
 	return nil
 }
 
-// writeOwned writes a file (mode 0600) owned by the account, atomically.
+// writeOwned writes a server's file (mode 0600) owned by the account,
+// atomically but not synced: the servers' files are written again from
+// the (synced) state record before every start.
 func (a account) writeOwned(path string, data []byte) error {
-	if err := writeAtomic(path, data, 0o600); err != nil {
+	if err := writeFile(path, data, 0o600, false); err != nil {
 		return err
 	}
 	if a.drop {

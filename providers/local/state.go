@@ -243,6 +243,12 @@ func (s store) writeBackup(b *backupRecord) error {
 // writeAtomic writes data to path through a synced temporary file and a
 // rename, so a crash leaves the old or the new content, never a torn file.
 func writeAtomic(path string, data []byte, mode os.FileMode) error {
+	return writeFile(path, data, mode, true)
+}
+
+// writeFile writes through a temporary file and a rename: a reader never
+// sees half a file. With durable, the data and the rename are synced too.
+func writeFile(path string, data []byte, mode os.FileMode, durable bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
@@ -252,7 +258,7 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	if werr == nil {
 		werr = f.Chmod(mode)
 	}
-	if werr == nil {
+	if werr == nil && durable {
 		werr = f.Sync()
 	}
 	cerr := f.Close()
@@ -265,6 +271,9 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	if werr != nil {
 		_ = os.Remove(tmp)
 		return werr
+	}
+	if !durable {
+		return nil
 	}
 	if d, err := os.Open(filepath.Dir(path)); err == nil {
 		_ = d.Sync()
