@@ -2,6 +2,7 @@ package dump
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -153,7 +154,7 @@ func BenchmarkScan(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				rep, err := Scan(r, d.t)
+				rep, err := Scan(context.Background(), r, d.t)
 				_ = f.Close()
 				if err != nil {
 					b.Fatal(err)
@@ -184,7 +185,7 @@ func BenchmarkRewrite(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				rep, err := Rewrite(io.Discard, r, d.t)
+				rep, err := Rewrite(context.Background(), io.Discard, r, d.t)
 				_ = f.Close()
 				if err != nil {
 					b.Fatal(err)

@@ -26,7 +26,7 @@
 //	if err != nil {
 //		return err
 //	}
-//	rep, err := dump.RewriteFile("app.fixed.sql", r, dump.Target{Provider: "digitalocean"})
+//	rep, err := dump.RewriteFile(ctx, "app.fixed.sql", r, dump.Target{Provider: "digitalocean"})
 //	if err != nil {
 //		return err
 //	}

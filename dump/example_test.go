@@ -1,6 +1,7 @@
 package dump_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -28,7 +29,7 @@ func ExampleScan() {
 		fmt.Println(err)
 		return
 	}
-	rep, err := dump.Scan(r, dump.Target{Provider: "digitalocean"})
+	rep, err := dump.Scan(context.Background(), r, dump.Target{Provider: "digitalocean"})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -50,7 +51,7 @@ func ExampleRewrite() {
 		return
 	}
 	// MariaDB 10.11 does not know MySQL 8's collations either
-	rep, err := dump.Rewrite(os.Stdout, r, dump.Target{Provider: "aws", Engine: "mariadb", Version: "10.11"})
+	rep, err := dump.Rewrite(context.Background(), os.Stdout, r, dump.Target{Provider: "aws", Engine: "mariadb", Version: "10.11"})
 	if err != nil {
 		fmt.Println(err)
 		return

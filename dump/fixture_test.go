@@ -220,7 +220,7 @@ func rewriteBytes(t *testing.T, dump []byte, target Target) ([]byte, *Report) {
 	r, err := NewReader(bytes.NewReader(dump), "")
 	require.NoError(t, err)
 	var out bytes.Buffer
-	rep, err := Rewrite(&out, r, target)
+	rep, err := Rewrite(context.Background(), &out, r, target)
 	require.NoError(t, err)
 	return out.Bytes(), rep
 }
@@ -229,7 +229,7 @@ func scanBytes(t *testing.T, dump []byte, target Target) *Report {
 	t.Helper()
 	r, err := NewReader(bytes.NewReader(dump), "")
 	require.NoError(t, err)
-	rep, err := Scan(r, target)
+	rep, err := Scan(context.Background(), r, target)
 	require.NoError(t, err)
 	return rep
 }
@@ -546,7 +546,7 @@ func TestRewriteFileLeavesNoPartialOutput(t *testing.T) {
 	require.NoError(t, os.WriteFile(out, []byte("the previous complete dump"), 0o600))
 	r, err := NewReader(strings.NewReader(myHeader+"CREATE DEFINER=`a`@`b` VIEW v AS SELECT 1;\nINSERT INTO t VALUES ('unterminated"), "")
 	require.NoError(t, err)
-	_, err = RewriteFile(out, r, Target{Provider: "aws"})
+	_, err = RewriteFile(context.Background(), out, r, Target{Provider: "aws"})
 	require.ErrorIs(t, err, ErrSyntax)
 	got, err := os.ReadFile(out)
 	require.NoError(t, err)
@@ -557,7 +557,7 @@ func TestRewriteFileLeavesNoPartialOutput(t *testing.T) {
 
 	r, err = NewReader(strings.NewReader(myHeader+"CREATE DEFINER=`a`@`b` VIEW v AS SELECT 1;\n"+myTrailer), "")
 	require.NoError(t, err)
-	rep, err := RewriteFile(out, r, Target{Provider: "aws"})
+	rep, err := RewriteFile(context.Background(), out, r, Target{Provider: "aws"})
 	require.NoError(t, err)
 	assert.Equal(t, 1, rep.Fixed())
 	got, err = os.ReadFile(out)

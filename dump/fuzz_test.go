@@ -2,6 +2,7 @@ package dump
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ func fuzzRead(t *testing.T, dump string, engine dbaas.Engine) {
 		return
 	}
 	var out bytes.Buffer
-	_, _ = Rewrite(&out, r, Target{Provider: "aws", Version: "10"})
+	_, _ = Rewrite(context.Background(), &out, r, Target{Provider: "aws", Version: "10"})
 }
 
 func readStatements(dump string, engine dbaas.Engine, chunk int) ([]string, error) {

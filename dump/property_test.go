@@ -2,9 +2,12 @@ package dump
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -40,7 +43,7 @@ func rewriteRandomDumps(t *testing.T) {
 		r, err := NewReader(&chunkReader{r: strings.NewReader(dump), n: 1 + rng.IntN(64)}, "")
 		require.NoError(t, err)
 		var out bytes.Buffer
-		rep, err := Rewrite(&out, r, target)
+		rep, err := Rewrite(context.Background(), &out, r, target)
 		require.NoError(t, err, "seed %d:\n%s", seed, dump)
 		in := dataLines(t, []byte(dump))
 		assert.NotEmpty(t, in)
@@ -48,7 +51,7 @@ func rewriteRandomDumps(t *testing.T) {
 		// and every fix took: the output has nothing left to fix
 		r, err = NewReader(&out, "")
 		require.NoError(t, err)
-		again, err := Scan(r, target)
+		again, err := Scan(context.Background(), r, target)
 		require.NoError(t, err)
 		for _, f := range again.Findings {
 			assert.False(t, f.Fixable, "seed %d: %v left after %d fixes", seed, f, rep.Fixed())
@@ -100,7 +103,7 @@ func TestHugeStatementsStreamInBoundedMemory(t *testing.T) {
 			r, err := NewReader(pr, "")
 			require.NoError(t, err)
 			outHash := sha256.New()
-			rep, err := Rewrite(outHash, r, Target{Provider: "aws"})
+			rep, err := Rewrite(context.Background(), outHash, r, Target{Provider: "aws"})
 			require.NoError(t, err)
 			runtime.ReadMemStats(&after)
 			assert.Equal(t, inHash.Sum(nil), outHash.Sum(nil), "passed through unchanged")
@@ -110,4 +113,18 @@ func TestHugeStatementsStreamInBoundedMemory(t *testing.T) {
 			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(16<<20))
 		})
 	}
+}
+
+func TestRewriteStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := filepath.Join(t.TempDir(), "fixed.sql")
+	r, err := NewReader(newBigDump(false, 8<<20), "")
+	require.NoError(t, err)
+	_, err = RewriteFile(ctx, out, r, Target{Provider: "aws"})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.NoFileExists(t, out)
+	entries, err := os.ReadDir(filepath.Dir(out))
+	require.NoError(t, err)
+	assert.Empty(t, entries, "the temporary file is removed")
 }

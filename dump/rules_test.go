@@ -2,6 +2,7 @@ package dump
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -137,7 +138,7 @@ func TestRules(t *testing.T) {
 				r.engine = tc.engine
 			}
 			var out bytes.Buffer
-			rep, err := Rewrite(&out, r, tc.target)
+			rep, err := Rewrite(context.Background(), &out, r, tc.target)
 			require.NoError(t, err)
 			assert.Equal(t, tc.rules, ruleIDs(rep.Findings), "findings: %v", rep.Findings)
 			want := tc.out
@@ -191,7 +192,7 @@ func TestTargetValidation(t *testing.T) {
 	for _, tc := range tests {
 		r, err := NewReader(strings.NewReader(myHeader+"SELECT 1;\n"+myTrailer), "")
 		require.NoError(t, err)
-		_, err = Scan(r, tc.target)
+		_, err = Scan(context.Background(), r, tc.target)
 		require.ErrorIs(t, err, dbaas.ErrInvalidArgument)
 		assert.Contains(t, err.Error(), tc.msg)
 	}

@@ -2,6 +2,7 @@ package dump
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -46,18 +47,18 @@ func (r *Report) Fixed() int {
 
 // Scan reads the whole dump and reports what will fail, or behave
 // differently, on the target. It returns the findings so far with an
-// error when the dump is malformed or truncated.
-func Scan(r *Reader, t Target) (*Report, error) {
-	return process(r, t, nil)
+// error when the dump is malformed or truncated, or ctx is done.
+func Scan(ctx context.Context, r *Reader, t Target) (*Report, error) {
+	return process(ctx, r, t, nil)
 }
 
 // Rewrite copies the dump to w with the safe fixes applied and reports
 // every finding, marking those it fixed. Row data (INSERT and REPLACE
 // statements, COPY rows) is copied byte for byte, whatever it contains.
 // On error w holds a partial dump: write to a file with RewriteFile.
-func Rewrite(w io.Writer, r *Reader, t Target) (*Report, error) {
+func Rewrite(ctx context.Context, w io.Writer, r *Reader, t Target) (*Report, error) {
 	bw := bufio.NewWriterSize(w, 256<<10)
-	rep, err := process(r, t, bw)
+	rep, err := process(ctx, r, t, bw)
 	if err != nil {
 		return rep, err
 	}
@@ -71,7 +72,7 @@ func Rewrite(w io.Writer, r *Reader, t Target) (*Report, error) {
 // file in the same directory and renames it over path only when the whole
 // dump was read and written, so path never holds a partial dump. The file
 // is created readable by its owner only: dumps hold password hashes.
-func RewriteFile(path string, r *Reader, t Target) (rep *Report, err error) {
+func RewriteFile(ctx context.Context, path string, r *Reader, t Target) (rep *Report, err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -86,7 +87,7 @@ func RewriteFile(path string, r *Reader, t Target) (rep *Report, err error) {
 			_ = os.Remove(f.Name())
 		}
 	}()
-	if rep, err = Rewrite(f, r, t); err != nil {
+	if rep, err = Rewrite(ctx, f, r, t); err != nil {
 		return rep, err
 	}
 	if err = f.Sync(); err != nil {
@@ -109,7 +110,7 @@ var dataRules = []string{"mysql-system-schema"}
 // INSERT INTO schema.table.
 const maxDataHead = 256
 
-func process(r *Reader, t Target, w io.Writer) (*Report, error) {
+func process(ctx context.Context, r *Reader, t Target, w io.Writer) (*Report, error) {
 	t, err := t.validate(r.Engine())
 	if err != nil {
 		return nil, err
@@ -123,6 +124,9 @@ func process(r *Reader, t Target, w io.Writer) (*Report, error) {
 		out   []byte
 	)
 	for {
+		if err := ctx.Err(); err != nil {
+			return rep, fmt.Errorf("dump: stopped at line %d: %w", r.line, err)
+		}
 		st, err := r.Next()
 		if err == io.EOF {
 			return rep, nil

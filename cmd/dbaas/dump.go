@@ -127,7 +127,7 @@ func dumpCheckCommand() *cobra.Command {
 				return err
 			}
 			defer closeIn()
-			rep, err := dump.Scan(r, t)
+			rep, err := dump.Scan(cmd.Context(), r, t)
 			if err != nil {
 				return dumpError(args[0], err)
 			}
@@ -179,9 +179,9 @@ flag is --out, not -o, which is the global --output format.`,
 			if out == "-" {
 				// the dump takes stdout: the summary goes to stderr
 				summary = cmd.ErrOrStderr()
-				rep, err = dump.Rewrite(cmd.OutOrStdout(), r, t)
+				rep, err = dump.Rewrite(cmd.Context(), cmd.OutOrStdout(), r, t)
 			} else {
-				rep, err = dump.RewriteFile(out, r, t)
+				rep, err = dump.RewriteFile(cmd.Context(), out, r, t)
 			}
 			if err != nil {
 				return dumpError(args[0], err)
