@@ -59,6 +59,9 @@ func (p *Provider) changeAccess(ctx context.Context, op, id string, sources []db
 	if err != nil {
 		return err
 	}
+	if r.State != stateRunning && r.State != stateStopped {
+		return dbaas.NewError(op, id, dbaas.ErrConflict, fmt.Errorf("instance is %s: its access cannot change", r.State))
+	}
 	if r.Engine == dbaas.MariaDB {
 		for _, s := range sources {
 			if _, err := hostPattern(s.Value); err != nil {

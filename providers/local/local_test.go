@@ -342,8 +342,11 @@ func TestStateSurvivesTheProcess(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, dbaas.StatusStopped, got.Status, "a stop by another process is seen")
 	require.Error(t, writeMark(ctx, conn, "x"), "a stopped server refuses connections")
+	alias := dbaas.CIDR("127.0.0.2/32")
+	require.NoError(t, p.Allow(ctx, inst.ID, alias), "access of a stopped instance changes too")
 	require.NoError(t, p.Start(ctx, inst.ID))
 	require.NoError(t, writeMark(ctx, conn, "x"))
+	require.NoError(t, connectFrom(ctx, conn, net.IPv4(127, 0, 0, 2), "127.0.0.1"), "what was allowed while stopped holds after start")
 }
 
 func TestServersRunUnprivileged(t *testing.T) {
