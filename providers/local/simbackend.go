@@ -21,17 +21,25 @@ import (
 // speaks the MySQL protocol. The version asked for is used when it is
 // installed and otherwise the installed one, since a simulator asks for
 // cloud versions this machine may not have.
+//
+// It is also a simdb.Snapshotter: a simulated backup is a real backup of
+// the local instance (pg_basebackup, mariadb-backup), and a restore a real
+// restore, with a password of its own.
 type SimBackend struct {
-	p    *Provider
-	mu   sync.Mutex
-	keys map[string]string // key → instance id
+	p     *Provider
+	mu    sync.Mutex
+	keys  map[string]string // key → instance id
+	snaps map[string]string // snapshot key → backup id
 }
 
-var _ simdb.Backend = (*SimBackend)(nil)
+var (
+	_ simdb.Backend     = (*SimBackend)(nil)
+	_ simdb.Snapshotter = (*SimBackend)(nil)
+)
 
 // NewSimBackend returns a backend that makes its instances with p.
 func NewSimBackend(p *Provider) *SimBackend {
-	return &SimBackend{p: p, keys: map[string]string{}}
+	return &SimBackend{p: p, keys: map[string]string{}, snaps: map[string]string{}}
 }
 
 // simName is a valid instance name unique to key.
@@ -40,15 +48,21 @@ func simName(key string) string {
 	return "sim-" + hex.EncodeToString(h[:8])
 }
 
+// localEngine maps a cloud's engine to the one that runs here.
+func localEngine(e dbaas.Engine) dbaas.Engine {
+	if e == dbaas.MySQL {
+		return dbaas.MariaDB
+	}
+	return e
+}
+
 // Attach creates (or finds) the instance for key, waits until it is
 // available and returns its endpoint and admin credentials.
 func (b *SimBackend) Attach(ctx context.Context, key string, engine dbaas.Engine, version string) (*simdb.Database, error) {
 	if key == "" {
 		return nil, fmt.Errorf("sim backend attach: key is empty: %w", dbaas.ErrInvalidArgument)
 	}
-	if engine == dbaas.MySQL {
-		engine = dbaas.MariaDB
-	}
+	engine = localEngine(engine)
 	if _, err := b.p.installation(engine, version); err != nil {
 		version = ""
 	}
@@ -57,21 +71,82 @@ func (b *SimBackend) Attach(ctx context.Context, key string, engine dbaas.Engine
 	if err != nil {
 		return nil, fmt.Errorf("sim backend attach %s: %w", key, err)
 	}
+	return b.ready(ctx, "attach", key, inst.ID, created)
+}
+
+// ready records key's instance, waits until it is available and returns
+// how to reach it; an instance made for the call is removed on failure.
+func (b *SimBackend) ready(ctx context.Context, op, key, id string, created bool) (*simdb.Database, error) {
 	b.mu.Lock()
-	b.keys[key] = inst.ID
+	b.keys[key] = id
 	b.mu.Unlock()
-	inst, err = dbaas.Wait(ctx, b.p, inst.ID, dbaas.WaitOptions{FirstDelay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond, Expected: -1, Timeout: 5 * time.Minute})
+	_, err := dbaas.Wait(ctx, b.p, id, dbaas.WaitOptions{FirstDelay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond, Expected: -1, Timeout: 5 * time.Minute})
 	if err != nil {
 		if created {
 			_ = b.Detach(context.WithoutCancel(ctx), key)
 		}
-		return nil, fmt.Errorf("sim backend attach %s: %w", key, err)
+		return nil, fmt.Errorf("sim backend %s %s: %w", op, key, err)
 	}
-	conn, err := b.p.Connection(ctx, inst.ID)
+	conn, err := b.p.Connection(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("sim backend attach %s: %w", key, err)
+		return nil, fmt.Errorf("sim backend %s %s: %w", op, key, err)
 	}
 	return &simdb.Database{Endpoint: conn.Endpoint, User: conn.User, Password: conn.Password, Database: conn.Database}, nil
+}
+
+// Snapshot takes a backup of key's instance, named snapshotKey.
+func (b *SimBackend) Snapshot(ctx context.Context, key, snapshotKey string) error {
+	b.mu.Lock()
+	id, ok := b.keys[key]
+	_, taken := b.snaps[snapshotKey]
+	b.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("sim backend snapshot %s: no database attached as %s: %w", snapshotKey, key, dbaas.ErrNotFound)
+	}
+	if taken {
+		return fmt.Errorf("sim backend snapshot %s: snapshot key in use: %w", snapshotKey, dbaas.ErrAlreadyExists)
+	}
+	bk, err := b.p.Backup(ctx, id, snapshotKey)
+	if err != nil {
+		return fmt.Errorf("sim backend snapshot %s: %w", snapshotKey, err)
+	}
+	b.mu.Lock()
+	b.snaps[snapshotKey] = bk.ID
+	b.mu.Unlock()
+	return nil
+}
+
+// Restore makes newKey's instance from snapshot snapshotKey, with a new
+// password.
+func (b *SimBackend) Restore(ctx context.Context, snapshotKey, newKey string, engine dbaas.Engine, _ string) (*simdb.Database, error) {
+	b.mu.Lock()
+	bid, ok := b.snaps[snapshotKey]
+	b.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("sim backend restore %s: no such snapshot: %w", snapshotKey, dbaas.ErrNotFound)
+	}
+	spec := dbaas.Spec{Name: simName(newKey), Engine: localEngine(engine), Size: "small", AdminPassword: dbaas.NewSecret(generatePassword())}
+	inst, err := b.p.Restore(ctx, bid, spec)
+	if err != nil {
+		return nil, fmt.Errorf("sim backend restore %s: %w", snapshotKey, err)
+	}
+	return b.ready(ctx, "restore", newKey, inst.ID, true)
+}
+
+// DropSnapshot deletes the backup behind snapshotKey; an unknown key is
+// not an error.
+func (b *SimBackend) DropSnapshot(ctx context.Context, snapshotKey string) error {
+	b.mu.Lock()
+	bid, ok := b.snaps[snapshotKey]
+	delete(b.snaps, snapshotKey)
+	b.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	if err := b.p.DeleteBackup(ctx, bid); err != nil && !errors.Is(err, dbaas.ErrNotFound) {
+		return fmt.Errorf("sim backend drop snapshot %s: %w", snapshotKey, err)
+	}
+	return nil
 }
 
 // Detach deletes key's instance, without a final backup. An unknown key
@@ -98,17 +173,25 @@ func (b *SimBackend) Detach(ctx context.Context, key string) error {
 	return nil
 }
 
-// Close detaches every instance this backend attached.
+// Close detaches every instance this backend attached and drops its
+// snapshots.
 func (b *SimBackend) Close(ctx context.Context) error {
 	b.mu.Lock()
 	keys := make([]string, 0, len(b.keys))
 	for k := range b.keys {
 		keys = append(keys, k)
 	}
+	snaps := make([]string, 0, len(b.snaps))
+	for k := range b.snaps {
+		snaps = append(snaps, k)
+	}
 	b.mu.Unlock()
 	var errs []error
 	for _, k := range keys {
 		errs = append(errs, b.Detach(ctx, k))
+	}
+	for _, k := range snaps {
+		errs = append(errs, b.DropSnapshot(ctx, k))
 	}
 	return errors.Join(errs...)
 }
