@@ -36,13 +36,26 @@ func needPostgres(t *testing.T) {
 
 func TestBinaryTunnelToPostgresThroughARelay(t *testing.T) {
 	needPostgres(t)
+	for name, target := range map[string][]string{
+		// Any database, by address.
+		"remote": {"tunnel", "--remote", postgresAddr},
+		// An instance of a provider, by name: here an existing database
+		// described to the static provider.
+		"instance": {"--provider", "static", "--set", "engine=postgres", "--set", "host=127.0.0.1",
+			"--set", "port=5432", "--set", "user=postgres", "--set", "name=main-db", "tunnel", "main-db"},
+	} {
+		t.Run(name, func(t *testing.T) { tunnelToPostgres(t, target) })
+	}
+}
+
+func tunnelToPostgres(t *testing.T, target []string) {
 	dir := t.TempDir()
 	key := sshtest.NewKey(t, dir)
 	relay := sshtest.NewServer(t, sshtest.ServerOptions{AuthorizedKeys: []ssh.PublicKey{key.Public}})
 	known := sshtest.WriteKnownHosts(t, dir, relay.KnownHostsLine())
 
-	cmd := exec.Command(binary, "tunnel", "--remote", postgresAddr, "--relay", "deploy@"+relay.Addr,
-		"--identity", key.Path, "--known-hosts", known, "--drain-timeout", "2s")
+	cmd := exec.Command(binary, append(target, "--relay", "deploy@"+relay.Addr,
+		"--identity", key.Path, "--known-hosts", known, "--drain-timeout", "2s")...)
 	cmd.Env = newProc(t).env
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
