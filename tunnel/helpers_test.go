@@ -117,11 +117,11 @@ func (f *fixture) config(remote dbaas.Endpoint) Config {
 		auth.KeyFiles = []string{f.key.Path}
 	}
 	return Config{
-		Relays:            []Relay{{Hop: Hop{Host: f.srv.Addr, User: "tester"}}},
-		Remote:            remote,
-		Auth:              auth,
-		KnownHosts:        []string{f.known},
-		DialTimeout:       3 * time.Second,
+		Relays:      []Relay{{Hop: Hop{Host: f.srv.Addr, User: "tester"}}},
+		Remote:      remote,
+		Auth:        auth,
+		KnownHosts:  []string{f.known},
+		DialTimeout: 3 * time.Second,
 		// Short enough for the keepalive tests, long enough that a live
 		// relay on a loaded CI machine is not declared dead.
 		KeepaliveInterval: 250 * time.Millisecond,

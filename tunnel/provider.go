@@ -25,6 +25,8 @@ type Provider struct {
 	closed  bool
 }
 
+var _ dbaas.Starter = (*Provider)(nil)
+
 // ProviderOptions tunes NewProvider.
 type ProviderOptions struct {
 	// Public tunnels to the instance's public Endpoint even when it has a
@@ -169,6 +171,28 @@ func (p *Provider) Delete(ctx context.Context, id string, opts dbaas.DeleteOptio
 		p.drop(id, e)
 	}
 	return nil
+}
+
+// Start starts a stopped instance when the wrapped provider can
+// (dbaas.Starter), and returns ErrUnsupported otherwise, as its
+// Capabilities say.
+func (p *Provider) Start(ctx context.Context, id string) error {
+	s, ok := p.Provider.(dbaas.Starter)
+	if !ok {
+		return dbaas.Unsupported("tunnel", "start", "the wrapped provider cannot start instances")
+	}
+	return s.Start(ctx, id)
+}
+
+// Stop stops an instance when the wrapped provider can (dbaas.Starter).
+// Its tunnel stays open: connections through it fail until the instance
+// is started again.
+func (p *Provider) Stop(ctx context.Context, id string) error {
+	s, ok := p.Provider.(dbaas.Starter)
+	if !ok {
+		return dbaas.Unsupported("tunnel", "stop", "the wrapped provider cannot stop instances")
+	}
+	return s.Stop(ctx, id)
 }
 
 // Tunnel returns the open tunnel of instance id, or nil when none is open.

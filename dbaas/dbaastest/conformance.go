@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -201,8 +202,14 @@ func (s *suite) testLifecycle(t *testing.T, engine dbaas.Engine) {
 		require.NoError(t, conn.Endpoint.Validate(), "host without port, port in range")
 		assert.Positive(t, conn.Endpoint.Port)
 		assert.Equal(t, engine, conn.Engine)
-		assert.Equal(t, inst.Endpoint.Port, conn.Endpoint.Port, "connection port is the instance's port")
-		assert.NoError(t, dbaas.CheckPort(inst, conn.Endpoint.Port))
+		if s.h.LocalForward {
+			addr, err := netip.ParseAddr(conn.Endpoint.Host)
+			require.NoError(t, err, "a local forward listens on an IP address")
+			assert.True(t, addr.IsLoopback(), "a local forward listens on loopback, not %s", addr)
+		} else {
+			assert.Equal(t, inst.Endpoint.Port, conn.Endpoint.Port, "connection port is the instance's port")
+			assert.NoError(t, dbaas.CheckPort(inst, conn.Endpoint.Port))
+		}
 		assert.NotEmpty(t, conn.User)
 		assert.Contains(t, []dbaas.TLSMode{dbaas.TLSDisable, dbaas.TLSRequire, dbaas.TLSVerifyCA, dbaas.TLSVerifyFull}, conn.TLS)
 		if !conn.PrivateEndpoint.IsZero() {
@@ -684,6 +691,7 @@ func (s *suite) testStartStop(t *testing.T) {
 		assert.ErrorIs(t, starter.Start(ctx, inst.ID), dbaas.ErrUnsupported, "start")
 		return
 	}
+	require.True(t, ok, "Capabilities.StartStop is true but the provider does not implement dbaas.Starter")
 	ctx := s.ctx(t)
 	inst, _ := s.createAvailable(t, ctx, "ss")
 	stopped := s.h.Wait

@@ -45,6 +45,11 @@ type Harness struct {
 	// Concurrency is the number of goroutines working on different
 	// instances at once in the concurrency test; default 16.
 	Concurrency int
+	// LocalForward says that Connection returns the local end of a
+	// forward (tunnel.Provider) rather than the instance's own endpoint:
+	// the suite then checks that the connection is on a loopback address
+	// instead of on the instance's port.
+	LocalForward bool
 	// Timeout bounds each subtest; default 2 minutes.
 	Timeout time.Duration
 	// Cleanup, when set, is called at the end with the ids the suite made,
