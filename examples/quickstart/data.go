@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/providers/memory"
@@ -115,6 +116,10 @@ func (n pgNotes) Read(ctx context.Context) ([]string, error) {
 		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		return err
 	})
+	// No table is no notes: a restored copy without it lacks them all.
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "42P01" {
+		return nil, nil
+	}
 	return out, err
 }
 
@@ -173,6 +178,10 @@ func (n mysqlNotes) Read(ctx context.Context) ([]string, error) {
 		}
 		return rows.Err()
 	})
+	// No table (ER_NO_SUCH_TABLE) is no notes, as for PostgreSQL.
+	if me := (*mysql.MySQLError)(nil); errors.As(err, &me) && me.Number == 1146 {
+		return nil, nil
+	}
 	return out, err
 }
 

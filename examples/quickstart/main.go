@@ -266,8 +266,15 @@ func (pr program) run(ctx context.Context, args []string) (err error) {
 	if o.provider == defaultProvider || o.provider == fallbackProvider {
 		maxPoll = max(o.poll, time.Second)
 	}
+	// A provider's typical provisioning time makes Wait poll seldom
+	// before it (minutes for a cloud); a simulator (a base URL) is done
+	// in moments, so the hint only delays the run there.
+	expected := time.Duration(0)
+	if cfg.BaseURL != "" {
+		expected = -1
+	}
 	var lastStatus dbaas.Status
-	wait := dbaas.WaitOptions{FirstDelay: o.poll, MaxDelay: maxPoll, Progress: func(inst *dbaas.Instance, elapsed time.Duration, err error) {
+	wait := dbaas.WaitOptions{FirstDelay: o.poll, MaxDelay: maxPoll, Expected: expected, Progress: func(inst *dbaas.Instance, elapsed time.Duration, err error) {
 		// A line per change of status, not per poll.
 		if inst != nil && inst.Status != lastStatus {
 			lastStatus = inst.Status
@@ -573,15 +580,20 @@ func cleanup(p dbaas.Provider, made, backups []string, keep bool, out io.Writer)
 		}
 		fmt.Fprintf(out, "%-10s deleted %s\n", "cleanup", made[i])
 	}
-	if d, ok := p.(backupDeleter); ok {
-		for _, id := range backups {
-			if err := d.DeleteBackup(ctx, id); err != nil && !errors.Is(err, dbaas.ErrNotFound) {
-				fmt.Fprintf(out, "%-10s could not delete backup %s: %v\n", "cleanup", id, err)
-				left = append(left, id)
-				continue
-			}
-			fmt.Fprintf(out, "%-10s deleted backup %s\n", "cleanup", id)
+	d, ok := p.(backupDeleter)
+	for _, id := range backups {
+		if !ok {
+			// Not an error of this run: the provider keeps backups on its
+			// own terms (memory's go with the process).
+			fmt.Fprintf(out, "%-10s kept backup %s: this provider cannot delete one through dbaaskit\n", "cleanup", id)
+			continue
 		}
+		if err := d.DeleteBackup(ctx, id); err != nil && !errors.Is(err, dbaas.ErrNotFound) {
+			fmt.Fprintf(out, "%-10s could not delete backup %s: %v\n", "cleanup", id, err)
+			left = append(left, id)
+			continue
+		}
+		fmt.Fprintf(out, "%-10s deleted backup %s\n", "cleanup", id)
 	}
 	return left
 }
