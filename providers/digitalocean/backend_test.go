@@ -2,13 +2,7 @@ package digitalocean_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"errors"
-	"fmt"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,138 +12,39 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
-	"github.com/agiledeploy/dbaaskit/internal/simdb"
+	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
+	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb"
 	"github.com/agiledeploy/dbaaskit/internal/testenv"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
 )
 
-const (
-	pgAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable&connect_timeout=5"
-	myAdminDSN = "root@tcp(127.0.0.1:3306)/?timeout=5s"
-)
-
-// serverBackend is a test-only simdb.Backend: for each simulated cluster
-// it makes a database and a user of its own on the machine's running
-// PostgreSQL (127.0.0.1:5432) or MariaDB (127.0.0.1:3306).
-type serverBackend struct {
-	mu       sync.Mutex
-	attached map[string]dbaas.Engine
-}
-
-func newServerBackend(t *testing.T) *serverBackend {
+// openRealDB returns a backend on the machine's PostgreSQL and MariaDB,
+// closed after the test (after the simulator, whose cleanup runs first),
+// or nil when they do not answer and the test may go on without them.
+func openRealDB(t *testing.T, required bool) *realdb.Backend {
 	t.Helper()
+	b, err := realdb.New(realdb.Options{Prefix: "dosim"})
+	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	pg, err := pgx.Connect(ctx, pgAdminURL)
-	if err != nil {
-		testenv.Skip(t, "PostgreSQL is not running on 127.0.0.1:5432 with trust auth for postgres (install postgresql-15 and start it): "+err.Error())
-	}
-	_ = pg.Close(ctx)
-	my, err := sql.Open("mysql", myAdminDSN)
-	require.NoError(t, err)
-	defer my.Close()
-	if err := my.PingContext(ctx); err != nil {
-		testenv.Skip(t, "MariaDB is not running on 127.0.0.1:3306 with a password-less root (install mariadb-server and start it): "+err.Error())
-	}
-	return &serverBackend{attached: map[string]dbaas.Engine{}}
-}
-
-// names derives the database and user of a cluster from its key.
-func names(key string) (db, user string) {
-	h := strings.ReplaceAll(key, "-", "")
-	if len(h) > 16 {
-		h = h[:16]
-	}
-	return "dosim_" + h, "dosim_" + h
-}
-
-func (b *serverBackend) Attach(ctx context.Context, key string, engine dbaas.Engine, _ string) (*simdb.Database, error) {
-	db, user := names(key)
-	pw := make([]byte, 12)
-	_, _ = rand.Read(pw)
-	password := hex.EncodeToString(pw)
-	var port int
-	switch engine {
-	case dbaas.Postgres:
-		port = 5432
-		conn, err := pgx.Connect(ctx, pgAdminURL)
-		if err != nil {
-			return nil, err
+	if err := b.Check(ctx); err != nil {
+		require.NoError(t, b.Close(ctx))
+		why := "PostgreSQL (127.0.0.1:5432, postgres, trust) and MariaDB (127.0.0.1:3306, root) are not running (install postgresql-15 and mariadb-server and start them): " + err.Error()
+		if required || testenv.Integration() {
+			testenv.Skip(t, why)
 		}
-		defer conn.Close(ctx)
-		for _, q := range []string{
-			fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD '%s'`, user, password),
-			fmt.Sprintf(`CREATE DATABASE %s OWNER %s`, db, user),
-		} {
-			if _, err := conn.Exec(ctx, q); err != nil {
-				return nil, fmt.Errorf("attach %s: %w", key, err)
-			}
-		}
-	default:
-		port = 3306
-		conn, err := sql.Open("mysql", myAdminDSN)
-		if err != nil {
-			return nil, err
-		}
-		defer conn.Close()
-		stmts := []string{fmt.Sprintf("CREATE DATABASE `%s`", db)}
-		for _, host := range []string{"%", "localhost", "127.0.0.1"} {
-			stmts = append(stmts,
-				fmt.Sprintf("CREATE USER '%s'@'%s' IDENTIFIED BY '%s'", user, host, password),
-				fmt.Sprintf("GRANT ALL ON `%s`.* TO '%s'@'%s'", db, user, host))
-		}
-		for _, q := range stmts {
-			if _, err := conn.ExecContext(ctx, q); err != nil {
-				return nil, fmt.Errorf("attach %s: %w", key, err)
-			}
-		}
+		t.Log(why + "; the data checks are off")
+		return nil
 	}
-	b.mu.Lock()
-	b.attached[key] = engine
-	b.mu.Unlock()
-	return &simdb.Database{Endpoint: dbaas.Endpoint{Host: "127.0.0.1", Port: port}, User: user,
-		Password: dbaas.NewSecret(password), Database: db}, nil
-}
-
-func (b *serverBackend) Detach(ctx context.Context, key string) error {
-	b.mu.Lock()
-	engine, ok := b.attached[key]
-	delete(b.attached, key)
-	b.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("detach %s: not attached", key)
-	}
-	db, user := names(key)
-	if engine == dbaas.Postgres {
-		conn, err := pgx.Connect(ctx, pgAdminURL)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err1 := conn.Exec(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, db))
-		_, err2 := conn.Exec(ctx, fmt.Sprintf(`DROP ROLE IF EXISTS %s`, user))
-		return errors.Join(err1, err2)
-	}
-	conn, err := sql.Open("mysql", myAdminDSN)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	errs := []error{}
-	_, err = conn.ExecContext(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS `%s`", db))
-	errs = append(errs, err)
-	for _, host := range []string{"%", "localhost", "127.0.0.1"} {
-		_, err = conn.ExecContext(ctx, fmt.Sprintf("DROP USER IF EXISTS '%s'@'%s'", user, host))
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	t.Cleanup(func() { require.NoError(t, b.Close(context.Background())) })
+	return b
 }
 
 // TestBackendDatabaseAcceptsConnections proves the Backend hook: the
 // connection the adapter returns reaches a real database.
 func TestBackendDatabaseAcceptsConnections(t *testing.T) {
-	backend := newServerBackend(t)
+	backend := openRealDB(t, true)
 	e := newEnv(t, dosim.Options{Backend: backend, ProvisionDelay: 50 * time.Millisecond}, digitalocean.Options{})
 	for _, engine := range []dbaas.Engine{dbaas.Postgres, dbaas.MySQL} {
 		t.Run(string(engine), func(t *testing.T) {
@@ -196,11 +91,10 @@ func TestBackendDatabaseAcceptsConnections(t *testing.T) {
 				require.NoError(t, db.Close())
 			}
 
+			attached, _ := backend.Held()
 			require.NoError(t, e.p.Delete(ctx, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}))
-			backend.mu.Lock()
-			_, still := backend.attached[inst.ID]
-			backend.mu.Unlock()
-			assert.False(t, still, "delete detached the database")
+			after, _ := backend.Held()
+			assert.Equal(t, attached-1, after, "delete detached the database")
 			assert.False(t, databaseExists(t, ctx, engine, conn.Database), "the database is gone")
 		})
 	}
@@ -210,15 +104,72 @@ func databaseExists(t *testing.T, ctx context.Context, engine dbaas.Engine, name
 	t.Helper()
 	var n int
 	if engine == dbaas.Postgres {
-		conn, err := pgx.Connect(ctx, pgAdminURL)
+		conn, err := pgx.Connect(ctx, realdb.DefaultPostgresURL)
 		require.NoError(t, err)
 		defer conn.Close(ctx)
 		require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname = $1`, name).Scan(&n))
 		return n > 0
 	}
-	db, err := sql.Open("mysql", myAdminDSN)
+	db, err := sql.Open("mysql", realdb.DefaultMariaDBDSN)
 	require.NoError(t, err)
 	defer db.Close()
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?`, name).Scan(&n))
 	return n > 0
+}
+
+// TestBackupCarriesData proves that a restored automatic backup holds
+// the data written before the backup was listed, and none written after:
+// dosim copies a backup's data when a request first finds it due.
+func TestBackupCarriesData(t *testing.T) {
+	backend := openRealDB(t, true)
+	clock := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	e := newEnv(t, dosim.Options{Backend: backend, Clock: clock}, digitalocean.Options{})
+	wait := dbaas.WaitOptions{FirstDelay: 10 * time.Millisecond, Expected: -1, Clock: clock}
+	for _, engine := range []dbaas.Engine{dbaas.Postgres, dbaas.MySQL} {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			src, err := e.p.Create(ctx, spec("data-"+string(engine), engine))
+			require.NoError(t, err)
+			_, err = dbaas.Wait(ctx, e.p, src.ID, wait)
+			require.NoError(t, err)
+			conn, err := e.p.Connection(ctx, src.ID)
+			require.NoError(t, err)
+			require.NoError(t, realdb.WriteMarker(ctx, conn, "before"))
+
+			clock.Advance(24*time.Hour + time.Minute) // the next daily backup is due
+			backups, err := e.p.Backups(ctx, src.ID)
+			require.NoError(t, err)
+			var latest *dbaas.Backup
+			for _, b := range backups {
+				if b.Kind != dbaas.BackupPointInTime && (latest == nil || b.CreatedAt.After(latest.CreatedAt)) {
+					latest = b
+				}
+			}
+			require.NotNil(t, latest, "a daily backup is listed")
+			require.NoError(t, realdb.WriteMarker(ctx, conn, "after"))
+
+			restored, err := e.p.Restore(ctx, latest.ID, spec("rst-"+string(engine), engine))
+			require.NoError(t, err)
+			_, err = dbaas.Wait(ctx, e.p, restored.ID, wait)
+			require.NoError(t, err)
+			rconn, err := e.p.Connection(ctx, restored.ID)
+			require.NoError(t, err)
+			assert.NotEqual(t, conn.User, rconn.User, "the restored cluster has its own login")
+			got, err := realdb.ReadMarkers(ctx, rconn)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"before"}, got)
+			got, err = realdb.ReadMarkers(ctx, conn)
+			require.NoError(t, err)
+			assert.ElementsMatch(t, []string{"before", "after"}, got, "the source keeps its data")
+
+			_, copies := backend.Held()
+			assert.Positive(t, copies)
+			for _, id := range []string{restored.ID, src.ID} {
+				require.NoError(t, e.p.Delete(ctx, id, dbaas.DeleteOptions{SkipFinalBackup: true}))
+			}
+			_, copies = backend.Held()
+			assert.Zero(t, copies, "the backups' copies go with the cluster")
+		})
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -259,8 +260,31 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.clock.Now()
+	if br := req.BackupRestore; br != nil {
+		// The backups of the source that are due get their copies first.
+		s.mu.Lock()
+		var sourceID string
+		for _, c := range s.clusters {
+			if c.Name == br.DatabaseName {
+				sourceID = c.ID
+			}
+		}
+		s.mu.Unlock()
+		s.copyBackups(sourceID, now)
+	}
 	s.mu.Lock()
 	c, msg := s.validateCreate(&req, now)
+	var dataKey string
+	if msg == "" && req.BackupRestore != nil {
+		for _, src := range s.clusters {
+			if src.Name == req.BackupRestore.DatabaseName {
+				var missing bool
+				if dataKey, missing = s.restoreKeyLocked(src, req.BackupRestore.BackupCreatedAt, now); missing {
+					msg = "backup_restore: the backup of " + src.Name + " is still being taken"
+				}
+			}
+		}
+	}
 	if msg != "" {
 		s.mu.Unlock()
 		unprocessable(w, r, msg)
@@ -274,7 +298,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 
 	if s.opts.Backend != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		db, err := s.opts.Backend.Attach(ctx, c.ID, engineOf(c.Engine), c.Version)
+		db, err := s.attachFor(ctx, c, dataKey)
 		cancel()
 		if err != nil {
 			s.remove(c.ID)
@@ -455,7 +479,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.attached && s.opts.Backend != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := s.opts.Backend.Detach(ctx, id)
+		err := errors.Join(s.opts.Backend.Detach(ctx, id), s.dropCopies(ctx, id))
 		cancel()
 		if err != nil {
 			writeError(w, r, http.StatusInternalServerError, "server_error", "Unexpected server-side error")
@@ -538,9 +562,11 @@ func (s *Server) handlePutFirewall(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleBackups(w http.ResponseWriter, _ *http.Request, c *cluster, now time.Time) {
-	writeJSON(w, http.StatusOK, map[string]any{
-		"backups": c.backups(now, s.opts.BackupInterval, s.opts.BackupRetention),
-	})
+	s.copyBackups(c.ID, now)
+	s.mu.Lock()
+	backups := s.copiedLocked(c.ID, c.backups(now, s.opts.BackupInterval, s.opts.BackupRetention))
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"backups": backups})
 }
 
 func (s *Server) handleVPCs(w http.ResponseWriter, r *http.Request) {

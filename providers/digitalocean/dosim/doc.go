@@ -22,5 +22,9 @@
 //	n := sim.Calls("GET /v2/databases/{id}")
 //
 // With Options.Backend set, each cluster gets a real database
-// (simdb.Backend), and its connection block points at it.
+// (simdb.Backend), and its connection block points at it. When the
+// Backend is also a simdb.Snapshotter, each daily backup holds a copy of
+// the cluster's data, taken by the first request that finds the backup
+// due (the simulator has no scheduler), and listed only once taken; a
+// backup_restore attaches that copy.
 package dosim

@@ -91,13 +91,16 @@ type Server struct {
 	mu       sync.Mutex
 	clusters map[string]*cluster
 	order    []string
-	vpcs     map[string]*vpc
-	faults   map[string][]Fault
-	calls    map[string]int64
-	minute   *bucket // nil: no per-minute limit
-	hour     *bucket // nil: no hourly quota
-	userSeq  int
-	limited  int64
+	// copies holds, per cluster id, the data copy of each backup by its
+	// time ("" while it is being taken), with a simdb.Snapshotter.
+	copies  map[string]map[time.Time]string
+	vpcs    map[string]*vpc
+	faults  map[string][]Fault
+	calls   map[string]int64
+	minute  *bucket // nil: no per-minute limit
+	hour    *bucket // nil: no hourly quota
+	userSeq int
+	limited int64
 
 	srv       *http.Server
 	served    chan struct{}
@@ -125,6 +128,7 @@ func New(opts Options) *Server {
 		ca:       newCA(),
 		done:     make(chan struct{}),
 		clusters: map[string]*cluster{},
+		copies:   map[string]map[time.Time]string{},
 		vpcs:     map[string]*vpc{},
 		faults:   map[string][]Fault{},
 		calls:    map[string]int64{},
@@ -172,6 +176,10 @@ func (s *Server) Close() error {
 		}
 		s.clusters = map[string]*cluster{}
 		s.order = nil
+		var copied []string
+		for id := range s.copies {
+			copied = append(copied, id)
+		}
 		s.mu.Unlock()
 		if s.opts.Backend != nil {
 			for _, k := range keys {
@@ -179,6 +187,11 @@ func (s *Server) Close() error {
 				errs = append(errs, s.opts.Backend.Detach(ctx, k))
 				cancel()
 			}
+		}
+		for _, id := range copied {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			errs = append(errs, s.dropCopies(ctx, id))
+			cancel()
 		}
 	})
 	return errors.Join(errs...)
