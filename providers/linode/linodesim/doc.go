@@ -26,6 +26,10 @@
 //
 // With Options.Backend set, each database gets a real one: its endpoint
 // and credentials are what hosts.primary, port and /credentials return.
+// A fork (POST with fork: {source, restore_time}) gets a fresh, empty
+// database even when the Backend is a simdb.Snapshotter: a fork restores
+// the source as it was at restore_time, and the simulator keeps no log of
+// writes to rebuild that moment, so it does not pretend to.
 //
 // Example:
 //
