@@ -10,6 +10,14 @@
 //
 //	go run ./bench/tunnel                   # full size: 1 GiB, 1000 connections
 //	go run ./bench/tunnel -size 64MiB -reps 1 -conns 100 -pgbench 3s
+//	go run ./bench/tunnel -size 256MiB -runs down1,downN -tunnelprofile cpu.prof
+//	go run ./bench/tunnel -runs down1,downN -tunnelenv GOGC=400
+//
+// -runs picks measurements; -tunnelprofile and -tunnelmemprofile write the
+// tunnel process's CPU and allocation profiles; -tunnelenv adds a second
+// tunnel process with those environment settings, measured interleaved
+// with the others, to show what a program embedding the tunnel gains by
+// changing process-wide settings the library must leave alone.
 //
 // The tunnel and the byte sink each run in a process of their own (this
 // program started again with -mode), as ssh does, so no side shares a Go
@@ -63,20 +71,27 @@ func main() {
 	known := flag.String("known", "", "internal: known_hosts file")
 	remotes := flag.String("remotes", "", "internal: comma-separated host:port to forward")
 	cpuProfile := flag.String("tunnelprofile", "", "write the tunnel process's CPU profile to this file")
+	memProfile := flag.String("tunnelmemprofile", "", "write the tunnel process's allocation profile to this file")
+	tunnelEnv := flag.String("tunnelenv", "", "space-separated NAME=value settings (e.g. \"GOGC=400\") for a second tunnel process, measured in the same run as path tunnel+env: what a program embedding the tunnel gains by setting them")
+	runs := flag.String("runs", "all", "comma-separated measurements to run: down1, up1, downN, latency, pgbench, idle, or all")
 	flag.Parse()
 
 	switch *mode {
 	case "sink":
 		runSink()
 	case "tunnel":
-		runTunnel(*relay, *user, *key, *known, *remotes, *cipher, *cpuProfile)
+		runTunnel(*relay, *user, *key, *known, *remotes, *cipher, *cpuProfile, *memProfile)
 	case "bench":
 		n, err := parseSize(*size)
 		if err != nil {
 			log.Fatal(err)
 		}
 		b := &bench{size: n, streams: *streams, rounds: *rounds, msg: *msg, conns: *conns,
-			pgTime: *pgTime, pgClients: *pgClients, reps: *reps, cipher: *cipher, profile: *cpuProfile}
+			pgTime: *pgTime, pgClients: *pgClients, reps: *reps, cipher: *cipher, profile: *cpuProfile,
+			memProfile: *memProfile, tunnelEnv: strings.Fields(*tunnelEnv), runs: map[string]bool{}}
+		for _, r := range strings.Split(*runs, ",") {
+			b.runs[strings.TrimSpace(r)] = true
+		}
 		tb := &programTB{}
 		defer tb.cleanup()
 		b.tb = tb
@@ -208,7 +223,21 @@ func serveSink(c *net.TCPConn, block []byte) {
 	}
 }
 
-func runTunnel(relay, user, key, known, remotes, cipher, profile string) {
+func runTunnel(relay, user, key, known, remotes, cipher, profile, memProfile string) {
+	if memProfile != "" {
+		// Every allocation, so the profile shows the per-packet ones.
+		runtime.MemProfileRate = 1
+		defer func() {
+			f, err := os.Create(memProfile)
+			if err != nil {
+				log.Fatal(err)
+			}
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				log.Fatal(err)
+			}
+			_ = f.Close()
+		}()
+	}
 	if profile != "" {
 		f, err := os.Create(profile)
 		if err != nil {
@@ -255,17 +284,19 @@ func runTunnel(relay, user, key, known, remotes, cipher, profile string) {
 }
 
 type bench struct {
-	tb                          *programTB
-	size                        int64
-	streams, rounds, msg, conns int
-	pgTime                      time.Duration
-	pgClients, reps             int
-	cipher, profile             string
-	sinkAddr, pgAddr            string
-	paths                       []path
-	sshProc, tunnelProc         *os.Process
-	tunnelIn                    io.Writer
-	tunnelOut                   *bufio.Scanner
+	tb                           *programTB
+	size                         int64
+	streams, rounds, msg, conns  int
+	pgTime                       time.Duration
+	pgClients, reps              int
+	cipher, profile, memProfile  string
+	runs                         map[string]bool
+	tunnelEnv                    []string
+	sinkAddr, pgAddr             string
+	paths                        []path
+	sshProc, tunnelProc, envProc *os.Process
+	tunnelIn                     io.Writer
+	tunnelOut                    *bufio.Scanner
 }
 
 type path struct {
@@ -282,6 +313,10 @@ func (b *bench) child(mode string, nAddr int, args ...string) (*exec.Cmd, io.Wri
 	}
 	cmd := exec.Command(self, append([]string{"-mode", mode}, args...)...)
 	cmd.Stderr = os.Stderr
+	if mode == "tunnel+env" {
+		cmd.Args[2] = "tunnel"
+		cmd.Env = append(os.Environ(), b.tunnelEnv...)
+	}
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, nil, nil, nil, err
@@ -360,7 +395,7 @@ func (b *bench) run() error {
 		n = 2
 	}
 	tcmd, tin, tout, taddrs, err := b.child("tunnel", n, "-relay", sshd.Addr, "-user", sshd.User, "-key", key.Path,
-		"-known", known, "-remotes", remotes, "-cipher", b.cipher, "-tunnelprofile", b.profile)
+		"-known", known, "-remotes", remotes, "-cipher", b.cipher, "-tunnelprofile", b.profile, "-tunnelmemprofile", b.memProfile)
 	if err != nil {
 		return err
 	}
@@ -374,18 +409,36 @@ func (b *bench) run() error {
 	if withPG {
 		b.paths[2].pg = taddrs[1]
 	}
+	if len(b.tunnelEnv) > 0 {
+		ecmd, _, _, eaddrs, err := b.child("tunnel+env", n, "-relay", sshd.Addr, "-user", sshd.User, "-key", key.Path,
+			"-known", known, "-remotes", remotes, "-cipher", b.cipher)
+		if err != nil {
+			return err
+		}
+		b.envProc = ecmd.Process
+		p := path{name: "tunnel+env", sink: eaddrs[0]}
+		if withPG {
+			p.pg = eaddrs[1]
+		}
+		b.paths = append(b.paths, p)
+		fmt.Printf("tunnel+env: a second tunnel process with %s\n", strings.Join(b.tunnelEnv, " "))
+	}
 	fmt.Printf("cipher %s, %d CPUs, GOMAXPROCS %d, %d repetitions (median)\n", b.cipher, runtime.NumCPU(), runtime.GOMAXPROCS(0), b.reps)
 	fmt.Printf("ssh: %s\n", sshVersion())
 
 	for _, run := range []struct {
+		name    string
 		what    string
 		streams int
 		cmd     byte
 	}{
-		{"download, 1 stream", 1, cmdDownload},
-		{"upload, 1 stream", 1, cmdUpload},
-		{fmt.Sprintf("download, %d streams", b.streams), b.streams, cmdDownload},
+		{"down1", "download, 1 stream", 1, cmdDownload},
+		{"up1", "upload, 1 stream", 1, cmdUpload},
+		{"downN", fmt.Sprintf("download, %d streams", b.streams), b.streams, cmdDownload},
 	} {
+		if !b.want(run.name) {
+			continue
+		}
 		cpu := map[string][]float64{}
 		b.measure(run.what+" (MB/s)", func(p path) (float64, error) {
 			c0 := b.cpu(p)
@@ -395,6 +448,26 @@ func (b *bench) run() error {
 		})
 		b.report(run.what+" (forwarder CPU ms/100MB)", cpu)
 	}
+	if b.want("latency") {
+		b.latencies()
+	}
+	if withPG && b.want("pgbench") {
+		if err := b.pgbenchInit(); err != nil {
+			log.Printf("pgbench skipped: %v", err)
+		} else {
+			b.measure(fmt.Sprintf("pgbench -S, %d clients, %s (TPS)", b.pgClients, b.pgTime), func(p path) (float64, error) { return b.pgbench(p.pg) })
+		}
+	}
+	if !b.want("idle") {
+		return nil
+	}
+	return b.idle()
+}
+
+// want reports whether the measurement name was asked for with -runs.
+func (b *bench) want(name string) bool { return b.runs["all"] || b.runs[name] }
+
+func (b *bench) latencies() {
 	var p50s, p99s = map[string][]float64{}, map[string][]float64{}
 	b.measure(fmt.Sprintf("latency p50 of %d × %d B (µs)", b.rounds, b.msg), func(p path) (float64, error) {
 		p50, p99, err := b.latency(p.sink)
@@ -403,14 +476,6 @@ func (b *bench) run() error {
 		return p50, err
 	})
 	b.report(fmt.Sprintf("latency p99 of %d × %d B (µs)", b.rounds, b.msg), p99s)
-	if withPG {
-		if err := b.pgbenchInit(); err != nil {
-			log.Printf("pgbench skipped: %v", err)
-		} else {
-			b.measure(fmt.Sprintf("pgbench -S, %d clients, %s (TPS)", b.pgClients, b.pgTime), func(p path) (float64, error) { return b.pgbench(p.pg) })
-		}
-	}
-	return b.idle()
 }
 
 func sshVersion() string {
@@ -471,8 +536,12 @@ func (b *bench) report(what string, res map[string][]float64) {
 	if o > 0 {
 		ratio = t / o
 	}
-	fmt.Printf("%-40s direct %10.1f  openssh %10.1f  tunnel %10.1f  tunnel/openssh %.3f  (tunnel %v)\n",
+	fmt.Printf("%-40s direct %10.1f  openssh %10.1f  tunnel %10.1f  tunnel/openssh %.3f  (tunnel %v)",
 		what, d, o, t, ratio, round(res["tunnel"]))
+	if e, ok := res["tunnel+env"]; ok && o > 0 {
+		fmt.Printf("  tunnel+env %.1f, /openssh %.3f", median(e), median(e)/o)
+	}
+	fmt.Println()
 }
 
 func round(v []float64) []float64 {
@@ -614,7 +683,9 @@ func (b *bench) pgbench(addr string) (float64, error) {
 // connection: resident memory of the ssh and tunnel processes, and the
 // tunnel's Go heap and stacks.
 func (b *bench) idle() error {
-	for _, p := range b.paths[1:] {
+	// The openssh and tunnel paths; the tunnel+env one holds the same
+	// data structures.
+	for _, p := range b.paths[1:3] {
 		proc := b.sshProc
 		if p.name == "tunnel" {
 			proc = b.tunnelProc
@@ -690,6 +761,8 @@ func (b *bench) cpu(p path) float64 {
 		pid = b.sshProc.Pid
 	case "tunnel":
 		pid = b.tunnelProc.Pid
+	case "tunnel+env":
+		pid = b.envProc.Pid
 	default:
 		return 0
 	}
