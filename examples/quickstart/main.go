@@ -218,16 +218,17 @@ func (pr program) run(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return fmt.Errorf("temporary directory: %w", err)
 	}
-	// The temporary directory goes last, and only when nothing made in it
-	// is left (a server still running would lose its files).
-	var made []string
-	var backups []string
+	var made, backups []string
+	stateInTmp := false
+	// The temporary directory goes last, and not while it holds the state
+	// of an instance left behind (a server still running would lose its
+	// files).
 	defer func() {
-		if len(made) == 0 {
-			_ = os.RemoveAll(tmp)
-		} else if o.provider == defaultProvider && o.stateDir == "" {
+		if stateInTmp && len(made) > 0 {
 			err = fmt.Errorf("%w; their state is in %s", err, tmp)
+			return
 		}
+		_ = os.RemoveAll(tmp)
 	}()
 	if o.provider == defaultProvider {
 		if cfg.Settings == nil {
@@ -238,6 +239,7 @@ func (pr program) run(ctx context.Context, args []string) (err error) {
 			cfg.Settings["state_dir"] = o.stateDir
 		case cfg.Settings["state_dir"] == "":
 			cfg.Settings["state_dir"] = tmp
+			stateInTmp = true
 		}
 	}
 
@@ -286,18 +288,16 @@ func (pr program) run(ctx context.Context, args []string) (err error) {
 		if len(made) == 0 && len(backups) == 0 {
 			return
 		}
-		left := cleanup(p, made, backups, o.keep, out)
-		backups = nil
+		made, backups = cleanup(p, made, backups, o.keep, out)
+		left := append(slices.Clone(made), backups...)
 		switch {
-		case err == nil && len(left) > 0:
-			err = fmt.Errorf("left behind: %s", strings.Join(left, ", "))
+		case len(left) == 0:
 		case err != nil && o.keep:
 			err = fmt.Errorf("%w; kept (-keep): %s", err, strings.Join(left, ", "))
-		case err != nil && len(left) > 0:
+		case err != nil:
 			err = fmt.Errorf("%w; left behind: %s", err, strings.Join(left, ", "))
-		}
-		if len(left) == 0 {
-			made = nil
+		default:
+			err = fmt.Errorf("left behind: %s", strings.Join(left, ", "))
 		}
 	}()
 
@@ -562,20 +562,19 @@ func takeBackup(ctx context.Context, p dbaas.Provider, caps dbaas.Capabilities, 
 	return b, nil
 }
 
-// cleanup deletes what a failed run made, unless keep, and returns what
-// is left behind. It runs on a fresh context: the run's may be what
-// failed (a timeout, Ctrl-C).
-func cleanup(p dbaas.Provider, made, backups []string, keep bool, out io.Writer) []string {
+// cleanup deletes what a failed run made (instances, then backups),
+// unless keep, and returns what is left behind. It runs on a fresh
+// context: the run's may be what failed (a timeout, Ctrl-C).
+func cleanup(p dbaas.Provider, made, backups []string, keep bool, out io.Writer) (leftInstances, leftBackups []string) {
 	if keep {
-		return append(slices.Clone(made), backups...)
+		return made, backups
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var left []string
 	for i := len(made) - 1; i >= 0; i-- {
 		if err := p.Delete(ctx, made[i], dbaas.DeleteOptions{SkipFinalBackup: true}); err != nil && !errors.Is(err, dbaas.ErrNotFound) {
 			fmt.Fprintf(out, "%-10s could not delete %s: %v\n", "cleanup", made[i], err)
-			left = append(left, made[i])
+			leftInstances = append(leftInstances, made[i])
 			continue
 		}
 		fmt.Fprintf(out, "%-10s deleted %s\n", "cleanup", made[i])
@@ -583,17 +582,17 @@ func cleanup(p dbaas.Provider, made, backups []string, keep bool, out io.Writer)
 	d, ok := p.(backupDeleter)
 	for _, id := range backups {
 		if !ok {
-			// Not an error of this run: the provider keeps backups on its
+			// Not a failure of this run: the provider keeps backups on its
 			// own terms (memory's go with the process).
 			fmt.Fprintf(out, "%-10s kept backup %s: this provider cannot delete one through dbaaskit\n", "cleanup", id)
 			continue
 		}
 		if err := d.DeleteBackup(ctx, id); err != nil && !errors.Is(err, dbaas.ErrNotFound) {
 			fmt.Fprintf(out, "%-10s could not delete backup %s: %v\n", "cleanup", id, err)
-			left = append(left, id)
+			leftBackups = append(leftBackups, id)
 			continue
 		}
 		fmt.Fprintf(out, "%-10s deleted backup %s\n", "cleanup", id)
 	}
-	return left
+	return leftInstances, leftBackups
 }

@@ -47,6 +47,9 @@ func tmpDir(t *testing.T) string {
 	t.Setenv("TMPDIR", dir)
 	t.Cleanup(func() {
 		assert.Empty(t, processesUnder(dir), "processes still running from %s", dir)
+		left, err := filepath.Glob(filepath.Join(dir, "dbaaskit-quickstart-*"))
+		assert.NoError(t, err)
+		assert.Empty(t, left, "quickstart left its temporary directory")
 		_ = os.RemoveAll(dir)
 	})
 	return dir
@@ -177,6 +180,7 @@ func TestRunOnLocalDeletesWhatItMadeOnCtrlC(t *testing.T) {
 }
 
 func TestRunOnMemoryUsesItsDataStore(t *testing.T) {
+	tmpDir(t)
 	t.Setenv("DBAAS_SETTINGS", "provision_delay=30ms, backup_delay=20ms")
 	t.Setenv("DBAAS_ADMIN_PASSWORD", password)
 	var out bytes.Buffer
@@ -299,6 +303,7 @@ func TestRunRefusesBadInputBeforeAnyStep(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			tmpDir(t)
 			t.Setenv("DBAAS_SETTINGS", tt.env)
 			var out bytes.Buffer
 			checked := false
@@ -316,6 +321,7 @@ func TestRunRefusesBadInputBeforeAnyStep(t *testing.T) {
 }
 
 func TestRunNamesTheProviderProblem(t *testing.T) {
+	tmpDir(t)
 	t.Setenv("DBAAS_SETTINGS", "provision_dealy=1s")
 	var out bytes.Buffer
 	err := run(context.Background(), &out, []string{"-provider", "memory"})
@@ -331,6 +337,7 @@ func TestRunNamesTheProviderProblem(t *testing.T) {
 }
 
 func TestRunCleansUpWhenAStepFails(t *testing.T) {
+	tmpDir(t)
 	// The instance never becomes available within the timeout: the wait
 	// fails and quickstart deletes what it made.
 	t.Setenv("DBAAS_SETTINGS", "provision_delay=1h")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -22,9 +23,12 @@ import (
 func simBackend(t *testing.T) simdb.Backend {
 	t.Helper()
 	needLocal(t, dbaas.Postgres)
-	dir := tmpDir(t)
+	dir, err := os.MkdirTemp("", "sim-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(dir, 0o711))
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	ctx := context.Background()
-	p, err := local.New(ctx, local.Options{StateDir: dir + "/sim"})
+	p, err := local.New(ctx, local.Options{StateDir: dir})
 	require.NoError(t, err)
 	b := local.NewSimBackend(p)
 	t.Cleanup(func() {
@@ -96,6 +100,7 @@ func TestRunOnCloudSimulators(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			tmpDir(t)
 			url, stop := tt.start(t)
 			t.Cleanup(func() { assert.NoError(t, stop()) })
 			for k, v := range tt.env {
