@@ -214,14 +214,20 @@ func (h hand) chown(path string) error {
 }
 
 func (h hand) sh(ctx context.Context, script string, env ...string) {
+	check(h.try(ctx, script, env...))
+}
+
+// try runs a script as the provider's user.
+func (h hand) try(ctx context.Context, script string, env ...string) error {
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-ec", script)
 	cmd.SysProcAttr = h.attr()
 	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}, env...)
 	cmd.Dir = "/"
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		log.Fatalf("script failed: %v\n%s\n%s", err, script, out)
+		return fmt.Errorf("script failed: %v\n%s\n%s", err, script, out)
 	}
+	return nil
 }
 
 func freePort() int {
@@ -242,7 +248,7 @@ echo "$PW" > $D.pw
 $BIN/initdb -D $D/data -U admin --pwfile=$D.pw -A scram-sha-256 --locale=C -E UTF8 >/dev/null
 $BIN/pg_ctl -D $D/data -l $D/log -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" -w start >/dev/null
 PGPASSWORD=$PW $BIN/createdb -h 127.0.0.1 -p $PORT -U admin app`
-		stop = `$BIN/pg_ctl -D $D/data -m fast -w stop >/dev/null; rm -rf $D $D.pw`
+		stop = `[ ! -f $D/data/postmaster.pid ] || $BIN/pg_ctl -D $D/data -m fast -w stop >/dev/null; rm -rf $D $D.pw`
 	} else {
 		m := mariadb(h.p)
 		env = append(env, "SERVER="+m.Server, "INSTALL="+m.InstallDB)
@@ -256,13 +262,16 @@ GRANT ALL PRIVILEGES ON *.* TO 'admin'@'127.0.0.1' WITH GRANT OPTION;
 CREATE DATABASE app;
 SQL
 mariadb --no-defaults -S $D/sock -u $(id -un) < $D/init.sql`
-		stop = `kill $(cat $D/pid); while [ -e $D/pid ]; do sleep 0.05; done; rm -rf $D`
+		stop = `if [ -e $D/pid ]; then kill $(cat $D/pid); while [ -e $D/pid ]; do sleep 0.05; done; fi; rm -rf $D`
 	}
 	h.sh(ctx, "mkdir -p "+h.dir)
 	start := time.Now()
-	h.sh(ctx, script, env...)
+	err := h.try(ctx, script, env...)
 	took := time.Since(start)
-	h.sh(ctx, stop, env...)
+	// Stop what the script started even when it failed half way.
+	stopErr := h.try(ctx, stop, env...)
+	check(err)
+	check(stopErr)
 	return took
 }
 
@@ -273,13 +282,15 @@ func (h hand) backup(ctx context.Context, p *local.Provider, src string, i int) 
 	env := []string{"D=" + d, fmt.Sprintf("SRC=%d", conn.Endpoint.Port), fmt.Sprintf("PORT=%d", freePort()),
 		"PGPASSWORD=" + conn.Password.Reveal(), "U=" + conn.User, "BIN=" + pgBin(p)}
 	start := time.Now()
-	h.sh(ctx, `mkdir -m 700 $D
+	err = h.try(ctx, `mkdir -m 700 $D
 $BIN/pg_basebackup -h 127.0.0.1 -p $SRC -U $U --no-password -D $D/backup -Fp -Xstream --checkpoint=fast
 cp -a $D/backup $D/data
 echo "port = $PORT" >> $D/data/postgresql.auto.conf
 $BIN/pg_ctl -D $D/data -l $D/log -w start >/dev/null
 psql -h 127.0.0.1 -p $PORT -U $U -d postgres -Atc 'SELECT 1' >/dev/null`, env...)
 	took := time.Since(start)
-	h.sh(ctx, `$BIN/pg_ctl -D $D/data -m fast -w stop >/dev/null; rm -rf $D`, env...)
+	stopErr := h.try(ctx, `[ ! -f $D/data/postmaster.pid ] || $BIN/pg_ctl -D $D/data -m fast -w stop >/dev/null; rm -rf $D`, env...)
+	check(err)
+	check(stopErr)
 	return took
 }
