@@ -1,31 +1,3 @@
-// Command quickstart walks through the life of a managed database with
-// dbaaskit: provision PostgreSQL, wait, connect and run a query, allow a
-// network in, back up, write a row, restore into a new instance, show
-// that the restored copy lacks the row written after the backup, and
-// delete what it made, printing each step and the time it took. The
-// password always prints as [redacted].
-//
-//	go run ./examples/quickstart
-//
-// It runs on the local provider by default: real PostgreSQL servers on
-// this machine, their state in a temporary directory removed at the end.
-// Where PostgreSQL is not installed it says what to install and runs on
-// the in-memory provider instead, whose data store stands in for the
-// table. -provider names any other registered provider (memory, or a
-// cloud adapter pointed at a simulator of `dbaas sim`); the data steps
-// run where its endpoint can be reached from here and are skipped, saying
-// why, where not.
-//
-//	go run ./examples/quickstart -provider memory -engine mariadb -allow 10.1.2.0/24
-//
-// Provider settings come from the environment: DBAAS_SETTINGS holds
-// key=value pairs separated by commas (for memory,
-// DBAAS_SETTINGS=provision_delay=2s), DBAAS_TOKEN, DBAAS_REGION and
-// DBAAS_BASE_URL_<PROVIDER> (as `dbaas sim` prints them) or DBAAS_BASE_URL
-// fill the rest of dbaas.Config, and DBAAS_ADMIN_PASSWORD, when set, is
-// the admin password of the new database. Whatever happens, a failed step
-// or Ctrl-C included, quickstart deletes what it made (unless -keep) and
-// says what is left.
 package main
 
 import (
