@@ -21,6 +21,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -742,8 +743,8 @@ func TestMariaDBLogicalBackupWithoutMariadbBackup(t *testing.T) {
 		}
 	}
 	if !found {
-		newProvider(t, dbaas.MariaDB) // skips, saying what to install
-		t.Skip("mariadb-dump or the mariadb client is missing")
+		newProvider(t, dbaas.MariaDB) // skips when MariaDB is missing
+		testenv.Skip(t, "mariadb-dump or the mariadb client is not installed: "+installMariaDB)
 	}
 	ctx := context.Background()
 	p, err := New(ctx, Options{StateDir: stateDir(t), Installations: insts})
