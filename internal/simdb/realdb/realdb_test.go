@@ -258,7 +258,9 @@ func TestCloseDropsEverything(t *testing.T) {
 // attached database has that name, so a second per server is refused,
 // even when both attach at once.
 func TestFixedDatabaseNameOnePerServer(t *testing.T) {
-	b := newBackend(t, realdb.Options{Prefix: "realdbfixed", Database: "realdb_fixed_test"})
+	// Random, so that two runs on one machine do not meet.
+	name := fmt.Sprintf("realdb_fixed_%d", time.Now().UnixNano())
+	b := newBackend(t, realdb.Options{Prefix: "realdbfixed", Database: name})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -282,5 +284,5 @@ func TestFixedDatabaseNameOnePerServer(t *testing.T) {
 	assert.Equal(t, 1, ok)
 	db, err := b.Attach(ctx, "mysql", dbaas.MySQL, "")
 	require.NoError(t, err, "the other server has its own")
-	assert.Equal(t, "realdb_fixed_test", db.Database)
+	assert.Equal(t, name, db.Database)
 }
