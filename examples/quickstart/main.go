@@ -27,6 +27,10 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Output piped into a reader that quits (| head) would kill the
+	// process at its next line, before it deletes the servers it made:
+	// with SIGPIPE ignored the write fails instead and the run goes on.
+	signal.Ignore(syscall.SIGPIPE)
 	if err := run(ctx, os.Stdout, os.Args[1:]); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "quickstart:", err)

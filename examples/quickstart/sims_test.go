@@ -87,7 +87,7 @@ func TestRunOnCloudSimulators(t *testing.T) {
 			want: []string{
 				"open       digitalocean",
 				"provision  created ",
-				"query      PostgreSQL 15",
+				"query      PostgreSQL 1",
 				"allow      cidr:192.0.2.0/24 allowed",
 				"backup     skipped: digitalocean has no on-demand backup",
 				"write      skipped: no backup to compare a restored copy with",
