@@ -88,9 +88,12 @@ func TestRunOnLocalShowsTheRestoredCopyLacksTheLaterRow(t *testing.T) {
 	tests := []struct {
 		engine dbaas.Engine
 		server string // how the query step's answer starts
+		// stateDir, when set, is given as -state-dir (under the test's
+		// temporary directory): it stays, empty of instances and backups.
+		stateDir string
 	}{
-		{dbaas.Postgres, "query      PostgreSQL 1"},
-		{dbaas.MariaDB, "query      MySQL protocol, server 1"},
+		{dbaas.Postgres, "query      PostgreSQL 1", ""},
+		{dbaas.MariaDB, "query      MySQL protocol, server 1", "kept-state"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.engine), func(t *testing.T) {
@@ -98,14 +101,20 @@ func TestRunOnLocalShowsTheRestoredCopyLacksTheLaterRow(t *testing.T) {
 			dir := tmpDir(t)
 			t.Setenv("DBAAS_ADMIN_PASSWORD", password)
 			t.Setenv("DBAAS_SETTINGS", "")
+			args := []string{"-engine", string(tt.engine)}
+			wantState := dir + "/dbaaskit-quickstart-"
+			if tt.stateDir != "" {
+				wantState = filepath.Join(dir, tt.stateDir)
+				args = append(args, "-state-dir", wantState)
+			}
 			var out bytes.Buffer
 			// No -provider: the default is local.
-			err := run(context.Background(), &out, []string{"-engine", string(tt.engine)})
+			err := run(context.Background(), &out, args)
 			text := out.String()
 			require.NoError(t, err, "%s", text)
 			t.Log("\n" + text)
 			for _, want := range []string{
-				"open       local (state in " + dir + "/dbaaskit-quickstart-",
+				"open       local (state in " + wantState,
 				"provision  created local-",
 				"wait       local-",
 				"connect    host 127.0.0.1 port ",
@@ -132,7 +141,19 @@ func TestRunOnLocalShowsTheRestoredCopyLacksTheLaterRow(t *testing.T) {
 			for _, step := range []string{"open", "provision", "wait", "connect", "query", "allow", "backup", "write", "restore", "compare", "delete"} {
 				assert.Regexp(t, `(?m)^`+step+` +.* \([0-9.]+m?s\)$`, text, "step %s prints its time", step)
 			}
-			assertEmptyDir(t, dir)
+			if tt.stateDir == "" {
+				assertEmptyDir(t, dir)
+				return
+			}
+			p, err := local.New(context.Background(), local.Options{StateDir: wantState})
+			require.NoError(t, err)
+			defer p.Close()
+			list, err := p.List(context.Background())
+			require.NoError(t, err)
+			assert.Empty(t, list, "instances left in -state-dir")
+			backups, err := filepath.Glob(filepath.Join(wantState, "backups", "*"))
+			require.NoError(t, err)
+			assert.Empty(t, backups, "backups left in -state-dir")
 		})
 	}
 }
