@@ -62,11 +62,20 @@ func closeWrite(c net.Conn) error {
 	return c.Close()
 }
 
+// streamRead is the read size that keeps copyConn on its pooled buffer:
+// half an SSH packet. A read that brings this much says data arrives
+// faster than it is forwarded, so the next read is likely as large.
+const streamRead = 16 * 1024
+
 // copyConn copies src to dst until EOF (nil) or an error. An idle
-// connection waits in Read with a small buffer of its own; a pooled 32 KiB
-// buffer is taken only while reads fill the small one, so thousands of
-// idle connections cost little memory while a busy one still moves full
-// SSH packets.
+// connection waits in Read with a small buffer of its own; a pooled
+// buffer is taken when a read fills the small one and kept while reads
+// bring at least streamRead bytes, so thousands of idle connections cost
+// little memory while a busy one moves whole SSH packets, one read and one
+// write each. Dropping back to the small buffer after every read short of
+// the pooled buffer's size would split each 32 KiB SSH packet of a
+// download into a 512-byte and a 32,256-byte read and write: twice the
+// system calls, wake-ups and window adjustments per byte.
 func copyConn(dst, src net.Conn, counter *atomic.Int64) error {
 	var small [512]byte
 	streaming := false
@@ -86,7 +95,7 @@ func copyConn(dst, src net.Conn, counter *atomic.Int64) error {
 		if pooled != nil {
 			bufPool.Put(pooled)
 		}
-		streaming = n == len(buf)
+		streaming = n == len(small) || n >= streamRead
 		if werr != nil {
 			return werr
 		}
