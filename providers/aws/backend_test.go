@@ -83,6 +83,20 @@ func TestConnectionReachesRealDatabase(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, []string{value}, got)
 
+			// A restore to the latest restorable time holds the data as it is.
+			_, err = client.RestoreDBInstanceToPointInTime(ctx, &rds.RestoreDBInstanceToPointInTimeInput{
+				SourceDBInstanceIdentifier: aws.String(id), TargetDBInstanceIdentifier: aws.String(id + "-latest"),
+				UseLatestRestorableTime: aws.Bool(true)})
+			require.NoError(t, err)
+			_, err = dbaas.Wait(ctx, e.p, id+"-latest", dbaas.WaitOptions{Clock: clock})
+			require.NoError(t, err)
+			latest, err := e.p.Connection(ctx, id+"-latest")
+			require.NoError(t, err)
+			got, err = realdb.ReadMarkers(ctx, latest)
+			require.NoError(t, err)
+			assert.Equal(t, []string{value}, got, "restored to the latest restorable time")
+			require.NoError(t, e.p.Delete(ctx, id+"-latest", dbaas.DeleteOptions{SkipFinalBackup: true}))
+
 			_, snapshotsBefore := backend.Held()
 			b, err := e.p.Backup(ctx, id, "bk-"+string(engine))
 			require.NoError(t, err)

@@ -11,9 +11,10 @@ import (
 // A copyJob is the copy of an instance's data into a snapshot, when the
 // Backend is a simdb.Snapshotter. Manual and final snapshots copy the
 // data as it is when RDS is asked for them; automated ones are taken
-// before anyone can write, so restoring one gives an empty database, as
-// a point-in-time restore does (the simulator keeps no log of writes to
-// replay: its restore holds no data).
+// before anyone can write, so restoring one gives an empty database. A
+// point-in-time restore with UseLatestRestorableTime copies the data as
+// it is (the window ends now); one to an earlier RestoreTime gets an
+// empty database, as the simulator keeps no log of writes to replay.
 type copyJob struct {
 	id, key string
 	sn      *snapshot
@@ -28,16 +29,40 @@ func (s *Server) reserveCopyLocked(inst *instance, sn *snapshot) *copyJob {
 	}
 	sn.dataKey = "snapshot:" + sn.ID + ":" + randomHex(4)
 	sn.copying = true
+	return &copyJob{id: inst.ID, key: sn.dataKey, sn: sn, busy: s.busyLocked(inst.ID)}
+}
+
+// busyLocked counts one more copy of instance id's data in progress.
+func (s *Server) busyLocked(id string) *sync.WaitGroup {
 	if s.dataBusy == nil {
 		s.dataBusy = map[string]*sync.WaitGroup{}
 	}
-	wg := s.dataBusy[inst.ID]
+	wg := s.dataBusy[id]
 	if wg == nil {
 		wg = &sync.WaitGroup{}
-		s.dataBusy[inst.ID] = wg
+		s.dataBusy[id] = wg
 	}
 	wg.Add(1)
-	return &copyJob{id: inst.ID, key: sn.dataKey, sn: sn, busy: wg}
+	return wg
+}
+
+// attachLatest attaches the database of inst, restored to the latest
+// restorable time of src: that is now, in the simulator, so a copy of
+// src's data as it is holds exactly what the cloud's restore would. The
+// copy is made for this restore alone and dropped once attached.
+func (s *Server) attachLatest(ctx context.Context, src string, inst *instance, busy *sync.WaitGroup) {
+	snap := s.opts.Backend.(simdb.Snapshotter)
+	key := "latest:" + inst.ID + ":" + randomHex(4)
+	err := snap.Snapshot(ctx, src, key)
+	busy.Done()
+	if err != nil {
+		// An unknown key makes the restore fail, and the instance with it.
+		key = "failed:" + key
+	}
+	s.attachFrom(ctx, inst.ID, inst.Engine, inst.Version, key)
+	if err == nil {
+		_ = snap.DropSnapshot(context.WithoutCancel(ctx), key)
+	}
 }
 
 // copyData runs job, in the request that asked for the snapshot, so that

@@ -33,8 +33,10 @@
 // final snapshots copy the instance's data before CreateDBSnapshot or
 // DeleteDBInstance answers, a restore from them attaches that copy, and
 // deleting the snapshot drops it. Automated backups are taken before
-// anyone can write, and a point-in-time restore gets an empty database:
-// the simulator keeps no log of writes to replay.
+// anyone can write. A point-in-time restore with UseLatestRestorableTime
+// copies the data as it is (the window ends now); one to an earlier
+// RestoreTime gets an empty database: the simulator keeps no log of
+// writes to replay.
 //
 // Example:
 //

@@ -863,6 +863,8 @@ func (s *Server) restoreToPointInTime(ctx context.Context, req *request) (any, e
 	}
 	sn := &snapshot{}
 	s.fillSnapshotLocked(sn, srcInst)
+	_, copies := s.opts.Backend.(simdb.Snapshotter)
+	copyLatest := latest && copies && srcInst.db != nil
 	set, err := s.parseSettings(req, srcInst.Engine, srcInst.Port)
 	if err == nil && set.class == "" {
 		set.class = srcInst.Class
@@ -876,6 +878,12 @@ func (s *Server) restoreToPointInTime(ctx context.Context, req *request) (any, e
 		return nil, err
 	}
 	out := s.instanceXML(inst, now)
+	if copyLatest {
+		busy := s.busyLocked(src)
+		s.mu.Unlock()
+		s.attachLatest(ctx, src, inst, busy)
+		return struct{ DBInstance dbInstanceXML }{out}, nil
+	}
 	s.mu.Unlock()
 	s.attach(ctx, inst.ID, inst.Engine, inst.Version)
 	return struct{ DBInstance dbInstanceXML }{out}, nil

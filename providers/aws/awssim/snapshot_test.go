@@ -107,9 +107,16 @@ func TestSnapshotsCarryData(t *testing.T) {
 	assert.Contains(t, rec.logged(), "restore from-manual from src")
 
 	_, err = c.rds.RestoreDBInstanceToPointInTime(ctx, &rds.RestoreDBInstanceToPointInTimeInput{
-		SourceDBInstanceIdentifier: aws.String("src"), TargetDBInstanceIdentifier: aws.String("pitr"), UseLatestRestorableTime: aws.Bool(true)})
+		SourceDBInstanceIdentifier: aws.String("src"), TargetDBInstanceIdentifier: aws.String("pitr"), RestoreTime: aws.Time(clock.Now().Add(-time.Second))})
 	require.NoError(t, err)
-	assert.Contains(t, rec.logged(), "attach pitr", "no write log: a point-in-time restore starts empty")
+	assert.Contains(t, rec.logged(), "attach pitr", "no write log: a restore to a past time starts empty")
+	_, err = c.rds.RestoreDBInstanceToPointInTime(ctx, &rds.RestoreDBInstanceToPointInTimeInput{
+		SourceDBInstanceIdentifier: aws.String("src"), TargetDBInstanceIdentifier: aws.String("latest"), UseLatestRestorableTime: aws.Bool(true)})
+	require.NoError(t, err)
+	assert.Contains(t, rec.logged(), "restore latest from src", "the latest restorable time is now: a copy of the data as it is")
+	rec.mu.Lock()
+	assert.Len(t, rec.snaps, 1, "the copy for the latest restore is dropped once attached")
+	rec.mu.Unlock()
 
 	rec.mu.Lock()
 	rec.failSnap = true
@@ -137,7 +144,7 @@ func TestSnapshotsCarryData(t *testing.T) {
 		return strings.Contains(log, "detach src") && strings.Contains(log, "drop snapshot of src")
 	}, 5*time.Second, 5*time.Millisecond)
 	log := rec.logged()
-	assert.Less(t, indexOf(log, "snapshot src", 2), indexOf(log, "detach src", 1), "the final copy is taken before the instance's database goes")
+	assert.Less(t, indexOf(log, "snapshot src", 3), indexOf(log, "detach src", 1), "the final copy is taken before the instance's database goes")
 	rec.mu.Lock()
 	assert.Len(t, rec.snaps, 1, "the final snapshot's copy stays after its instance")
 	rec.mu.Unlock()
