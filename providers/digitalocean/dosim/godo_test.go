@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -195,6 +196,8 @@ func TestGodoCreateRefusesInvalidInput(t *testing.T) {
 		{"storage", func(r *godo.DatabaseCreateRequest) { r.StorageSizeMib = 100 }, "storage_size_mib"},
 		{"vpc", func(r *godo.DatabaseCreateRequest) { r.PrivateNetworkUUID = "d455e75d-4858-4eec-8c95-da2f0a5f93a7" }, "private_network_uuid"},
 		{"tag", func(r *godo.DatabaseCreateRequest) { r.Tags = []string{"a b"} }, "tags"},
+		{"tag too long", func(r *godo.DatabaseCreateRequest) { r.Tags = []string{strings.Repeat("t", 256)} }, "tags"},
+		{"tag empty", func(r *godo.DatabaseCreateRequest) { r.Tags = []string{""} }, "tags"},
 		{"rule", func(r *godo.DatabaseCreateRequest) {
 			r.Rules = []*godo.DatabaseCreateFirewallRule{{Type: "ip_addr", Value: "x"}}
 		}, "rules[0]"},
