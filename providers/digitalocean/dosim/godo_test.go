@@ -5,8 +5,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"net/http"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
