@@ -12,6 +12,19 @@
 // connections is bounded, and Close drains open connections up to a
 // deadline and says how many it had to cut.
 //
+// Data coming from the relay costs more CPU per byte than in OpenSSH's
+// ssh, and the cost is inside golang.org/x/crypto/ssh: it allocates a
+// fresh buffer for every 32 KiB packet it reads and hands each packet
+// through three goroutines. In a profile of a download the garbage
+// collector (marking, sweeping and the sweeper's yields) takes about 45%
+// of the tunnel's CPU, system calls about 20%, goroutine hand-offs about
+// 15% and decryption under 10%. Only process-wide settings
+// change that, and a library must leave those to the program: a program
+// that moves bulk data through a tunnel may call debug.SetGCPercent(400)
+// (or run with GOGC=400), which in bench/tunnel cut the CPU per byte of a
+// download to about 0.7× and brought download throughput to about that of
+// OpenSSH.
+//
 //	t, err := tunnel.Open(ctx, tunnel.Config{
 //		Relays:     []tunnel.Relay{{Hop: tunnel.Hop{Host: "relay.example.com", User: "deploy"}}},
 //		Remote:     dbaas.Endpoint{Host: "10.0.0.5", Port: 5432},
