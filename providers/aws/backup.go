@@ -156,46 +156,34 @@ func (p *Provider) Restore(ctx context.Context, backupID string, spec dbaas.Spec
 	}
 	token := newToken()
 	var d *types.DBInstance
+	// Both restores take the same settings; only the source differs.
 	if pitr {
-		in := &rds.RestoreDBInstanceToPointInTimeInput{
+		var out *rds.RestoreDBInstanceToPointInTimeOutput
+		out, err = p.rds.RestoreDBInstanceToPointInTime(ctx, &rds.RestoreDBInstanceToPointInTimeInput{
 			SourceDBInstanceIdentifier: aws.String(source), TargetDBInstanceIdentifier: aws.String(spec.Name),
 			RestoreTime: aws.Time(at), DBInstanceClass: aws.String(spec.Size), Port: aws.Int32(int32(pl.port)),
 			PubliclyAccessible: aws.Bool(spec.PublicAccess), DeletionProtection: aws.Bool(spec.DeletionProtection),
 			StorageType: aws.String(pl.storageType), VpcSecurityGroupIds: []string{groupID}, Tags: p.tags(&spec, pl, token),
-			CopyTagsToSnapshot: aws.Bool(true),
-		}
-		if pl.az != "" {
-			in.AvailabilityZone = aws.String(pl.az)
-		}
-		if pl.subnetGroup != "" {
-			in.DBSubnetGroupName = aws.String(pl.subnetGroup)
-		}
-		out, err := p.rds.RestoreDBInstanceToPointInTime(ctx, in)
+			CopyTagsToSnapshot: aws.Bool(true), AvailabilityZone: nonEmpty(pl.az), DBSubnetGroupName: nonEmpty(pl.subnetGroup),
+		})
 		if err == nil {
 			d = out.DBInstance
-		} else {
-			return p.restoreFailed(ctx, spec.Name, token, sourceID, m, err)
 		}
 	} else {
-		in := &rds.RestoreDBInstanceFromDBSnapshotInput{
+		var out *rds.RestoreDBInstanceFromDBSnapshotOutput
+		out, err = p.rds.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{
 			DBSnapshotIdentifier: aws.String(backupID), DBInstanceIdentifier: aws.String(spec.Name),
 			DBInstanceClass: aws.String(spec.Size), Port: aws.Int32(int32(pl.port)),
 			PubliclyAccessible: aws.Bool(spec.PublicAccess), DeletionProtection: aws.Bool(spec.DeletionProtection),
 			StorageType: aws.String(pl.storageType), VpcSecurityGroupIds: []string{groupID}, Tags: p.tags(&spec, pl, token),
-			CopyTagsToSnapshot: aws.Bool(true),
-		}
-		if pl.az != "" {
-			in.AvailabilityZone = aws.String(pl.az)
-		}
-		if pl.subnetGroup != "" {
-			in.DBSubnetGroupName = aws.String(pl.subnetGroup)
-		}
-		out, err := p.rds.RestoreDBInstanceFromDBSnapshot(ctx, in)
+			CopyTagsToSnapshot: aws.Bool(true), AvailabilityZone: nonEmpty(pl.az), DBSubnetGroupName: nonEmpty(pl.subnetGroup),
+		})
 		if err == nil {
 			d = out.DBInstance
-		} else {
-			return p.restoreFailed(ctx, spec.Name, token, sourceID, m, err)
 		}
+	}
+	if err != nil {
+		return p.restoreFailed(ctx, spec.Name, token, sourceID, m, err)
 	}
 	p.inheritPassword(spec.Name, sourceID)
 	return toInstance(d, p.opts.Region), nil

@@ -271,15 +271,11 @@ func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance
 	if spec.Database != "" {
 		in.DBName = aws.String(spec.Database)
 	}
-	if pl.az != "" {
-		in.AvailabilityZone = aws.String(pl.az)
-	}
+	in.AvailabilityZone = nonEmpty(pl.az)
 	if spec.Nodes == 2 {
 		in.MultiAZ = aws.Bool(true)
 	}
-	if pl.subnetGroup != "" {
-		in.DBSubnetGroupName = aws.String(pl.subnetGroup)
-	}
+	in.DBSubnetGroupName = nonEmpty(pl.subnetGroup)
 	if spec.BackupRetentionDays > 0 {
 		in.BackupRetentionPeriod = aws.Int32(int32(spec.BackupRetentionDays))
 	}
@@ -431,4 +427,13 @@ func (p *Provider) ensureSubnetGroup(ctx context.Context, op string, m *made) er
 	p.subnetsOK = true
 	p.mu.Unlock()
 	return nil
+}
+
+// nonEmpty is s for an optional request field, or nil (the field left out,
+// so RDS picks its default) when s is empty.
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
 }

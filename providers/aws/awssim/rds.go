@@ -179,6 +179,14 @@ func snapshotNotFound(id string) *apiError {
 	return &apiError{status: http.StatusNotFound, code: "DBSnapshotNotFound", msg: "DBSnapshot " + id + " not found."}
 }
 
+func snapshotExists(id string) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: "DBSnapshotAlreadyExists", msg: "Cannot create the snapshot because a snapshot with the identifier " + id + " already exists."}
+}
+
+func instanceExists() *apiError {
+	return &apiError{status: http.StatusBadRequest, code: "DBInstanceAlreadyExists", msg: "DB instance already exists"}
+}
+
 func invalidState(msg string) *apiError {
 	return &apiError{status: http.StatusBadRequest, code: "InvalidDBInstanceState", msg: msg}
 }
@@ -386,32 +394,18 @@ func (s *Server) createDBInstance(ctx context.Context, req *request) (any, error
 	now := s.clock.Now()
 	gone := s.advanceLocked(now)
 	defer s.detach(gone)
-	if err := s.checkRefsLocked(&set); err != nil {
+	if managed {
+		// RDS generates the password it manages.
+		password = randomHex(24)
+	}
+	inst := &instance{
+		ID: id, Engine: engine, Version: version, User: user, DBName: dbName,
+		Storage: storage, Retention: retention, Encrypted: encrypted, password: password,
+	}
+	if err := s.addInstanceLocked(inst, set, managed, now); err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}
-	if _, ok := s.instances[id]; ok {
-		s.mu.Unlock()
-		return nil, &apiError{status: http.StatusBadRequest, code: "DBInstanceAlreadyExists", msg: "DB instance already exists"}
-	}
-	inst := &instance{
-		ID: id, Class: set.class, Engine: engine, Version: version, User: user, DBName: dbName,
-		AZ: set.az, SubnetGroup: set.subnetGroup, StorageType: set.storageType, ResourceID: "db-" + strings.ToUpper(randomHex(26)),
-		Storage: storage, Port: set.port, Retention: retention,
-		Public: set.public, Encrypted: encrypted, DeletionProtection: set.protect,
-		Tags: set.tags, SecurityGroups: set.groups, Status: "creating", Created: now,
-		password: password, CopyTags: set.copyTags,
-	}
-	if inst.AZ == "" {
-		inst.AZ = s.opts.Region + "a"
-	}
-	if managed {
-		inst.password = randomHex(24)
-		inst.secretARN = s.newSecretLocked(user, inst.password)
-	}
-	s.scheduleCreateLocked(inst, now)
-	s.instances[id] = inst
-	s.order = append(s.order, id)
 	out := s.instanceXML(inst, now)
 	s.mu.Unlock()
 	s.attach(ctx, inst.ID, engine, version)
@@ -499,15 +493,9 @@ func (s *Server) attachFrom(ctx context.Context, id, engine, version, dataKey st
 
 func (s *Server) describeDBInstances(req *request) (any, error) {
 	id := strings.ToLower(req.get("DBInstanceIdentifier"))
-	max, ok, err := parseInt(req, "MaxRecords")
+	max, err := parseMaxRecords(req)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		max = 100
-	}
-	if max < 20 || max > 100 {
-		return nil, invalidParam("Invalid value for MaxRecords: must be 20 to 100")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -520,19 +508,45 @@ func (s *Server) describeDBInstances(req *request) (any, error) {
 		}
 		return describeInstancesResult{DBInstances: []dbInstanceXML{s.instanceXML(inst, now)}}, nil
 	}
-	start, err := parseMarker(req.get("Marker"), len(s.order))
+	start, end, next, err := page(req, len(s.order), max)
 	if err != nil {
 		return nil, err
 	}
-	out := describeInstancesResult{}
-	end := min(start+max, len(s.order))
+	out := describeInstancesResult{Marker: next}
 	for _, iid := range s.order[start:end] {
 		out.DBInstances = append(out.DBInstances, s.instanceXML(s.instances[iid], now))
 	}
-	if end < len(s.order) {
-		out.Marker = strconv.Itoa(end)
-	}
 	return out, nil
+}
+
+// parseMaxRecords reads the page size of a Describe call: 100 when absent,
+// and RDS rejects anything outside 20 to 100.
+func parseMaxRecords(req *request) (int, error) {
+	max, ok, err := parseInt(req, "MaxRecords")
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 100, nil
+	}
+	if max < 20 || max > 100 {
+		return 0, invalidParam("Invalid value for MaxRecords: must be 20 to 100")
+	}
+	return max, nil
+}
+
+// page picks the items [start, end) of n listed ones that a Describe call
+// returns from its Marker, and the Marker of the next page ("" on the last).
+func page(req *request, n, max int) (start, end int, next string, err error) {
+	start, err = parseMarker(req.get("Marker"), n)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	end = min(start+max, n)
+	if end < n {
+		next = strconv.Itoa(end)
+	}
+	return start, end, next, nil
 }
 
 func parseMarker(m string, n int) (int, error) {
@@ -595,7 +609,7 @@ func (s *Server) deleteDBInstanceLocked(req *request) (any, *copyJob, error) {
 			return nil, nil, invalidState("Instance " + id + " is currently " + inst.Status + " - a final snapshot cannot be taken.")
 		}
 		if _, ok := s.snapshots[final]; ok {
-			return nil, nil, &apiError{status: http.StatusBadRequest, code: "DBSnapshotAlreadyExists", msg: "Cannot create the snapshot because a snapshot with the identifier " + final + " already exists."}
+			return nil, nil, snapshotExists(final)
 		}
 		sn := &snapshot{ID: final, InstanceID: id, Type: "manual", Created: now, readyAt: now.Add(s.opts.BackupDelay)}
 		s.fillSnapshotLocked(sn, inst)
@@ -641,7 +655,7 @@ func (s *Server) createDBSnapshotLocked(req *request) (any, *copyJob, error) {
 		return nil, nil, instanceNotFound(id)
 	}
 	if _, ok := s.snapshots[sid]; ok {
-		return nil, nil, &apiError{status: http.StatusBadRequest, code: "DBSnapshotAlreadyExists", msg: "Cannot create the snapshot because a snapshot with the identifier " + sid + " already exists."}
+		return nil, nil, snapshotExists(sid)
 	}
 	if inst.Status != "available" {
 		return nil, nil, invalidState("Cannot create a snapshot because the database instance " + id + " is not currently in the available state.")
@@ -668,15 +682,9 @@ func (s *Server) describeDBSnapshots(req *request) (any, error) {
 	if typ != "" && typ != "automated" && typ != "manual" && typ != "shared" && typ != "public" && typ != "awsbackup" {
 		return nil, invalidParam("Invalid SnapshotType " + strconv.Quote(typ))
 	}
-	max, ok, err := parseInt(req, "MaxRecords")
+	max, err := parseMaxRecords(req)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		max = 100
-	}
-	if max < 20 || max > 100 {
-		return nil, invalidParam("Invalid value for MaxRecords: must be 20 to 100")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -700,17 +708,13 @@ func (s *Server) describeDBSnapshots(req *request) (any, error) {
 		}
 		match = append(match, sn)
 	}
-	start, err := parseMarker(req.get("Marker"), len(match))
+	start, end, next, err := page(req, len(match), max)
 	if err != nil {
 		return nil, err
 	}
-	end := min(start+max, len(match))
-	out := describeSnapshotsResult{}
+	out := describeSnapshotsResult{Marker: next}
 	for _, sn := range match[start:end] {
 		out.DBSnapshots = append(out.DBSnapshots, s.snapshotXML(sn, now))
-	}
-	if end < len(match) {
-		out.Marker = strconv.Itoa(end)
 	}
 	return out, nil
 }
@@ -742,30 +746,45 @@ func (s *Server) deleteDBSnapshot(req *request) (any, error) {
 	return struct{ DBSnapshot dbSnapshotXML }{out}, nil
 }
 
-// newInstanceFromLocked makes the instance a restore creates.
-func (s *Server) newInstanceFromLocked(id string, set instanceSettings, sn *snapshot, now time.Time) (*instance, error) {
+// addInstanceLocked checks the references of set and that inst.ID is
+// free, then completes inst (which holds what the call itself decides:
+// engine, version, user, storage, retention, encryption, password) with
+// set, gives it a secret holding its password when managed, records it
+// and plans its creation.
+func (s *Server) addInstanceLocked(inst *instance, set instanceSettings, managed bool, now time.Time) error {
 	if err := s.checkRefsLocked(&set); err != nil {
-		return nil, err
+		return err
 	}
-	if _, ok := s.instances[id]; ok {
-		return nil, &apiError{status: http.StatusBadRequest, code: "DBInstanceAlreadyExists", msg: "DB instance already exists"}
+	if _, ok := s.instances[inst.ID]; ok {
+		return instanceExists()
 	}
-	inst := &instance{
-		ID: id, Class: set.class, Engine: sn.Engine, Version: sn.Version, User: sn.User,
-		AZ: set.az, SubnetGroup: set.subnetGroup, StorageType: set.storageType, ResourceID: "db-" + strings.ToUpper(randomHex(26)),
-		Storage: sn.Storage, Port: set.port, Retention: 1, Public: set.public, Encrypted: sn.Encrypted,
-		DeletionProtection: set.protect, Tags: set.tags, SecurityGroups: set.groups, Status: "creating", Created: now,
-		password: sn.password, CopyTags: set.copyTags,
-	}
+	inst.Class, inst.AZ, inst.SubnetGroup, inst.StorageType = set.class, set.az, set.subnetGroup, set.storageType
+	inst.Port, inst.Public, inst.DeletionProtection, inst.CopyTags = set.port, set.public, set.protect, set.copyTags
+	inst.Tags, inst.SecurityGroups = set.tags, set.groups
+	inst.ResourceID = "db-" + strings.ToUpper(randomHex(26))
+	inst.Status, inst.Created = "creating", now
 	if inst.AZ == "" {
 		inst.AZ = s.opts.Region + "a"
 	}
-	if sn.secretARN != "" {
-		inst.secretARN = s.newSecretLocked(sn.User, sn.password)
+	if managed {
+		inst.secretARN = s.newSecretLocked(inst.User, inst.password)
 	}
 	s.scheduleCreateLocked(inst, now)
-	s.instances[id] = inst
-	s.order = append(s.order, id)
+	s.instances[inst.ID] = inst
+	s.order = append(s.order, inst.ID)
+	return nil
+}
+
+// newInstanceFromLocked makes the instance a restore creates from the
+// copy sn of its source; a managed password stays managed.
+func (s *Server) newInstanceFromLocked(id string, set instanceSettings, sn *snapshot, now time.Time) (*instance, error) {
+	inst := &instance{
+		ID: id, Engine: sn.Engine, Version: sn.Version, User: sn.User, Storage: sn.Storage,
+		Retention: 1, Encrypted: sn.Encrypted, password: sn.password,
+	}
+	if err := s.addInstanceLocked(inst, set, sn.secretARN != "", now); err != nil {
+		return nil, err
+	}
 	return inst, nil
 }
 
