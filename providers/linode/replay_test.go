@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/internal/testenv"
 	"github.com/agiledeploy/dbaaskit/providers/linode"
 	"github.com/agiledeploy/dbaaskit/providers/linode/linodesim"
 )
@@ -36,23 +37,7 @@ type interaction struct {
 // holding go.mod), or skips the test.
 func recordings(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the test directory: cannot locate ../shared/specs")
-		}
-		dir = parent
-	}
-	rec := filepath.Join(dir, "..", "shared", "specs", "linode", "recordings")
-	if _, err := os.Stat(rec); err != nil {
-		t.Skipf("recorded Linode traffic not found at %s: the replay check needs the shared specs folder", rec)
-	}
-	return rec
+	return testenv.SpecsDir(t, "linode", "recordings")
 }
 
 // loadCassette reads a go-vcr cassette: only the fields the replay needs,

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
+	"github.com/agiledeploy/dbaaskit/internal/testenv"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
 )
 
@@ -27,22 +26,7 @@ import (
 // beside the repository, or skips the test when it is absent.
 func specRouter(t *testing.T) routers.Router {
 	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the test's directory; cannot locate ../shared/specs")
-		}
-		dir = parent
-	}
-	path := filepath.Join(dir, "..", "shared", "specs", "digitalocean", "openapi-bundled.yaml")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("the DigitalOcean OpenAPI description is not at %s: skipping the spec check", path)
-	}
+	path := testenv.SpecsDir(t, "digitalocean", "openapi-bundled.yaml")
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromFile(path)
 	require.NoError(t, err)
