@@ -15,6 +15,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas/dbaastest"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb"
+	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb/realdbtest"
 	awsp "github.com/agiledeploy/dbaaskit/providers/aws"
 	"github.com/agiledeploy/dbaaskit/providers/aws/awssim"
 )
@@ -74,7 +75,7 @@ func TestConformance(t *testing.T) {
 	var opts awsp.Options
 	var writeData func(context.Context, *dbaas.ConnectionInfo, string) error
 	var readData func(context.Context, *dbaas.ConnectionInfo) ([]string, error)
-	if backend := openRealDB(t, false); backend != nil {
+	if backend := realdbtest.Open(t, realdb.Options{Prefix: "awssim"}, false); backend != nil {
 		simOpts.Backend = backend
 		opts.TLS = dbaas.TLSDisable // the local servers speak plain TCP
 		writeData, readData = realdb.WriteMarker, realdb.ReadMarkers

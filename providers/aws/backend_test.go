@@ -15,7 +15,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb"
-	"github.com/agiledeploy/dbaaskit/internal/testenv"
+	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb/realdbtest"
 	awsp "github.com/agiledeploy/dbaaskit/providers/aws"
 )
 
@@ -25,35 +25,13 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// openRealDB returns a backend on the machine's PostgreSQL and MariaDB,
-// closed after the test (after the simulator, whose cleanup runs first),
-// or nil when they do not answer and the test may go on without them.
-func openRealDB(t *testing.T, required bool) *realdb.Backend {
-	t.Helper()
-	b, err := realdb.New(realdb.Options{Prefix: "awssim"})
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.Check(ctx); err != nil {
-		require.NoError(t, b.Close(ctx))
-		why := "PostgreSQL (127.0.0.1:5432, postgres, trust) and MariaDB (127.0.0.1:3306, root) are not running (install postgresql-15 and mariadb-server and start them): " + err.Error()
-		if required || testenv.Integration() {
-			testenv.Skip(t, why)
-		}
-		t.Log(why + "; the data checks are off")
-		return nil
-	}
-	t.Cleanup(func() { require.NoError(t, b.Close(context.Background())) })
-	return b
-}
-
 // TestConnectionReachesRealDatabase proves the Backend hook end to end:
 // the endpoint and the managed master credentials the adapter returns
 // open a real PostgreSQL or MariaDB database, a manual snapshot's data is
 // dropped with the snapshot, and nothing is left once the simulator
 // closes.
 func TestConnectionReachesRealDatabase(t *testing.T) {
-	backend := openRealDB(t, true)
+	backend := realdbtest.Open(t, realdb.Options{Prefix: "awssim"}, true)
 	clock := fakeclock.NewAuto(start)
 	simOpts := realistic
 	simOpts.Clock, simOpts.Backend = clock, backend

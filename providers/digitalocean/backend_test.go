@@ -14,37 +14,15 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb"
-	"github.com/agiledeploy/dbaaskit/internal/testenv"
+	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb/realdbtest"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
 )
 
-// openRealDB returns a backend on the machine's PostgreSQL and MariaDB,
-// closed after the test (after the simulator, whose cleanup runs first),
-// or nil when they do not answer and the test may go on without them.
-func openRealDB(t *testing.T, required bool) *realdb.Backend {
-	t.Helper()
-	b, err := realdb.New(realdb.Options{Prefix: "dosim"})
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.Check(ctx); err != nil {
-		require.NoError(t, b.Close(ctx))
-		why := "PostgreSQL (127.0.0.1:5432, postgres, trust) and MariaDB (127.0.0.1:3306, root) are not running (install postgresql-15 and mariadb-server and start them): " + err.Error()
-		if required || testenv.Integration() {
-			testenv.Skip(t, why)
-		}
-		t.Log(why + "; the data checks are off")
-		return nil
-	}
-	t.Cleanup(func() { require.NoError(t, b.Close(context.Background())) })
-	return b
-}
-
 // TestBackendDatabaseAcceptsConnections proves the Backend hook: the
 // connection the adapter returns reaches a real database.
 func TestBackendDatabaseAcceptsConnections(t *testing.T) {
-	backend := openRealDB(t, true)
+	backend := realdbtest.Open(t, realdb.Options{Prefix: "dosim"}, true)
 	e := newEnv(t, dosim.Options{Backend: backend, ProvisionDelay: 50 * time.Millisecond}, digitalocean.Options{})
 	for _, engine := range []dbaas.Engine{dbaas.Postgres, dbaas.MySQL} {
 		t.Run(string(engine), func(t *testing.T) {
@@ -121,7 +99,7 @@ func databaseExists(t *testing.T, ctx context.Context, engine dbaas.Engine, name
 // the data written before the backup was listed, and none written after:
 // dosim copies a backup's data when a request first finds it due.
 func TestBackupCarriesData(t *testing.T) {
-	backend := openRealDB(t, true)
+	backend := realdbtest.Open(t, realdb.Options{Prefix: "dosim"}, true)
 	clock := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	e := newEnv(t, dosim.Options{Backend: backend, Clock: clock}, digitalocean.Options{})
 	wait := dbaas.WaitOptions{FirstDelay: 10 * time.Millisecond, Expected: -1, Clock: clock}

@@ -16,7 +16,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb"
-	"github.com/agiledeploy/dbaaskit/internal/testenv"
+	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb/realdbtest"
 	"github.com/agiledeploy/dbaaskit/providers/linode"
 	"github.com/agiledeploy/dbaaskit/providers/linode/linodesim"
 )
@@ -28,15 +28,7 @@ import (
 func newRealDB(t *testing.T) (b *realdb.Backend, database string) {
 	t.Helper()
 	database = randomName("lsim_")
-	b, err := realdb.New(realdb.Options{Prefix: "linodesim", Database: database})
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.Check(ctx); err != nil {
-		require.NoError(t, b.Close(ctx))
-		testenv.Skip(t, "PostgreSQL (127.0.0.1:5432, postgres, trust) and MariaDB (127.0.0.1:3306, root) are not running (install postgresql-15 and mariadb-server and start them): "+err.Error())
-	}
-	t.Cleanup(func() { require.NoError(t, b.Close(context.Background())) })
+	b = realdbtest.Open(t, realdb.Options{Prefix: "linodesim", Database: database}, true)
 	return b, database
 }
 

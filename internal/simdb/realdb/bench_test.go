@@ -9,7 +9,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb"
-	"github.com/agiledeploy/dbaaskit/internal/testenv"
+	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb/realdbtest"
 )
 
 // BenchmarkAttach is the baseline: the cost of a fresh database and
@@ -57,11 +57,5 @@ func BenchmarkSnapshotRestore(b *testing.B) {
 
 func benchBackend(b *testing.B) *realdb.Backend {
 	b.Helper()
-	be, err := realdb.New(realdb.Options{Prefix: "realdbbench"})
-	require.NoError(b, err)
-	b.Cleanup(func() { require.NoError(b, be.Close(context.Background())) })
-	if err := be.Check(context.Background()); err != nil {
-		testenv.Skip(b, "PostgreSQL and MariaDB must run on 127.0.0.1: "+err.Error())
-	}
-	return be
+	return realdbtest.Open(b, realdb.Options{Prefix: "realdbbench"}, true)
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb"
-	"github.com/agiledeploy/dbaaskit/internal/testenv"
+	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb/realdbtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -33,16 +33,7 @@ var _ interface {
 // checked to leave nothing) at the end of the test.
 func newBackend(t *testing.T, opts realdb.Options) *realdb.Backend {
 	t.Helper()
-	b, err := realdb.New(opts)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.Check(ctx); err != nil {
-		require.NoError(t, b.Close(ctx))
-		testenv.Skip(t, "PostgreSQL (127.0.0.1:5432, postgres, trust) and MariaDB (127.0.0.1:3306, root) must run: install postgresql-15 and mariadb-server and start them: "+err.Error())
-	}
-	t.Cleanup(func() { require.NoError(t, b.Close(context.Background())) })
-	return b
+	return realdbtest.Open(t, opts, true)
 }
 
 func TestNewRefusesBadOptions(t *testing.T) {
