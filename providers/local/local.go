@@ -291,6 +291,13 @@ func (p *Provider) status(r *record) (dbaas.Status, string) {
 			}
 			return dbaas.StatusProvisioning, r.State
 		}
+		// The build may have finished between reading r and looking at
+		// the operation and the lock: read the record again before
+		// calling it interrupted.
+		if fresh, err := p.store.readRecord(r.ID); err == nil && fresh.State != r.State {
+			*r = *fresh
+			return p.status(r)
+		}
 		return dbaas.StatusFailed, "interrupted: the process creating it ended before it was ready; delete it and create it again"
 	case stateStopped:
 		return dbaas.StatusStopped, r.State
