@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -95,17 +94,12 @@ func (a *app) revokeCommand() *cobra.Command {
 }
 
 func (a *app) changeAccess(ctx context.Context, ref string, srcs []dbaas.Source, allow bool) error {
-	p, err := a.openProvider(ctx)
-	if err != nil {
-		return err
-	}
+	var checks []func(dbaas.Provider) error
 	if allow {
 		// Refuse a source kind the provider lacks before calling it.
-		if err := dbaas.CheckSources(a.provider, p.Capabilities(), srcs); err != nil {
-			return err
-		}
+		checks = append(checks, a.checkSources(srcs))
 	}
-	inst, err := resolve(ctx, p, ref)
+	p, inst, err := a.openInstance(ctx, ref, checks...)
 	if err != nil {
 		return err
 	}
@@ -126,14 +120,17 @@ func (a *app) changeAccess(ctx context.Context, ref string, srcs []dbaas.Source,
 	}
 	res.Sources = sourceStrings(now)
 	return a.emit(res, func(w io.Writer) error {
-		if a.quiet {
-			return nil
-		}
-		for _, s := range res.Sources {
-			fmt.Fprintln(w, s)
+		if !a.quiet {
+			lines(w, "", res.Sources)
 		}
 		return nil
 	})
+}
+
+// checkSources refuses, before any call, a source kind the provider
+// cannot let in.
+func (a *app) checkSources(srcs []dbaas.Source) func(dbaas.Provider) error {
+	return func(p dbaas.Provider) error { return dbaas.CheckSources(a.provider, p.Capabilities(), srcs) }
 }
 
 func (a *app) accessCommand() *cobra.Command {
@@ -143,11 +140,7 @@ func (a *app) accessCommand() *cobra.Command {
 		GroupID: "access",
 		Args:    args(1, 1, "ID|NAME"),
 		RunE: a.runE(func(ctx context.Context, _ *cobra.Command, args []string) error {
-			p, err := a.openProvider(ctx)
-			if err != nil {
-				return err
-			}
-			inst, err := resolve(ctx, p, args[0])
+			p, inst, err := a.openInstance(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -157,9 +150,7 @@ func (a *app) accessCommand() *cobra.Command {
 			}
 			res := accessResult{ID: inst.ID, Sources: sourceStrings(srcs)}
 			return a.emit(res, func(w io.Writer) error {
-				for _, s := range res.Sources {
-					fmt.Fprintln(w, s)
-				}
+				lines(w, "", res.Sources)
 				return nil
 			})
 		}),
@@ -199,14 +190,7 @@ An empty list would lock everyone out, so it needs --allow-empty.`,
 			if len(srcs) == 0 && !allowEmpty {
 				return usageErrorf("sync-access %s: no sources given: this would remove all access; add --allow-empty to mean it", clip(args[0]))
 			}
-			p, err := a.openProvider(ctx)
-			if err != nil {
-				return err
-			}
-			if err := dbaas.CheckSources(a.provider, p.Capabilities(), srcs); err != nil {
-				return err
-			}
-			inst, err := resolve(ctx, p, args[0])
+			p, inst, err := a.openInstance(ctx, args[0], a.checkSources(srcs))
 			if err != nil {
 				return err
 			}
@@ -225,14 +209,9 @@ An empty list would lock everyone out, so it needs --allow-empty.`,
 			}
 			res := syncResult{ID: inst.ID, Added: sourceStrings(change.Added), Removed: sourceStrings(change.Removed), DryRun: dryRun}
 			return a.emit(res, func(w io.Writer) error {
-				if a.quiet {
-					return nil
-				}
-				for _, s := range res.Added {
-					fmt.Fprintln(w, "+ "+s)
-				}
-				for _, s := range res.Removed {
-					fmt.Fprintln(w, "- "+s)
+				if !a.quiet {
+					lines(w, "+ ", res.Added)
+					lines(w, "- ", res.Removed)
 				}
 				return nil
 			})

@@ -306,6 +306,26 @@ func (a *app) openProvider(ctx context.Context) (dbaas.Provider, error) {
 	return p, nil
 }
 
+// openInstance opens the provider chosen by the global flags, runs checks
+// on it (capability checks that must refuse before any call about the
+// instance) and resolves ref by id or name.
+func (a *app) openInstance(ctx context.Context, ref string, checks ...func(dbaas.Provider) error) (dbaas.Provider, *dbaas.Instance, error) {
+	p, err := a.openProvider(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, check := range checks {
+		if err := check(p); err != nil {
+			return nil, nil, err
+		}
+	}
+	inst, err := resolve(ctx, p, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, inst, nil
+}
+
 // buildsInProcess names the providers whose new instances are built by
 // this process (local runs the servers' setup in the background): their
 // creates must see the build through before the process exits.

@@ -22,14 +22,12 @@ automatic ones with "dbaas backups".`,
 		GroupID: "backups",
 		Args:    args(1, 1, "ID|NAME"),
 		RunE: a.runE(func(ctx context.Context, _ *cobra.Command, args []string) error {
-			p, err := a.openProvider(ctx)
-			if err != nil {
-				return err
-			}
-			if !p.Capabilities().OnDemandBackup {
-				return dbaas.Unsupported(a.provider, "backup", "has no on-demand backups; see 'dbaas backups' for the automatic ones")
-			}
-			inst, err := resolve(ctx, p, args[0])
+			p, inst, err := a.openInstance(ctx, args[0], func(p dbaas.Provider) error {
+				if !p.Capabilities().OnDemandBackup {
+					return dbaas.Unsupported(a.provider, "backup", "has no on-demand backups; see 'dbaas backups' for the automatic ones")
+				}
+				return nil
+			})
 			if err != nil {
 				return err
 			}
@@ -41,10 +39,7 @@ automatic ones with "dbaas backups".`,
 				return err
 			}
 			a.note("backup %s of %s: %s", b.Name, inst.Name, b.Status)
-			return a.emit(b, func(w io.Writer) error {
-				_, err := fmt.Fprintln(w, b.ID)
-				return err
-			})
+			return a.emitLine(b, b.ID)
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "name of the backup (default NAME-TIME)")
@@ -58,11 +53,7 @@ func (a *app) backupsCommand() *cobra.Command {
 		GroupID: "backups",
 		Args:    args(1, 1, "ID|NAME"),
 		RunE: a.runE(func(ctx context.Context, _ *cobra.Command, args []string) error {
-			p, err := a.openProvider(ctx)
-			if err != nil {
-				return err
-			}
-			inst, err := resolve(ctx, p, args[0])
+			p, inst, err := a.openInstance(ctx, args[0])
 			if err != nil {
 				return err
 			}

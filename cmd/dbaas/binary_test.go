@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/providers/aws/awssim"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
 	"github.com/agiledeploy/dbaaskit/providers/linode/linodesim"
@@ -56,6 +58,24 @@ func newProc(t *testing.T, env ...string) *proc {
 	// machine running the tests.
 	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 	return &proc{t: t, env: append(base, env...)}
+}
+
+// start starts the binary in the background with the proc's
+// environment, for commands that run until interrupted. It returns the
+// command's stdout to read from and its stderr, safe to read once the
+// command has been waited for. The process is killed at the end of the
+// test if still running.
+func (p *proc) start(args ...string) (*exec.Cmd, io.Reader, *bytes.Buffer) {
+	p.t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = p.env
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(p.t, err)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	require.NoError(p.t, cmd.Start())
+	p.t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd, stdout, &errb
 }
 
 func (p *proc) runIn(stdin string, args ...string) result {
@@ -111,6 +131,38 @@ func TestBinaryHelpVersionAndUsageErrors(t *testing.T) {
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, `"nimbus"`)
 	assert.Contains(t, r.stderr, "digitalocean, linode, local, memory")
+}
+
+// TestBinaryProvidersWithoutCredentials lists every registered provider's
+// capabilities in an environment with no credentials, region or
+// configuration: placeholders stand in, and no row is an error.
+func TestBinaryProvidersWithoutCredentials(t *testing.T) {
+	p := newProc(t)
+	r := p.run("providers", "-o", "json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var ps []providerInfo
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &ps))
+	byName := map[string]providerInfo{}
+	for _, in := range ps {
+		assert.Empty(t, in.Error, in.Name)
+		require.NotNil(t, in.Capabilities, in.Name)
+		byName[in.Name] = in
+	}
+	for _, name := range []string{"aws", "digitalocean", "linode", "local", "memory", "static"} {
+		assert.Contains(t, byName, name)
+	}
+	aws, static := byName["aws"].Capabilities, byName["static"].Capabilities
+	assert.True(t, aws.Provision)
+	assert.True(t, aws.PointInTimeRestore)
+	assert.Equal(t, []dbaas.SourceKind{dbaas.SourceCIDR, dbaas.SourceSecurityGroup}, aws.SourceKinds)
+	assert.False(t, static.Provision, "static only describes databases that exist")
+	assert.Empty(t, static.Engines)
+	assert.NotEmpty(t, byName["static"].Note)
+
+	text := p.ok("providers")
+	assert.NotContains(t, text, "(", "no error row")
+	assert.Regexp(t, `(?m)^aws\s+postgres,mysql,mariadb\s+yes\s+cidr,sg\s+yes`, text)
+	assert.Regexp(t, `(?m)^static\s+-\s+no\s+-\s+no\s+no\s+no\s+no\s*$`, text)
 }
 
 // startDO serves a DigitalOcean simulator for the test.
@@ -266,14 +318,7 @@ func TestBinaryAgainstLinodeSimulator(t *testing.T) {
 }
 
 func TestBinarySimServesUntilInterrupted(t *testing.T) {
-	cmd := exec.Command(binary, "sim", "--backend", "none", "--provision-delay", "0s")
-	cmd.Env = newProc(t).env
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	cmd, stdout, errb := newProc(t).start("sim", "--backend", "none", "--provision-delay", "0s")
 
 	want := 0
 	for _, s := range simulators {

@@ -41,12 +41,19 @@ type result struct {
 	code           int
 }
 
+// testApp is an app on in-memory streams that sees no environment
+// variable of the machine running the tests.
+func testApp(stdin string) (a *app, stdout, stderr *bytes.Buffer) {
+	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
+	a = newApp(strings.NewReader(stdin), stdout, stderr)
+	a.getenv = func(string) string { return "" }
+	return a, stdout, stderr
+}
+
 func (c *cli) runIn(stdin string, args ...string) result {
 	c.t.Helper()
-	var out, errb bytes.Buffer
-	a := newApp(strings.NewReader(stdin), &out, &errb)
+	a, out, errb := testApp(stdin)
 	a.isTerminal = func(any) bool { return c.terminal }
-	a.getenv = func(string) string { return "" }
 	a.open = func(_ context.Context, name string, cfg dbaas.Config) (dbaas.Provider, error) {
 		c.opened = append(c.opened, cfg)
 		require.Equal(c.t, "memory", name)
@@ -435,9 +442,7 @@ func TestBadInputIsAUsageErrorWithNoCall(t *testing.T) {
 }
 
 func TestUnknownProviderIsAUsageError(t *testing.T) {
-	var out, errb bytes.Buffer
-	a := newApp(strings.NewReader(""), &out, &errb)
-	a.getenv = func(string) string { return "" }
+	a, _, errb := testApp("")
 	opened := false
 	a.open = func(context.Context, string, dbaas.Config) (dbaas.Provider, error) { opened = true; return nil, nil }
 	a.providers = func() []string { return []string{"local", "memory"} }
@@ -586,4 +591,67 @@ func TestRegisteredCommandsRunWithTheirExitCodes(t *testing.T) {
 	r := c.run("hooked", "fail")
 	assert.Equal(t, 9, r.code)
 	assert.Equal(t, "dbaas: hooked failed\n", r.stderr)
+}
+
+// TestProvidersFillPlaceholdersWithoutCalls proves that a provider which
+// will not open bare gets the placeholders it needs (a token, or its own),
+// that every attempt is made with the client that refuses calls, and that
+// one which still will not open is named with its error rather than
+// dropped.
+func TestProvidersFillPlaceholdersWithoutCalls(t *testing.T) {
+	a, out, errb := testApp("")
+	a.providers = func() []string { return []string{"aws", "broken", "digitalocean", "static"} }
+	var attempts []string
+	a.open = func(_ context.Context, name string, cfg dbaas.Config) (dbaas.Provider, error) {
+		require.NotNil(t, cfg.HTTPClient, "%s opened with the client that refuses calls", name)
+		_, err := cfg.HTTPClient.Get("http://127.0.0.1:1/")
+		require.ErrorIs(t, err, errNoCalls)
+		attempts = append(attempts, name)
+		var ok bool
+		switch name {
+		case "aws":
+			ok = cfg.Token.IsZero() && cfg.Region != "" && cfg.Settings["access_key_id"] != ""
+		case "digitalocean":
+			ok = !cfg.Token.IsZero()
+		case "static":
+			ok = cfg.Settings["engine"] != "" && cfg.Settings["host"] != "" && cfg.Settings["user"] != ""
+		}
+		if !ok {
+			return nil, fmt.Errorf("open %s: missing configuration", name)
+		}
+		return memory.New(memory.Options{}), nil
+	}
+	code := a.run(context.Background(), []string{"providers", "-o", "json"})
+	require.Equal(t, exitOK, code, errb.String())
+	assert.Equal(t, []string{"aws", "aws", "broken", "broken", "digitalocean", "digitalocean", "static", "static"}, attempts,
+		"one bare attempt, then one with placeholders")
+
+	var ps []providerInfo
+	require.NoError(t, json.Unmarshal(out.Bytes(), &ps))
+	require.Len(t, ps, 4)
+	for _, p := range ps {
+		if p.Name == "broken" {
+			assert.Nil(t, p.Capabilities)
+			assert.Equal(t, "open broken: missing configuration", p.Error)
+			assert.Empty(t, p.Note)
+			continue
+		}
+		require.NotNil(t, p.Capabilities, p.Name)
+		assert.Empty(t, p.Error, p.Name)
+	}
+	assert.Contains(t, ps[0].Note, "ca_bundle_file")
+	assert.Empty(t, ps[2].Note, "a token changes no capability")
+	assert.Contains(t, ps[3].Note, "databases configured")
+	assert.Contains(t, errb.String(), "static: readable password")
+
+	a, _, errb = testApp("")
+	a.providers = func() []string { return []string{"aws"} }
+	a.open = func(_ context.Context, _ string, cfg dbaas.Config) (dbaas.Provider, error) {
+		if cfg.Settings == nil {
+			return nil, errors.New("no region")
+		}
+		return memory.New(memory.Options{}), nil
+	}
+	require.Equal(t, exitOK, a.run(context.Background(), []string{"providers", "-q"}))
+	assert.Empty(t, errb.String(), "--quiet: no notes")
 }

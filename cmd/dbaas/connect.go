@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 
@@ -41,10 +40,7 @@ func (a *app) endpointCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.emit(e, func(w io.Writer) error {
-				_, err := fmt.Fprintln(w, e.Host)
-				return err
-			})
+			return a.emitLine(e, e.Host)
 		}),
 	}
 	cmd.Flags().BoolVar(&private, "private", false, "the endpoint inside the private network")
@@ -52,11 +48,7 @@ func (a *app) endpointCommand() *cobra.Command {
 }
 
 func (a *app) endpoint(ctx context.Context, ref string, private bool) (dbaas.Endpoint, error) {
-	p, err := a.openProvider(ctx)
-	if err != nil {
-		return dbaas.Endpoint{}, err
-	}
-	inst, err := resolve(ctx, p, ref)
+	_, inst, err := a.openInstance(ctx, ref)
 	if err != nil {
 		return dbaas.Endpoint{}, err
 	}
@@ -76,10 +68,7 @@ func (a *app) portCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.emit(e, func(w io.Writer) error {
-				_, err := fmt.Fprintln(w, e.Port)
-				return err
-			})
+			return a.emitLine(e, e.Port)
 		}),
 	}
 	cmd.Flags().BoolVar(&private, "private", false, "the port of the private endpoint")
@@ -123,11 +112,7 @@ and refers to it.`,
 			if format != "" && format != "uri" && format != "dsn" {
 				return usageErrorf("--format %q: want uri or dsn", clip(format))
 			}
-			p, err := a.openProvider(ctx)
-			if err != nil {
-				return err
-			}
-			inst, err := resolve(ctx, p, args[0])
+			p, inst, err := a.openInstance(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -158,10 +143,7 @@ and refers to it.`,
 			if showSecrets {
 				res.Password = conn.Password.Reveal()
 			}
-			return a.emit(res, func(w io.Writer) error {
-				_, err := fmt.Fprintln(w, uri)
-				return err
-			})
+			return a.emitLine(res, uri)
 		}),
 	}
 	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "include the password")
@@ -229,11 +211,7 @@ when they differ, so that a wrong port fails loudly at once.`,
 			if expect < 1 || expect > 65535 {
 				return usageErrorf("--expect %d: want a port from 1 to 65535", expect)
 			}
-			p, err := a.openProvider(ctx)
-			if err != nil {
-				return err
-			}
-			inst, err := resolve(ctx, p, args[0])
+			_, inst, err := a.openInstance(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -243,10 +221,7 @@ when they differ, so that a wrong port fails loudly at once.`,
 				}
 				return err
 			}
-			return a.emit(checkPortResult{ID: inst.ID, Configured: expect, Actual: inst.Endpoint.Port, OK: true}, func(w io.Writer) error {
-				_, err := fmt.Fprintln(w, inst.Endpoint.Port)
-				return err
-			})
+			return a.emitLine(checkPortResult{ID: inst.ID, Configured: expect, Actual: inst.Endpoint.Port, OK: true}, inst.Endpoint.Port)
 		}),
 	}
 	cmd.Flags().IntVar(&expect, "expect", 0, "the configured port (required)")

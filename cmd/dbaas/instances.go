@@ -215,10 +215,7 @@ func (a *app) finishInstance(ctx context.Context, p dbaas.Provider, inst *dbaas.
 		inst = got
 		a.note("%s is %s at %s", inst.Name, inst.Status, endpointText(inst.Endpoint))
 	}
-	return a.emit(instanceResult{Instance: inst, Created: created}, func(w io.Writer) error {
-		_, err := fmt.Fprintln(w, inst.ID)
-		return err
-	})
+	return a.emitLine(instanceResult{Instance: inst, Created: created}, inst.ID)
 }
 
 func first(args []string) string {
@@ -235,11 +232,7 @@ func (a *app) getCommand() *cobra.Command {
 		GroupID: "instances",
 		Args:    args(1, 1, "ID|NAME"),
 		RunE: a.runE(func(ctx context.Context, _ *cobra.Command, args []string) error {
-			p, err := a.openProvider(ctx)
-			if err != nil {
-				return err
-			}
-			inst, err := resolve(ctx, p, args[0])
+			_, inst, err := a.openInstance(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -295,11 +288,7 @@ fails or is being deleted (exit code 1), and after --timeout (default
 			if wf.until != "" && !dbaas.Status(wf.until).Valid() {
 				return usageErrorf("--until %q: want one of %s", clip(wf.until), statusList())
 			}
-			p, err := a.openProvider(ctx)
-			if err != nil {
-				return err
-			}
-			inst, err := resolve(ctx, p, args[0])
+			p, inst, err := a.openInstance(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -307,10 +296,7 @@ fails or is being deleted (exit code 1), and after --timeout (default
 			if err != nil {
 				return err
 			}
-			return a.emit(got, func(w io.Writer) error {
-				_, err := fmt.Fprintln(w, got.Status)
-				return err
-			})
+			return a.emitLine(got, got.Status)
 		}),
 	}
 	cmd.Flags().StringVar(&wf.until, "until", "", "status to wait for (default available): "+statusList())
@@ -349,11 +335,7 @@ code 5) unless --skip-final-backup says to delete without one.`,
 			if !yes && !interactive {
 				return usageErrorf("delete %s: stdin is not a terminal to confirm on: add --yes to delete without asking", clip(args[0]))
 			}
-			p, err := a.openProvider(ctx)
-			if err != nil {
-				return err
-			}
-			inst, err := resolve(ctx, p, args[0])
+			p, inst, err := a.openInstance(ctx, args[0])
 			if err != nil {
 				return err
 			}

@@ -2,11 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -122,14 +120,7 @@ func passwordOf(t *testing.T, uri string) string {
 func TestBinarySimBackedByLocalPostgres(t *testing.T) {
 	needLocalPostgres(t)
 	dir := localStateDir(t)
-	cmd := exec.Command(binary, "sim", "--backend", "local", "--state-dir", dir, "--provision-delay", "0s")
-	cmd.Env = newProc(t).env
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	cmd, stdout, errb := newProc(t).start("sim", "--backend", "local", "--state-dir", dir, "--provision-delay", "0s")
 
 	var env []string
 	sc := bufio.NewScanner(stdout)
@@ -145,15 +136,11 @@ func TestBinarySimBackedByLocalPostgres(t *testing.T) {
 	uri := strings.TrimSpace(p.ok("connection", "shop", "--show-secrets"))
 	require.Contains(t, uri, "127.0.0.1", "the simulated cluster's endpoint is the local server")
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, uri)
-	require.NoError(t, err)
-	var one int
-	require.NoError(t, conn.QueryRow(ctx, "select 1").Scan(&one))
-	require.NoError(t, conn.Close(ctx))
+	selectOne(t, uri)
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	require.NoError(t, cmd.Wait(), errb.String())
 	c, err := pgx.Connect(ctx, uri)
 	if err == nil {

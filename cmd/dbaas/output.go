@@ -26,6 +26,22 @@ func (a *app) emit(v any, text func(w io.Writer) error) error {
 	return text(a.stdout)
 }
 
+// emitLine writes v as JSON with --output json, and otherwise line alone
+// on a line: the plain value a script reads with $(...).
+func (a *app) emitLine(v, line any) error {
+	return a.emit(v, func(w io.Writer) error {
+		_, err := fmt.Fprintln(w, line)
+		return err
+	})
+}
+
+// lines writes each of ss on its own line after prefix.
+func lines(w io.Writer, prefix string, ss []string) {
+	for _, s := range ss {
+		fmt.Fprintln(w, prefix+s)
+	}
+}
+
 // table writes rows aligned in columns under a header.
 func table(w io.Writer, header []string, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

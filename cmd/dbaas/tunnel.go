@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -87,11 +86,7 @@ endpoint with --private) or any HOST:PORT given with --remote.`,
 				}
 				cfg.Remote = e
 			} else {
-				p, err := a.openProvider(ctx)
-				if err != nil {
-					return err
-				}
-				inst, err := resolve(ctx, p, args[0])
+				_, inst, err := a.openInstance(ctx, args[0])
 				if err != nil {
 					return err
 				}
@@ -110,10 +105,7 @@ endpoint with --private) or any HOST:PORT given with --remote.`,
 			for _, r := range cfg.Relays {
 				res.Relays = append(res.Relays, r.String())
 			}
-			if err := a.emit(res, func(w io.Writer) error {
-				_, err := fmt.Fprintln(w, res.Listen)
-				return err
-			}); err != nil {
+			if err := a.emitLine(res, res.Listen); err != nil {
 				_ = t.Close()
 				return err
 			}

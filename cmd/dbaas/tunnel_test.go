@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"net"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -34,6 +32,19 @@ func needPostgres(t *testing.T) {
 	_ = c.Close()
 }
 
+// selectOne connects to the PostgreSQL server at uri and runs "select 1".
+func selectOne(t *testing.T, uri string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, uri)
+	require.NoError(t, err)
+	var one int
+	require.NoError(t, conn.QueryRow(ctx, "select 1").Scan(&one))
+	assert.Equal(t, 1, one)
+	require.NoError(t, conn.Close(ctx))
+}
+
 func TestBinaryTunnelToPostgresThroughARelay(t *testing.T) {
 	needPostgres(t)
 	for name, target := range map[string][]string{
@@ -54,15 +65,8 @@ func tunnelToPostgres(t *testing.T, target []string) {
 	relay := sshtest.NewServer(t, sshtest.ServerOptions{AuthorizedKeys: []ssh.PublicKey{key.Public}})
 	known := sshtest.WriteKnownHosts(t, dir, relay.KnownHostsLine())
 
-	cmd := exec.Command(binary, append(target, "--relay", "deploy@"+relay.Addr,
+	cmd, stdout, errb := newProc(t).start(append(target, "--relay", "deploy@"+relay.Addr,
 		"--identity", key.Path, "--known-hosts", known, "--drain-timeout", "2s")...)
-	cmd.Env = newProc(t).env
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
 
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
@@ -74,14 +78,7 @@ func tunnelToPostgres(t *testing.T, target []string) {
 	require.NoError(t, err, "the first line is the local address")
 	assert.Equal(t, "127.0.0.1", host, "loopback only")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, "postgres://postgres@"+addr+"/postgres?sslmode=disable")
-	require.NoError(t, err)
-	var one int
-	require.NoError(t, conn.QueryRow(ctx, "select 1").Scan(&one))
-	assert.Equal(t, 1, one)
-	require.NoError(t, conn.Close(ctx))
+	selectOne(t, "postgres://postgres@"+addr+"/postgres?sslmode=disable")
 	assert.Positive(t, relay.Channels(), "the connection went through the relay")
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
