@@ -28,50 +28,41 @@ func pickEndpoint(inst *dbaas.Instance, private bool) (dbaas.Endpoint, error) {
 }
 
 func (a *app) endpointCommand() *cobra.Command {
-	var private bool
-	cmd := &cobra.Command{
-		Use:     "endpoint ID|NAME",
-		Short:   "Print the instance's host, without the port",
-		Example: `  DB_HOST=$(dbaas endpoint shop)`,
-		GroupID: "connect",
-		Args:    args(1, 1, "ID|NAME"),
-		RunE: a.runE(func(ctx context.Context, _ *cobra.Command, args []string) error {
-			e, err := a.endpoint(ctx, args[0], private)
-			if err != nil {
-				return err
-			}
-			return a.emitLine(e, e.Host)
-		}),
-	}
-	cmd.Flags().BoolVar(&private, "private", false, "the endpoint inside the private network")
-	return cmd
-}
-
-func (a *app) endpoint(ctx context.Context, ref string, private bool) (dbaas.Endpoint, error) {
-	_, inst, err := a.openInstance(ctx, ref)
-	if err != nil {
-		return dbaas.Endpoint{}, err
-	}
-	return pickEndpoint(inst, private)
+	return a.endpointPartCommand("endpoint", "Print the instance's host, without the port",
+		`  DB_HOST=$(dbaas endpoint shop)`, "the endpoint inside the private network",
+		func(e dbaas.Endpoint) any { return e.Host })
 }
 
 func (a *app) portCommand() *cobra.Command {
+	return a.endpointPartCommand("port", "Print the port the instance listens on",
+		`  DB_PORT=$(dbaas port shop)`, "the port of the private endpoint",
+		func(e dbaas.Endpoint) any { return e.Port })
+}
+
+// endpointPartCommand is a command that prints one part of the
+// instance's endpoint (or private endpoint with --private) for scripts,
+// and the whole endpoint as JSON.
+func (a *app) endpointPartCommand(name, short, example, privateHelp string, part func(dbaas.Endpoint) any) *cobra.Command {
 	var private bool
 	cmd := &cobra.Command{
-		Use:     "port ID|NAME",
-		Short:   "Print the port the instance listens on",
-		Example: `  DB_PORT=$(dbaas port shop)`,
+		Use:     name + " ID|NAME",
+		Short:   short,
+		Example: example,
 		GroupID: "connect",
 		Args:    args(1, 1, "ID|NAME"),
 		RunE: a.runE(func(ctx context.Context, _ *cobra.Command, args []string) error {
-			e, err := a.endpoint(ctx, args[0], private)
+			_, inst, err := a.openInstance(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			return a.emitLine(e, e.Port)
+			e, err := pickEndpoint(inst, private)
+			if err != nil {
+				return err
+			}
+			return a.emitLine(e, part(e))
 		}),
 	}
-	cmd.Flags().BoolVar(&private, "private", false, "the port of the private endpoint")
+	cmd.Flags().BoolVar(&private, "private", false, privateHelp)
 	return cmd
 }
 

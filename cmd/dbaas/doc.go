@@ -48,7 +48,7 @@
 //	backup                   {"id","instance_id","name","kind","status","created_at",...}
 //	backups                  [backup, ...]
 //	delete                   {"id","name","deleted":true,"final_backup"}
-//	providers                [{"name","capabilities":{...}} | {"name","error"}]
+//	providers                [{"name","capabilities":{...},"note"} | {"name","error"}]
 //	version                  {"version","go","platform","providers"}
 //
 // With --output json an error is one JSON object on stderr:

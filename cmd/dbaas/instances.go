@@ -129,14 +129,7 @@ override its fields.`,
 		GroupID: "instances",
 		Args:    args(0, 1, "NAME"),
 		RunE: a.runE(func(ctx context.Context, cmd *cobra.Command, args []string) error {
-			spec, err := sf.spec(a, cmd, first(args), false)
-			if err != nil {
-				return err
-			}
-			if err := spec.Validate(); err != nil {
-				return err
-			}
-			p, err := a.openProvider(ctx)
+			spec, p, err := a.newInstanceSpec(ctx, cmd, &sf, first(args))
 			if err != nil {
 				return err
 			}
@@ -166,14 +159,7 @@ and prints its id. An existing instance of another engine is an error
 		GroupID: "instances",
 		Args:    args(0, 1, "NAME"),
 		RunE: a.runE(func(ctx context.Context, cmd *cobra.Command, args []string) error {
-			spec, err := sf.spec(a, cmd, first(args), false)
-			if err != nil {
-				return err
-			}
-			if err := spec.Validate(); err != nil {
-				return err
-			}
-			p, err := a.openProvider(ctx)
+			spec, p, err := a.newInstanceSpec(ctx, cmd, &sf, first(args))
 			if err != nil {
 				return err
 			}
@@ -192,6 +178,21 @@ and prints its id. An existing instance of another engine is an error
 	sf.register(cmd.Flags())
 	wf.register(cmd.Flags(), true)
 	return cmd
+}
+
+// newInstanceSpec reads and validates the spec of a new instance called
+// name from the flags, and only then opens the provider: bad input is
+// refused before any call.
+func (a *app) newInstanceSpec(ctx context.Context, cmd *cobra.Command, sf *specFlags, name string) (dbaas.Spec, dbaas.Provider, error) {
+	spec, err := sf.spec(a, cmd, name, false)
+	if err != nil {
+		return spec, nil, err
+	}
+	if err := spec.Validate(); err != nil {
+		return spec, nil, err
+	}
+	p, err := a.openProvider(ctx)
+	return spec, p, err
 }
 
 // finishInstance waits when asked and prints the instance's id (text) or
