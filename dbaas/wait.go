@@ -10,7 +10,10 @@ import (
 
 // WaitOptions tunes Wait. The zero value gives the documented defaults.
 type WaitOptions struct {
-	// FirstDelay is the first pause between polls; default 2 s.
+	// FirstDelay is the first pause between polls, and the shortest;
+	// default 2 s, or a twentieth of the expected provisioning time when
+	// that is shorter (a local server that starts in 2 s is polled every
+	// 100 ms, not every 2 s).
 	FirstDelay time.Duration
 	// MaxDelay caps the pause between polls; default 30 s.
 	MaxDelay time.Duration
@@ -35,11 +38,20 @@ const (
 	DefaultFirstDelay  = 2 * time.Second
 	DefaultMaxDelay    = 30 * time.Second
 	DefaultWaitTimeout = 30 * time.Minute
+	// minFirstDelay bounds the derived first delay, so a tiny expected
+	// time does not make Wait spin.
+	minFirstDelay = 50 * time.Millisecond
 )
 
 func (o WaitOptions) withDefaults(p Provider) WaitOptions {
+	if o.Expected == 0 {
+		o.Expected = p.Capabilities().TypicalProvisioning
+	}
 	if o.FirstDelay <= 0 {
 		o.FirstDelay = DefaultFirstDelay
+		if hint := o.Expected / 20; o.Expected > 0 && hint < o.FirstDelay {
+			o.FirstDelay = max(hint, minFirstDelay)
+		}
 	}
 	if o.MaxDelay <= 0 {
 		o.MaxDelay = DefaultMaxDelay
@@ -49,9 +61,6 @@ func (o WaitOptions) withDefaults(p Provider) WaitOptions {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultWaitTimeout
-	}
-	if o.Expected == 0 {
-		o.Expected = p.Capabilities().TypicalProvisioning
 	}
 	if o.Until == "" {
 		o.Until = StatusAvailable

@@ -142,3 +142,28 @@ func (p *timedProvider) Get(ctx context.Context, id string) (*Instance, error) {
 	}
 	return &Instance{ID: id, Status: StatusAvailable}, nil
 }
+
+func TestWaitShortExpectedTimePollsOften(t *testing.T) {
+	// A local server expected in 2 s and ready in 2.3 s is seen well
+	// within the default 2 s first delay, which would otherwise make it
+	// look ready at 4 s.
+	clk := &instantClock{now: time.Unix(0, 0)}
+	p := &timedProvider{clk: clk, readyAt: time.Unix(0, 0).Add(2300 * time.Millisecond),
+		caps: Capabilities{TypicalProvisioning: 2 * time.Second}}
+	_, err := Wait(context.Background(), p, "db", WaitOptions{Clock: clk})
+	require.NoError(t, err)
+	assert.Less(t, clk.Now().Sub(p.readyAt), 300*time.Millisecond, "seen soon after ready")
+	for _, d := range clk.sleeps {
+		assert.GreaterOrEqual(t, d, 45*time.Millisecond, "never spins")
+	}
+
+	// An explicit FirstDelay is kept as the shortest pause.
+	clk = &instantClock{now: time.Unix(0, 0)}
+	p = &timedProvider{clk: clk, readyAt: time.Unix(0, 0).Add(2300 * time.Millisecond),
+		caps: Capabilities{TypicalProvisioning: 2 * time.Second}}
+	_, err = Wait(context.Background(), p, "db", WaitOptions{Clock: clk, FirstDelay: time.Second})
+	require.NoError(t, err)
+	for _, d := range clk.sleeps {
+		assert.GreaterOrEqual(t, d, 900*time.Millisecond)
+	}
+}
