@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
+	"github.com/agiledeploy/dbaaskit/internal/simhttp"
 )
 
 // Options configures a Server. The zero value is a working simulator on
@@ -113,8 +113,7 @@ type Server struct {
 	closeCtx context.Context
 	cancel   context.CancelFunc
 
-	srv *http.Server
-	ln  net.Listener
+	srv *simhttp.Server
 }
 
 // New returns a simulator with no resources except the default VPC.
@@ -156,18 +155,12 @@ func New(opts Options) *Server {
 // BaseEndpoint).
 func Start(opts Options) (*Server, string, error) {
 	s := New(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := simhttp.Start(s)
 	if err != nil {
-		return nil, "", fmt.Errorf("awssim: listen: %w", err)
+		return nil, "", fmt.Errorf("awssim: %w", err)
 	}
-	s.ln = ln
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.bgWG.Add(1)
-	go func() {
-		defer s.bgWG.Done()
-		_ = s.srv.Serve(ln)
-	}()
-	return s, "http://" + ln.Addr().String(), nil
+	s.srv = srv
+	return s, srv.URL, nil
 }
 
 // Close stops the listener, waits for background work and detaches every
@@ -183,7 +176,6 @@ func (s *Server) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := s.srv.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
-			_ = s.srv.Close()
 		}
 		cancel()
 	}
@@ -372,28 +364,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // sleep waits d of real time (latency is about the wire, not the life
 // cycle clock) and reports whether the request is still wanted.
 func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-s.closeCtx.Done():
-		return false
-	}
+	return simhttp.Sleep(d, ctx.Done(), s.closeCtx.Done())
 }
 
+// drop closes the connection without an answer.
 func drop(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
+	if !simhttp.Drop(w) {
 		panic(http.ErrAbortHandler)
 	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
 }
 
 func (s *Server) parse(r *http.Request, req *request, service string) error {

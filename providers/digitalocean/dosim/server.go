@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
+	"github.com/agiledeploy/dbaaskit/internal/simhttp"
 )
 
 // Options configures a Server. The zero value is a working simulator on
@@ -102,8 +102,7 @@ type Server struct {
 	userSeq int
 	limited int64
 
-	srv       *http.Server
-	served    chan struct{}
+	srv       *simhttp.Server
 	closeOnce sync.Once
 }
 
@@ -143,18 +142,13 @@ func New(opts Options) *Server {
 // Start serves a new simulator on a free 127.0.0.1 port and returns it
 // with the base URL to give the client (godo.SetBaseURL). Close stops it.
 func Start(opts Options) (*Server, string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", fmt.Errorf("dosim: listen: %w", err)
-	}
 	s := New(opts)
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.served = make(chan struct{})
-	go func() {
-		defer close(s.served)
-		_ = s.srv.Serve(ln)
-	}()
-	return s, "http://" + ln.Addr().String() + "/", nil
+	srv, err := simhttp.Start(s)
+	if err != nil {
+		return nil, "", fmt.Errorf("dosim: %w", err)
+	}
+	s.srv = srv
+	return s, srv.URL + "/", nil
 }
 
 // Close stops the listener and every connection and goroutine of a
@@ -165,7 +159,6 @@ func (s *Server) Close() error {
 		close(s.done)
 		if s.srv != nil {
 			errs = append(errs, s.srv.Close())
-			<-s.served
 		}
 		s.mu.Lock()
 		var keys []string
@@ -322,11 +315,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // fail answers with the fault's status, or drops the connection.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, f Fault) {
 	if f.Drop {
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
+		if simhttp.Drop(w) {
+			return
 		}
 		// Not hijackable (httptest.ResponseRecorder): a 502 is the closest.
 		writeError(w, r, http.StatusBadGateway, "server_error", "connection dropped")
@@ -346,19 +336,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f Fault) {
 }
 
 // sleep waits d of real time; false when the server closes meanwhile.
-func (s *Server) sleep(d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.done:
-		return false
-	}
-}
+func (s *Server) sleep(d time.Duration) bool { return simhttp.Sleep(d, s.done, nil) }
 
 func (s *Server) authorized(r *http.Request) bool {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

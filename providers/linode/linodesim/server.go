@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
+	"github.com/agiledeploy/dbaaskit/internal/simhttp"
 )
 
 // Options configures a simulator. The zero value is a working simulator
@@ -83,8 +83,7 @@ type Server struct {
 	shut     bool       // Close was called: no new request is handled
 	closed   chan struct{}
 	closeOne sync.Once
-	srv      *http.Server
-	served   chan struct{}
+	srv      *simhttp.Server
 }
 
 // New returns a simulator that serves through ServeHTTP.
@@ -118,17 +117,12 @@ func New(opts Options) *Server {
 // base URL, to give to linodego's SetBaseURL (which appends /v4).
 func Start(opts Options) (*Server, string, error) {
 	s := New(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := simhttp.Start(s)
 	if err != nil {
-		return nil, "", fmt.Errorf("linodesim: listen: %w", err)
+		return nil, "", fmt.Errorf("linodesim: %w", err)
 	}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.served = make(chan struct{})
-	go func() {
-		defer close(s.served)
-		_ = s.srv.Serve(ln)
-	}()
-	return s, "http://" + ln.Addr().String(), nil
+	s.srv = srv
+	return s, srv.URL, nil
 }
 
 // Close stops the listener (when started by Start), ends requests that
@@ -139,7 +133,6 @@ func (s *Server) Close() error {
 	var err error
 	if s.srv != nil {
 		err = s.srv.Close()
-		<-s.served
 	}
 	s.mu.Lock()
 	s.shut = true
@@ -243,18 +236,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if f != nil {
-		if f.Latency > 0 {
-			t := time.NewTimer(f.Latency)
+		if !simhttp.Sleep(f.Latency, s.closed, r.Context().Done()) {
 			select {
-			case <-t.C:
-			case <-r.Context().Done():
+			case <-s.closed:
+				panic(http.ErrAbortHandler)
+			default:
 				// The client gave up; the request still takes effect,
 				// as it would on the real API.
-			case <-s.closed:
-				t.Stop()
-				panic(http.ErrAbortHandler)
 			}
-			t.Stop()
 		}
 		switch {
 		case f.Drop:
