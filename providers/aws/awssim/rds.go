@@ -440,6 +440,21 @@ func (s *Server) fillSnapshotLocked(sn *snapshot, inst *instance) {
 	}
 }
 
+// manualSnapshotLocked records the manual snapshot sid of inst, ready
+// after BackupDelay, with tags when given (else what the instance copies
+// to its snapshots), and returns the copy of its data, if any, which the
+// caller runs outside the lock. The caller has checked that sid is free
+// and inst available.
+func (s *Server) manualSnapshotLocked(sid string, inst *instance, tags []tag, now time.Time) (*snapshot, *copyJob) {
+	sn := &snapshot{ID: sid, InstanceID: inst.ID, Type: "manual", Created: now, readyAt: now.Add(s.opts.BackupDelay)}
+	s.fillSnapshotLocked(sn, inst)
+	if len(tags) > 0 {
+		sn.Tags = tags
+	}
+	s.addSnapshotLocked(sn)
+	return sn, s.reserveCopyLocked(inst, sn)
+}
+
 func (s *Server) addSnapshotLocked(sn *snapshot) {
 	if _, ok := s.snapshots[sn.ID]; ok {
 		sn.ID += "-" + randomHex(4)
@@ -611,10 +626,7 @@ func (s *Server) deleteDBInstanceLocked(req *request) (any, *copyJob, error) {
 		if _, ok := s.snapshots[final]; ok {
 			return nil, nil, snapshotExists(final)
 		}
-		sn := &snapshot{ID: final, InstanceID: id, Type: "manual", Created: now, readyAt: now.Add(s.opts.BackupDelay)}
-		s.fillSnapshotLocked(sn, inst)
-		s.addSnapshotLocked(sn)
-		job = s.reserveCopyLocked(inst, sn)
+		_, job = s.manualSnapshotLocked(final, inst, nil, now)
 		t = t.Add(s.opts.BackupDelay)
 	}
 	inst.Status = "deleting"
@@ -660,17 +672,10 @@ func (s *Server) createDBSnapshotLocked(req *request) (any, *copyJob, error) {
 	if inst.Status != "available" {
 		return nil, nil, invalidState("Cannot create a snapshot because the database instance " + id + " is not currently in the available state.")
 	}
-	ready := now.Add(s.opts.BackupDelay)
-	sn := &snapshot{ID: sid, InstanceID: id, Type: "manual", Created: now, readyAt: ready}
-	s.fillSnapshotLocked(sn, inst)
-	if len(tags) > 0 {
-		sn.Tags = tags
-	}
-	s.addSnapshotLocked(sn)
-	job := s.reserveCopyLocked(inst, sn)
+	sn, job := s.manualSnapshotLocked(sid, inst, tags, now)
 	if s.opts.BackupDelay > 0 {
 		inst.Status = "backing-up"
-		inst.steps = append([]step{{at: ready, status: "available"}}, inst.steps...)
+		inst.steps = append([]step{{at: sn.readyAt, status: "available"}}, inst.steps...)
 	}
 	return struct{ DBSnapshot dbSnapshotXML }{s.snapshotXML(sn, now)}, job, nil
 }
