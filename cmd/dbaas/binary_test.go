@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -373,6 +374,11 @@ func TestBinaryAgainstAWSSimulator(t *testing.T) {
 
 	bid := strings.TrimSpace(p.ok("backup", id, "--name", "before-upgrade"))
 	assert.Regexp(t, `(?m)^`+bid+`\s+before-upgrade\s+manual`, p.ok("backups", id))
+	// RDS restores only from an available snapshot, as the simulator
+	// does: wait for it as a script would.
+	require.Eventually(t, func() bool {
+		return regexp.MustCompile(`(?m)^` + bid + `\s+before-upgrade\s+manual\s+available`).MatchString(p.ok("backups", id))
+	}, time.Minute, 50*time.Millisecond)
 	rid := strings.TrimSpace(p.ok("restore", bid, "app-db-copy", "--from", id, "--wait", "--poll", "50ms"))
 	assert.Regexp(t, `(?m)^status:\s+available`, p.ok("get", rid))
 
