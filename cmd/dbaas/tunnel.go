@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -93,6 +95,14 @@ endpoint with --private) or any HOST:PORT given with --remote.`,
 				if cfg.Remote, err = pickEndpoint(inst, private); err != nil {
 					return err
 				}
+			}
+			// A download through the tunnel spends about half its CPU in
+			// the garbage collector (x/crypto/ssh allocates a buffer per
+			// packet). This process does nothing else while it forwards,
+			// so it trades memory for that unless GOGC says otherwise:
+			// download CPU per byte drops by a fifth (bench/tunnel -tunnelenv).
+			if os.Getenv("GOGC") == "" {
+				debug.SetGCPercent(400)
 			}
 			t, err := tunnel.Open(ctx, cfg)
 			if err != nil {
