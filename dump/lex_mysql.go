@@ -101,6 +101,39 @@ func (l *mysqlLexer) open() string {
 	return "statement without " + string(l.delim)
 }
 
+// scanBoundary scans the modes both dialects share, which end a
+// statement or a piece between statements: blank space, a line comment or
+// meta-command up to its newline, and the tail of a statement's line.
+func scanBoundary(mode int, b []byte, i int, eof bool) (int, bool) {
+	switch mode {
+	case modeSpace:
+		for i < len(b) && isSpace(b[i]) {
+			i++
+		}
+		if i < len(b) {
+			return i, true
+		}
+		return i, eof
+	case modeLine:
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return len(b), eof
+		}
+		return i + j + 1, true
+	default: // modeTail
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r') {
+			i++
+		}
+		if i < len(b) && b[i] == '\n' {
+			return i + 1, true
+		}
+		if i < len(b) {
+			return i, true
+		}
+		return i, eof
+	}
+}
+
 // scan implements lexer. It jumps over runs of ordinary bytes with a
 // lookup table and over string contents with bytes.IndexByte: data rows
 // are most of a dump.
@@ -108,31 +141,8 @@ func (l *mysqlLexer) scan(b []byte, eof bool) (int, bool) {
 	i := 0
 	for i < len(b) {
 		switch l.mode {
-		case modeSpace:
-			for i < len(b) && isSpace(b[i]) {
-				i++
-			}
-			if i < len(b) {
-				return i, true
-			}
-			return i, eof
-		case modeLine:
-			j := bytes.IndexByte(b[i:], '\n')
-			if j < 0 {
-				return len(b), eof
-			}
-			return i + j + 1, true
-		case modeTail:
-			for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r') {
-				i++
-			}
-			if i < len(b) && b[i] == '\n' {
-				return i + 1, true
-			}
-			if i < len(b) {
-				return i, true
-			}
-			return i, eof
+		case modeSpace, modeLine, modeTail:
+			return scanBoundary(l.mode, b, i, eof)
 		case modeEscQuote:
 			n, closed := scanEscString(b[i:], l.q, &l.bs)
 			i += n

@@ -99,31 +99,8 @@ func (l *pgLexer) scan1(b []byte, eof bool) (int, bool) {
 	i := 0
 	for i < len(b) {
 		switch l.mode {
-		case modeSpace:
-			for i < len(b) && isSpace(b[i]) {
-				i++
-			}
-			if i < len(b) {
-				return i, true
-			}
-			return i, eof
-		case modeLine:
-			j := bytes.IndexByte(b[i:], '\n')
-			if j < 0 {
-				return len(b), eof
-			}
-			return i + j + 1, true
-		case modeTail:
-			for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r') {
-				i++
-			}
-			if i < len(b) && b[i] == '\n' {
-				return i + 1, true
-			}
-			if i < len(b) {
-				return i, true
-			}
-			return i, eof
+		case modeSpace, modeLine, modeTail:
+			return scanBoundary(l.mode, b, i, eof)
 		case modeCopy:
 			if l.lineStart {
 				if len(b)-i < 4 && !eof {
