@@ -127,6 +127,25 @@ func alive(pid int, marker string) bool {
 	return bytes.Contains(cmdline, []byte(marker))
 }
 
+// liveStat returns the fields of /proc/PID/stat after the command name
+// (state ppid pgrp session …), or nil when the process is gone, a zombie
+// or unreadable.
+func liveStat(pid int) []string {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return nil
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) == 0 || f[0] == "Z" || f[0] == "X" {
+		return nil
+	}
+	return f
+}
+
 // findServer returns the live session leader whose command line holds
 // marker: a server runs in a session of its own, its children do not
 // lead one.
@@ -144,17 +163,8 @@ func findServer(marker string) int {
 		if err != nil || !bytes.Contains(cmdline, []byte(marker)) {
 			continue
 		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(stat[i+1:]))
-		// After ") ": state ppid pgrp session …
-		if len(f) < 4 || f[0] == "Z" || f[0] == "X" {
+		f := liveStat(pid)
+		if len(f) < 4 {
 			continue
 		}
 		if sid, _ := strconv.Atoi(f[3]); sid == pid {
@@ -177,17 +187,8 @@ func groupMembers(pgid int) []int {
 		if err != nil {
 			continue
 		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		// After ") ": state ppid pgrp …
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
+		f := liveStat(pid)
+		if len(f) < 3 {
 			continue
 		}
 		if g, _ := strconv.Atoi(f[2]); g == pgid {
