@@ -3,8 +3,10 @@ package digitalocean
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/digitalocean/godo"
@@ -179,7 +181,10 @@ func applyRules(rules []godo.DatabaseFirewallRule, want map[string]godo.Database
 		out = append(out, &godo.DatabaseFirewallRule{UUID: r.UUID, Type: r.Type, Value: r.Value})
 	}
 	if add {
-		for key, r := range want {
+		// New rules go in a stable order, so the list reads the same
+		// whichever process wrote it.
+		for _, key := range slices.Sorted(maps.Keys(want)) {
+			r := want[key]
 			if !present[key] {
 				out = append(out, &godo.DatabaseFirewallRule{Type: r.Type, Value: r.Value})
 				changed = true
