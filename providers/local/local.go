@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -427,7 +428,7 @@ func (p *Provider) checkSpec(spec dbaas.Spec) error {
 	if spec.BackupRetentionDays != 0 {
 		add("backup_retention_days", "local instances have no automated backups: leave it 0 and use Backup")
 	}
-	for k := range spec.Options {
+	for _, k := range slices.Sorted(maps.Keys(spec.Options)) {
 		add("options["+k+"]", "the local provider takes no options")
 	}
 	for i, s := range spec.Access {
