@@ -3,7 +3,6 @@ package dump
 import (
 	"bytes"
 	"context"
-	"io"
 	"strings"
 	"testing"
 
@@ -47,30 +46,12 @@ func fuzzRead(t *testing.T, dump string, engine dbaas.Engine) {
 }
 
 func readStatements(dump string, engine dbaas.Engine, chunk int) ([]string, error) {
-	var src io.Reader = strings.NewReader(dump)
-	if chunk > 0 {
-		src = &chunkReader{r: src, n: chunk}
+	sts, err := collect(dump, engine, chunk)
+	out := make([]string, len(sts))
+	for i, st := range sts {
+		out[i] = st.Kind.String() + ":" + string(st.Text)
 	}
-	r, err := NewReader(src, engine)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for {
-		st, err := r.Next()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		var b strings.Builder
-		b.Write(st.Text)
-		if err := r.Rest(&b); err != nil {
-			return out, err
-		}
-		out = append(out, st.Kind.String()+":"+b.String())
-	}
+	return out, err
 }
 
 // smallBuffers shrinks the Reader's buffers for the test so that small

@@ -19,9 +19,16 @@ import (
 // hands out chunkSize bytes at a time (0: all at once).
 func readAll(t *testing.T, dump string, engine dbaas.Engine, chunkSize int) ([]Statement, error) {
 	t.Helper()
+	return collect(dump, engine, chunkSize)
+}
+
+// collect reads every statement of dump, each with its whole text (head
+// and Rest), through a reader that hands out chunk bytes at a time (0:
+// all at once).
+func collect(dump string, engine dbaas.Engine, chunk int) ([]Statement, error) {
 	var src io.Reader = strings.NewReader(dump)
-	if chunkSize > 0 {
-		src = &chunkReader{r: src, n: chunkSize}
+	if chunk > 0 {
+		src = &chunkReader{r: src, n: chunk}
 	}
 	r, err := NewReader(src, engine)
 	if err != nil {
@@ -37,7 +44,9 @@ func readAll(t *testing.T, dump string, engine dbaas.Engine, chunkSize int) ([]S
 			return out, err
 		}
 		var rest bytes.Buffer
-		require.NoError(t, r.Rest(&rest))
+		if err := r.Rest(&rest); err != nil {
+			return out, err
+		}
 		st.Text = append(append([]byte(nil), st.Text...), rest.Bytes()...)
 		out = append(out, st)
 	}
