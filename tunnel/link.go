@@ -63,9 +63,11 @@ type wire struct {
 	broken atomic.Bool
 }
 
-// wireReadAhead is the read-ahead buffer of one SSH connection: two SSH
-// packets.
-const wireReadAhead = 64 * 1024
+// wireReadAhead is the read-ahead buffer of one SSH connection: eight
+// SSH packets, so one system call takes in what the relay has sent while
+// the previous packets were decrypted and forwarded (OpenSSH reads up to
+// 256 KiB at a time too).
+const wireReadAhead = 256 * 1024
 
 func newWire(c net.Conn) *wire {
 	return &wire{Conn: c, r: bufio.NewReaderSize(c, wireReadAhead)}

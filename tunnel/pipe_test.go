@@ -86,6 +86,13 @@ func TestCopyConnWrites(t *testing.T) {
 			writes: []int{512, packet - 512, packet, 1000, 64, 64},
 		},
 		{
+			// The SSH channel hands over all queued packets in one read:
+			// four of them become one write.
+			name:   "queued packets go out in one write",
+			reads:  []int{packet, 4 * packet, packet},
+			writes: []int{512, packet - 512, 4 * packet, packet},
+		},
+		{
 			name:   "a read of more than the pooled buffer is split at its size",
 			reads:  []int{bigBuf + 4096},
 			writes: []int{512, bigBuf, 4096 - 512},
