@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -96,14 +94,10 @@ endpoint with --private) or any HOST:PORT given with --remote.`,
 					return err
 				}
 			}
-			// A download through the tunnel spends about half its CPU in
-			// the garbage collector (x/crypto/ssh allocates a buffer per
-			// packet). This process does nothing else while it forwards,
-			// so it trades memory for that unless GOGC says otherwise:
-			// download CPU per byte drops by a fifth (bench/tunnel -tunnelenv).
-			if os.Getenv("GOGC") == "" {
-				debug.SetGCPercent(400)
-			}
+			// This process only forwards, as "ssh -N" does: it takes the
+			// runtime setting for that (unless GOGC says
+			// otherwise), which cuts the CPU per forwarded byte.
+			tunnel.TuneProcess()
 			t, err := tunnel.Open(ctx, cfg)
 			if err != nil {
 				if errors.Is(err, dbaas.ErrInvalidArgument) {
