@@ -13,11 +13,13 @@
 //	go run ./bench/tunnel -size 256MiB -runs down1,downN -tunnelprofile cpu.prof
 //	go run ./bench/tunnel -runs down1,downN -tunnelenv GOGC=400
 //
-// -runs picks measurements; -tunnelprofile and -tunnelmemprofile write the
-// tunnel process's CPU and allocation profiles; -tunnelenv adds a second
-// tunnel process with those environment settings, measured interleaved
-// with the others, to show what a program embedding the tunnel gains by
-// changing process-wide settings the library must leave alone.
+// Two tunnel processes are measured: "tunnel" runs as the dbaas CLI's
+// tunnel command does (tunnel.TuneProcess), the counterpart of ssh -N -L;
+// "tunnel-lib" is the package in a program that leaves the Go runtime at
+// its defaults. -runs picks measurements; -tunnelprofile and
+// -tunnelmemprofile write the tunnel process's CPU and allocation
+// profiles; -tunnelenv adds a third, a tunnel-lib process with those
+// environment settings, measured interleaved with the others.
 //
 // The tunnel and the byte sink each run in a process of their own (this
 // program started again with -mode), as ssh does, so no side shares a Go
@@ -72,7 +74,8 @@ func main() {
 	remotes := flag.String("remotes", "", "internal: comma-separated host:port to forward")
 	cpuProfile := flag.String("tunnelprofile", "", "write the tunnel process's CPU profile to this file")
 	memProfile := flag.String("tunnelmemprofile", "", "write the tunnel process's allocation profile to this file")
-	tunnelEnv := flag.String("tunnelenv", "", "space-separated NAME=value settings (e.g. \"GOGC=400\") for a second tunnel process, measured in the same run as path tunnel+env: what a program embedding the tunnel gains by setting them")
+	tunnelEnv := flag.String("tunnelenv", "", "space-separated NAME=value settings (e.g. \"GOGC=400\") for a third tunnel process (tunnel-lib with them), measured in the same run as path tunnel+env")
+	dedicated := flag.Bool("dedicated", false, "internal: tune the tunnel process as the dbaas CLI's tunnel command does (tunnel.TuneProcess)")
 	runs := flag.String("runs", "all", "comma-separated measurements to run: down1, up1, downN, latency, pgbench, idle, or all")
 	flag.Parse()
 
@@ -80,7 +83,7 @@ func main() {
 	case "sink":
 		runSink()
 	case "tunnel":
-		runTunnel(*relay, *user, *key, *known, *remotes, *cipher, *cpuProfile, *memProfile)
+		runTunnel(*relay, *user, *key, *known, *remotes, *cipher, *cpuProfile, *memProfile, *dedicated)
 	case "bench":
 		n, err := parseSize(*size)
 		if err != nil {
@@ -223,7 +226,7 @@ func serveSink(c *net.TCPConn, block []byte) {
 	}
 }
 
-func runTunnel(relay, user, key, known, remotes, cipher, profile, memProfile string) {
+func runTunnel(relay, user, key, known, remotes, cipher, profile, memProfile string, dedicated bool) {
 	if memProfile != "" {
 		// Every allocation, so the profile shows the per-packet ones.
 		runtime.MemProfileRate = 1
@@ -248,13 +251,13 @@ func runTunnel(relay, user, key, known, remotes, cipher, profile, memProfile str
 		}
 		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
 	}
-	var ts []*tunnel.Tunnel
+	var cfgs []tunnel.Config
 	for _, r := range strings.Split(remotes, ",") {
 		e, err := dbaas.SplitEndpoint(r)
 		if err != nil {
 			log.Fatal(err)
 		}
-		t, err := tunnel.Open(context.Background(), tunnel.Config{
+		cfgs = append(cfgs, tunnel.Config{
 			Relays:     []tunnel.Relay{{Hop: tunnel.Hop{Host: relay, User: user}}},
 			Remote:     e,
 			Auth:       tunnel.Auth{KeyFiles: []string{key}},
@@ -262,6 +265,13 @@ func runTunnel(relay, user, key, known, remotes, cipher, profile, memProfile str
 			Ciphers:    []string{cipher},
 			MaxConns:   100_000,
 		})
+	}
+	if dedicated {
+		tunnel.TuneProcess()
+	}
+	var ts []*tunnel.Tunnel
+	for _, cfg := range cfgs {
+		t, err := tunnel.Open(context.Background(), cfg)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -284,24 +294,25 @@ func runTunnel(relay, user, key, known, remotes, cipher, profile, memProfile str
 }
 
 type bench struct {
-	tb                           *programTB
-	size                         int64
-	streams, rounds, msg, conns  int
-	pgTime                       time.Duration
-	pgClients, reps              int
-	cipher, profile, memProfile  string
-	runs                         map[string]bool
-	tunnelEnv                    []string
-	sinkAddr, pgAddr             string
-	paths                        []path
-	sshProc, tunnelProc, envProc *os.Process
-	tunnelIn                     io.Writer
-	tunnelOut                    *bufio.Scanner
+	tb                          *programTB
+	size                        int64
+	streams, rounds, msg, conns int
+	pgTime                      time.Duration
+	pgClients, reps             int
+	cipher, profile, memProfile string
+	runs                        map[string]bool
+	tunnelEnv                   []string
+	sinkAddr, pgAddr            string
+	paths                       []path
+	sshProc, tunnelProc         *os.Process
+	tunnelIn                    io.Writer
+	tunnelOut                   *bufio.Scanner
 }
 
 type path struct {
 	name     string
 	sink, pg string
+	proc     *os.Process // the forwarding process; nil for direct
 }
 
 // child starts this program in mode with args and returns the ADDR lines
@@ -313,8 +324,10 @@ func (b *bench) child(mode string, nAddr int, args ...string) (*exec.Cmd, io.Wri
 	}
 	cmd := exec.Command(self, append([]string{"-mode", mode}, args...)...)
 	cmd.Stderr = os.Stderr
-	if mode == "tunnel+env" {
+	if mode != "sink" {
 		cmd.Args[2] = "tunnel"
+	}
+	if mode == "tunnel+env" {
 		cmd.Env = append(os.Environ(), b.tunnelEnv...)
 	}
 	in, err := cmd.StdinPipe()
@@ -394,8 +407,12 @@ func (b *bench) run() error {
 	if withPG {
 		n = 2
 	}
-	tcmd, tin, tout, taddrs, err := b.child("tunnel", n, "-relay", sshd.Addr, "-user", sshd.User, "-key", key.Path,
-		"-known", known, "-remotes", remotes, "-cipher", b.cipher, "-tunnelprofile", b.profile, "-tunnelmemprofile", b.memProfile)
+	tunnelArgs := []string{"-relay", sshd.Addr, "-user", sshd.User, "-key", key.Path,
+		"-known", known, "-remotes", remotes, "-cipher", b.cipher}
+	// tunnel: the process as "dbaas tunnel" runs it, the counterpart of
+	// "ssh -N -L". It gets the profiles and answers the memory queries.
+	tcmd, tin, tout, taddrs, err := b.child("tunnel", n, append(slices.Clone(tunnelArgs), "-dedicated",
+		"-tunnelprofile", b.profile, "-tunnelmemprofile", b.memProfile)...)
 	if err != nil {
 		return err
 	}
@@ -403,25 +420,29 @@ func (b *bench) run() error {
 
 	b.paths = []path{
 		{name: "direct", sink: b.sinkAddr, pg: b.pgAddr},
-		{name: "openssh", sink: fmt.Sprintf("127.0.0.1:%d", sshSink), pg: fmt.Sprintf("127.0.0.1:%d", sshPG)},
-		{name: "tunnel", sink: taddrs[0]},
+		{name: "openssh", sink: fmt.Sprintf("127.0.0.1:%d", sshSink), pg: fmt.Sprintf("127.0.0.1:%d", sshPG), proc: b.sshProc},
+		{name: "tunnel", sink: taddrs[0], proc: tcmd.Process},
 	}
 	if withPG {
 		b.paths[2].pg = taddrs[1]
 	}
+	// tunnel-lib: the package in a program that leaves the Go runtime at
+	// its defaults; tunnel+env: the same with -tunnelenv's settings.
+	variants := []string{"tunnel-lib"}
 	if len(b.tunnelEnv) > 0 {
-		ecmd, _, _, eaddrs, err := b.child("tunnel+env", n, "-relay", sshd.Addr, "-user", sshd.User, "-key", key.Path,
-			"-known", known, "-remotes", remotes, "-cipher", b.cipher)
+		variants = append(variants, "tunnel+env")
+		fmt.Printf("tunnel+env: a tunnel-lib process with %s\n", strings.Join(b.tunnelEnv, " "))
+	}
+	for _, mode := range variants {
+		cmd, _, _, addrs, err := b.child(mode, n, tunnelArgs...)
 		if err != nil {
 			return err
 		}
-		b.envProc = ecmd.Process
-		p := path{name: "tunnel+env", sink: eaddrs[0]}
+		p := path{name: mode, sink: addrs[0], proc: cmd.Process}
 		if withPG {
-			p.pg = eaddrs[1]
+			p.pg = addrs[1]
 		}
 		b.paths = append(b.paths, p)
-		fmt.Printf("tunnel+env: a second tunnel process with %s\n", strings.Join(b.tunnelEnv, " "))
 	}
 	fmt.Printf("cipher %s, %d CPUs, GOMAXPROCS %d, %d repetitions (median)\n", b.cipher, runtime.NumCPU(), runtime.GOMAXPROCS(0), b.reps)
 	fmt.Printf("ssh: %s\n", sshVersion())
@@ -538,8 +559,10 @@ func (b *bench) report(what string, res map[string][]float64) {
 	}
 	fmt.Printf("%-40s direct %10.1f  openssh %10.1f  tunnel %10.1f  tunnel/openssh %.3f  (tunnel %v)",
 		what, d, o, t, ratio, round(res["tunnel"]))
-	if e, ok := res["tunnel+env"]; ok && o > 0 {
-		fmt.Printf("  tunnel+env %.1f, /openssh %.3f", median(e), median(e)/o)
+	for _, name := range []string{"tunnel-lib", "tunnel+env"} {
+		if e, ok := res[name]; ok && o > 0 {
+			fmt.Printf("  %s %.1f, /openssh %.3f", name, median(e), median(e)/o)
+		}
 	}
 	fmt.Println()
 }
@@ -755,18 +778,10 @@ func rss(pid int) int64 {
 // tunnel) has used; 0 for the direct path. On a loaded machine wall-clock
 // throughput moves with the load; CPU per byte does not.
 func (b *bench) cpu(p path) float64 {
-	var pid int
-	switch p.name {
-	case "openssh":
-		pid = b.sshProc.Pid
-	case "tunnel":
-		pid = b.tunnelProc.Pid
-	case "tunnel+env":
-		pid = b.envProc.Pid
-	default:
+	if p.proc == nil {
 		return 0
 	}
-	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.proc.Pid), "stat"))
 	if err != nil {
 		return 0
 	}
