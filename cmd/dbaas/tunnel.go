@@ -50,7 +50,10 @@ Host keys are always checked against known_hosts (--known-hosts, default
 ~/.ssh/known_hosts); there is no way to turn that off here.
 
 The database is an instance of the provider (its endpoint, or its private
-endpoint with --private) or any HOST:PORT given with --remote.`,
+endpoint with --private) or any HOST:PORT given with --remote.
+
+As a process that only forwards, it runs with GOGC=800 unless GOGC is set
+(less CPU per byte for more memory; see tunnel.TuneProcess).`,
 		Example: `  dbaas tunnel shop --private --relay deploy@relay1.example.com --relay deploy@relay2.example.com &
   dbaas tunnel --remote 10.0.0.5:5432 --relay deploy@bastion --listen 127.0.0.1:5432`,
 		GroupID: "connect",
