@@ -96,37 +96,61 @@ func Wait(ctx context.Context, p Provider, id string, opts WaitOptions) (*Instan
 		return nil, fmt.Errorf("wait %s: nil context: %w", truncate(id, 64), ErrInvalidArgument)
 	}
 	opts = opts.withDefaults(p)
+	var last *Instance
+	err := poll(ctx, "wait", id, opts, string(opts.Until), func(start time.Time) (string, bool, error) {
+		inst, err := p.Get(ctx, id)
+		if opts.Progress != nil {
+			opts.Progress(inst, opts.Clock.Now().Sub(start), err)
+		}
+		if err != nil {
+			return "", false, err
+		}
+		last = inst
+		if inst.Status == opts.Until {
+			return string(inst.Status), true, nil
+		}
+		if inst.Status.Terminal() {
+			return string(inst.Status), true, &Error{Op: "wait", ID: id, Kind: ErrConflict,
+				Err: fmt.Errorf("instance is %s (%s), it will not become %s", inst.Status, inst.RawStatus, opts.Until)}
+		}
+		return string(inst.Status), false, nil
+	})
+	return last, err
+}
+
+// poll is the loop of every wait: it calls look until look says the wait
+// is over, pausing between calls as backoff says, and stops on timeout
+// and on cancellation.
+//
+// look reports the status it saw ("" when its call failed), whether the
+// wait is over and an error. When the wait is over, poll returns look's
+// error as is: nil for success, the reason otherwise. Before that, an
+// error is the failed call's: ErrRateLimited is retried, any other ends
+// the wait wrapped as "op id: err".
+func poll(ctx context.Context, op, id string, opts WaitOptions, wanted string, look func(start time.Time) (status string, done bool, err error)) error {
 	start := opts.Clock.Now()
 	deadline := start.Add(opts.Timeout)
 	b := backoff{opts: opts}
-	var last *Instance
+	last := ""
 	for {
 		if err := ctx.Err(); err != nil {
-			return last, fmt.Errorf("wait %s: %w", id, err)
+			return fmt.Errorf("%s %s: %w", op, id, err)
 		}
-		inst, err := p.Get(ctx, id)
-		elapsed := opts.Clock.Now().Sub(start)
-		if opts.Progress != nil {
-			opts.Progress(inst, elapsed, err)
+		status, done, err := look(start)
+		if status != "" {
+			last = status
 		}
 		switch {
+		case done:
+			return err
 		case err != nil && ctx.Err() != nil:
-			return last, fmt.Errorf("wait %s: %w", id, ctx.Err())
+			return fmt.Errorf("%s %s: %w", op, id, ctx.Err())
 		case err != nil && !errors.Is(err, ErrRateLimited):
-			return last, fmt.Errorf("wait %s: %w", id, err)
-		case err == nil:
-			last = inst
-			if inst.Status == opts.Until {
-				return inst, nil
-			}
-			if inst.Status.Terminal() && opts.Until != inst.Status {
-				return inst, &Error{Op: "wait", ID: id, Kind: ErrConflict,
-					Err: fmt.Errorf("instance is %s (%s), it will not become %s", inst.Status, inst.RawStatus, opts.Until)}
-			}
+			return fmt.Errorf("%s %s: %w", op, id, err)
 		}
 		now := opts.Clock.Now()
 		if !now.Before(deadline) {
-			return last, timeoutError(id, opts, last)
+			return timeoutError(op, id, opts.Timeout, last, wanted)
 		}
 		d := b.next(now.Sub(start))
 		if rest := deadline.Sub(now); d > rest {
@@ -134,19 +158,20 @@ func Wait(ctx context.Context, p Provider, id string, opts WaitOptions) (*Instan
 		}
 		select {
 		case <-ctx.Done():
-			return last, fmt.Errorf("wait %s: %w", id, ctx.Err())
+			return fmt.Errorf("%s %s: %w", op, id, ctx.Err())
 		case <-opts.Clock.After(d):
 		}
 	}
 }
 
-func timeoutError(id string, opts WaitOptions, last *Instance) error {
-	status := "unknown"
-	if last != nil {
-		status = string(last.Status)
+// timeoutError names the last status seen ("unknown" when no poll
+// answered) and the one wanted.
+func timeoutError(op, id string, timeout time.Duration, last, wanted string) error {
+	if last == "" {
+		last = "unknown"
 	}
-	return &Error{Op: "wait", ID: id, Kind: ErrTimeout,
-		Err: fmt.Errorf("still %s after %s, wanted %s", status, opts.Timeout, opts.Until)}
+	return &Error{Op: op, ID: id, Kind: ErrTimeout,
+		Err: fmt.Errorf("still %s after %s, wanted %s", last, timeout, wanted)}
 }
 
 // backoff computes the pauses of Wait.
