@@ -14,7 +14,7 @@
 //	conn, err := p.Connection(ctx, inst.ID)
 //
 // Everything generic is written once here on top of the interface: [Wait],
-// [Ensure], [SyncAccess] and [CheckPort].
+// [WaitBackup], [WaitDeleted], [Ensure], [SyncAccess] and [CheckPort].
 //
 // Errors returned by providers wrap a small set of sentinels
 // ([ErrNotFound], [ErrAlreadyExists], [ErrInvalidArgument],

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 )
 
-// WaitOptions tunes Wait. The zero value gives the documented defaults.
+// WaitOptions tunes Wait, WaitBackup and WaitDeleted. The zero value
+// gives the documented defaults.
 type WaitOptions struct {
 	// FirstDelay is the first pause between polls, and the shortest;
 	// default 2 s, or a twentieth of the expected provisioning time when
@@ -24,11 +26,17 @@ type WaitOptions struct {
 	// provider's Capabilities.TypicalProvisioning. Wait polls seldom
 	// before it and with backoff after it. Negative disables the hint.
 	Expected time.Duration
-	// Until is the status to wait for; default StatusAvailable.
+	// Until is the status Wait waits for; default StatusAvailable.
+	// WaitBackup and WaitDeleted ignore it.
 	Until Status
-	// Progress, when set, is called after every poll with the instance
-	// (nil on error) and the time spent so far.
+	// Progress, when set, is called after every poll of Wait and
+	// WaitDeleted with the instance (nil on error, and nil once
+	// WaitDeleted sees it gone) and the time spent so far.
 	Progress func(inst *Instance, elapsed time.Duration, err error)
+	// BackupProgress, when set, is called after every poll of WaitBackup
+	// with the backup (nil on error, or when it is not listed) and the
+	// time spent so far.
+	BackupProgress func(b *Backup, elapsed time.Duration, err error)
 	// Clock is the time source; default the system clock.
 	Clock Clock
 }
@@ -116,6 +124,150 @@ func Wait(ctx context.Context, p Provider, id string, opts WaitOptions) (*Instan
 		return string(inst.Status), false, nil
 	})
 	return last, err
+}
+
+// WaitBackup polls p.Backups(instanceID) until backup backupID is
+// available (Backup.Status is BackupAvailable) and returns it: a backup
+// is restorable only then, though Backup returns while it is still being
+// made. It paces, retries and times out as Wait does, except that
+// opts.Expected defaults to no hint (TypicalProvisioning is about
+// instances, not backups) and opts.Until is ignored.
+//
+// It returns at once, with the last backup seen, when the backup says it
+// failed (a status of failed, error, deleting or deleted, in any case:
+// the error wraps ErrConflict) and when the instance's list does not
+// hold it (ErrNotFound). backupID is a backup's ID, not a PointInTime
+// reference, which names no backup that is made.
+func WaitBackup(ctx context.Context, p Provider, instanceID, backupID string, opts WaitOptions) (*Backup, error) {
+	const op = "wait backup"
+	switch {
+	case p == nil:
+		return nil, NewError(op, truncate(backupID, 64), nil, InvalidField("provider", "is nil"))
+	case ctx == nil:
+		return nil, NewError(op, truncate(backupID, 64), nil, InvalidField("ctx", "is nil"))
+	case instanceID == "":
+		return nil, NewError(op, truncate(backupID, 64), nil, InvalidField("instance_id", "is empty"))
+	case backupID == "":
+		return nil, NewError(op, "", nil, InvalidField("backup_id", "is empty"))
+	}
+	if _, _, pitr, _ := ParsePointInTime(backupID); pitr {
+		return nil, NewError(op, truncate(backupID, 64), nil, InvalidField("backup_id",
+			"is a point-in-time reference, not a backup being made: want a Backup.ID"))
+	}
+	opts = opts.noExpectedHint().withDefaults(p)
+	var last *Backup
+	err := poll(ctx, op, backupID, opts, BackupAvailable, func(start time.Time) (string, bool, error) {
+		list, err := p.Backups(ctx, instanceID)
+		var b *Backup
+		if err == nil {
+			b = findBackup(list, backupID)
+		}
+		if opts.BackupProgress != nil {
+			opts.BackupProgress(b, opts.Clock.Now().Sub(start), err)
+		}
+		switch {
+		case err != nil:
+			return "", false, err
+		case b == nil && last == nil:
+			return "", true, NewError(op, backupID, ErrNotFound,
+				fmt.Errorf("instance %s lists no backup with this id", instanceID))
+		case b == nil:
+			return "", true, NewError(op, backupID, ErrNotFound,
+				fmt.Errorf("backup of instance %s is no longer listed; it was %s", instanceID, last.Status))
+		}
+		last = b
+		if b.Status == BackupAvailable {
+			return b.Status, true, nil
+		}
+		if backupFailed(b.Status) {
+			return b.Status, true, NewError(op, backupID, ErrConflict,
+				fmt.Errorf("backup of instance %s is %s, it will not become %s", instanceID, b.Status, BackupAvailable))
+		}
+		return b.Status, false, nil
+	})
+	return last, err
+}
+
+func findBackup(list []*Backup, id string) *Backup {
+	for _, b := range list {
+		if b != nil && b.ID == id {
+			return b
+		}
+	}
+	return nil
+}
+
+// backupFailed reports whether a backup in this status will not become
+// available: the words the clouds use (RDS snapshots say failed, and
+// deleted once deleted) and their kin.
+func backupFailed(status string) bool {
+	for _, w := range []string{"failed", "error", "deleting", "deleted"} {
+		if strings.EqualFold(status, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// WaitDeleted polls p.Get(id) until it answers ErrNotFound, and then
+// returns nil: Delete returns while the instance is still deleting, and
+// its name, endpoint and quota are free only once it is gone. It paces,
+// retries and times out as Wait does (the timeout error names the last
+// status), except that opts.Expected defaults to no hint and opts.Until
+// is ignored.
+//
+// It returns at once when the instance is in any status but deleting
+// (it is not being deleted, or its deletion failed): the error wraps
+// ErrConflict and names the status.
+func WaitDeleted(ctx context.Context, p Provider, id string, opts WaitOptions) error {
+	const op = "wait delete"
+	switch {
+	case p == nil:
+		return NewError(op, truncate(id, 64), nil, InvalidField("provider", "is nil"))
+	case ctx == nil:
+		return NewError(op, truncate(id, 64), nil, InvalidField("ctx", "is nil"))
+	case id == "":
+		return NewError(op, "", nil, InvalidField("id", "is empty"))
+	}
+	opts = opts.noExpectedHint().withDefaults(p)
+	return poll(ctx, op, id, opts, "gone", func(start time.Time) (string, bool, error) {
+		inst, err := p.Get(ctx, id)
+		gone := errors.Is(err, ErrNotFound)
+		if opts.Progress != nil {
+			if gone {
+				opts.Progress(nil, opts.Clock.Now().Sub(start), nil)
+			} else {
+				opts.Progress(inst, opts.Clock.Now().Sub(start), err)
+			}
+		}
+		switch {
+		case gone:
+			return "", true, nil
+		case err != nil:
+			return "", false, err
+		case inst.Status != StatusDeleting:
+			return string(inst.Status), true, NewError(op, id, ErrConflict,
+				fmt.Errorf("instance is %s, not deleting: it will not go away", statusText(inst)))
+		}
+		return string(inst.Status), false, nil
+	})
+}
+
+// statusText is the status with the cloud's own word when it differs.
+func statusText(inst *Instance) string {
+	if inst.RawStatus == "" || inst.RawStatus == string(inst.Status) {
+		return string(inst.Status)
+	}
+	return string(inst.Status) + " (" + inst.RawStatus + ")"
+}
+
+// noExpectedHint turns off the provisioning-time hint unless the caller
+// gave one: it describes creating an instance, not other waits.
+func (o WaitOptions) noExpectedHint() WaitOptions {
+	if o.Expected == 0 {
+		o.Expected = -1
+	}
+	return o
 }
 
 // poll is the loop of every wait: it calls look until look says the wait
