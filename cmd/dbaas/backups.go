@@ -13,12 +13,22 @@ import (
 
 func (a *app) backupCommand() *cobra.Command {
 	var name string
+	var wf waitFlags
 	cmd := &cobra.Command{
-		Use:   "backup ID|NAME [--name BACKUP]",
+		Use:   "backup ID|NAME [--name BACKUP] [--wait]",
 		Short: "Take an on-demand backup (prints its id)",
 		Long: `Take a native on-demand backup and print its id. Where the cloud has none
 (DigitalOcean, Linode take daily backups only) it exits 5: list the
-automatic ones with "dbaas backups".`,
+automatic ones with "dbaas backups".
+
+It returns once the cloud has accepted the backup, which may still be
+being made (status "creating") and cannot be restored yet. With --wait it
+prints the id only once the backup is available: it stops when the backup
+fails (exit code 1) or is no longer listed (exit code 3), and after
+--timeout (default 30m, exit code 4). On a terminal it shows a live
+progress line.`,
+		Example: `  bid=$(dbaas backup shop --name before-upgrade --wait --timeout 1h) || exit
+  dbaas restore "$bid" shop-copy --from shop --wait`,
 		GroupID: "backups",
 		Args:    args(1, 1, "ID|NAME"),
 		RunE: a.runE(func(ctx context.Context, _ *cobra.Command, args []string) error {
@@ -39,11 +49,34 @@ automatic ones with "dbaas backups".`,
 				return err
 			}
 			a.note("backup %s of %s: %s", b.Name, inst.Name, b.Status)
+			if wf.wait {
+				if b, err = a.waitBackup(ctx, p, inst, b, wf); err != nil {
+					return err
+				}
+				a.note("backup %s of %s is %s", b.Name, inst.Name, b.Status)
+			}
 			return a.emitLine(b, b.ID)
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "name of the backup (default NAME-TIME)")
+	cmd.Flags().BoolVar(&wf.wait, "wait", false, "wait until the backup is available (restorable) before printing its id")
+	wf.register(cmd.Flags(), false)
 	return cmd
+}
+
+// waitBackup waits until backup b of inst is available, with a live
+// progress line on a terminal.
+func (a *app) waitBackup(ctx context.Context, p dbaas.Provider, inst *dbaas.Instance, b *dbaas.Backup, f waitFlags) (*dbaas.Backup, error) {
+	opts := a.waitOptions(f)
+	prog := a.progress("waiting for backup " + b.Name)
+	opts.BackupProgress = prog.backup
+	got, err := dbaas.WaitBackup(ctx, p, inst.ID, b.ID, opts)
+	prog.done()
+	status := b.Status
+	if got != nil {
+		status = got.Status
+	}
+	return got, a.timeoutError("wait backup", b.ID, status, err)
 }
 
 func (a *app) backupsCommand() *cobra.Command {

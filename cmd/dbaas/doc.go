@@ -32,6 +32,11 @@
 // stderr and --quiet silences them. During a wait, a live progress line
 // is drawn on stderr only when stderr is a terminal.
 //
+// --wait makes a command return only once the cloud is done: create,
+// ensure and restore once the instance is available, backup (printing
+// its id) once the backup can be restored, delete once the instance is
+// gone. --poll sets the first pause between the polls of every wait.
+//
 // JSON output (--output json) is stable: fields are only ever added.
 //
 //	create, ensure, restore  the instance (as get) plus "created": bool
@@ -47,7 +52,7 @@
 //	sync-access              {"id","added":[...],"removed":[...],"dry_run"}
 //	backup                   {"id","instance_id","name","kind","status","created_at",...}
 //	backups                  [backup, ...]
-//	delete                   {"id","name","deleted":true,"final_backup"}
+//	delete                   {"id","name","deleted":true,"final_backup","gone"} ("gone":true with --wait)
 //	providers                [{"name","capabilities":{...},"note"} | {"name","error"}]
 //	version                  {"version","go","platform","providers"}
 //

@@ -15,7 +15,8 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 )
 
-// waitFlags tune the waits of create, ensure, restore and wait.
+// waitFlags tune the waits of create, ensure, restore, wait, backup and
+// delete.
 type waitFlags struct {
 	wait  bool
 	until string
@@ -26,17 +27,25 @@ func (f *waitFlags) register(fs *pflag.FlagSet, withWait bool) {
 	if withWait {
 		fs.BoolVar(&f.wait, "wait", false, "wait until the instance is available before returning")
 	}
-	fs.DurationVar(&f.poll, "poll", 0, "poll every this long at first, backing off from there (default: paced by the provider's usual provisioning time)")
+	fs.DurationVar(&f.poll, "poll", 0, "poll every this long at first, backing off from there (default: paced by the provider's usual provisioning time for an instance, 2s for a backup or a delete)")
 }
 
-// waitFor waits for inst with a live progress line on a terminal.
-func (a *app) waitFor(ctx context.Context, p dbaas.Provider, inst *dbaas.Instance, f waitFlags) (*dbaas.Instance, error) {
-	opts := dbaas.WaitOptions{Timeout: a.timeout, Clock: a.clock, Until: dbaas.Status(f.until)}
+// waitOptions are the options of every wait: --timeout, the tool's clock
+// and --poll.
+func (a *app) waitOptions(f waitFlags) dbaas.WaitOptions {
+	opts := dbaas.WaitOptions{Timeout: a.timeout, Clock: a.clock}
 	if f.poll > 0 {
 		opts.FirstDelay = f.poll
 		opts.MaxDelay = max(f.poll, dbaas.DefaultMaxDelay)
 		opts.Expected = -1
 	}
+	return opts
+}
+
+// waitFor waits for inst with a live progress line on a terminal.
+func (a *app) waitFor(ctx context.Context, p dbaas.Provider, inst *dbaas.Instance, f waitFlags) (*dbaas.Instance, error) {
+	opts := a.waitOptions(f)
+	opts.Until = dbaas.Status(f.until)
 	if opts.Until != "" && !opts.Until.Valid() {
 		return nil, usageErrorf("--until %q: want one of %s", clip(f.until), statusList())
 	}
@@ -44,17 +53,26 @@ func (a *app) waitFor(ctx context.Context, p dbaas.Provider, inst *dbaas.Instanc
 	opts.Progress = prog.update
 	got, err := dbaas.Wait(ctx, p, inst.ID, opts)
 	prog.done()
-	if errors.Is(err, context.DeadlineExceeded) {
-		// The --timeout context ran out before Wait's own timer: say
-		// where the instance stood, as Wait does.
-		status := "not answering"
-		if got != nil {
-			status = "still " + string(got.Status)
-		}
-		err = dbaas.NewError("wait", inst.ID, dbaas.ErrTimeout,
-			fmt.Errorf("%s when --timeout %s ran out", status, a.timeout))
+	status := ""
+	if got != nil {
+		status = string(got.Status)
 	}
-	return got, err
+	return got, a.timeoutError("wait", inst.ID, status, err)
+}
+
+// timeoutError turns a wait cut short by the --timeout context, before
+// the wait's own timer ran out, into the timeout error the wait gives:
+// it says where the thing waited for stood ("" when no poll answered).
+// Other errors pass unchanged.
+func (a *app) timeoutError(op, id, status string, err error) error {
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	where := "not answering"
+	if status != "" {
+		where = "still " + status
+	}
+	return dbaas.NewError(op, id, dbaas.ErrTimeout, fmt.Errorf("%s when --timeout %s ran out", where, a.timeout))
 }
 
 func statusList() string {
@@ -80,10 +98,9 @@ func (a *app) progress(label string) *progress {
 	return &progress{a: a, label: label, on: !a.quiet && a.output == "text" && a.isTerminal(a.stderr)}
 }
 
+// update shows the instance's status after a poll of Wait or
+// WaitDeleted.
 func (p *progress) update(inst *dbaas.Instance, elapsed time.Duration, err error) {
-	if !p.on {
-		return
-	}
 	status := "polling"
 	switch {
 	case err != nil:
@@ -93,6 +110,25 @@ func (p *progress) update(inst *dbaas.Instance, elapsed time.Duration, err error
 		if inst.RawStatus != "" && inst.RawStatus != status {
 			status += " (" + inst.RawStatus + ")"
 		}
+	}
+	p.show(status, elapsed)
+}
+
+// backup shows the backup's status after a poll of WaitBackup.
+func (p *progress) backup(b *dbaas.Backup, elapsed time.Duration, err error) {
+	status := "polling"
+	switch {
+	case err != nil:
+		status = "retrying: " + oneLine(err.Error())
+	case b != nil:
+		status = b.Status
+	}
+	p.show(status, elapsed)
+}
+
+func (p *progress) show(status string, elapsed time.Duration) {
+	if !p.on {
+		return
 	}
 	// \r and "erase line" redraw in place.
 	fmt.Fprintf(p.a.stderr, "\r\033[K%s: %s, %s elapsed", p.label, status, elapsed.Truncate(time.Second))
@@ -311,13 +347,17 @@ type deleteResult struct {
 	Name        string `json:"name"`
 	Deleted     bool   `json:"deleted"`
 	FinalBackup string `json:"final_backup,omitempty"`
+	// Gone is set by --wait once the provider no longer knows the
+	// instance.
+	Gone bool `json:"gone,omitempty"`
 }
 
 func (a *app) deleteCommand() *cobra.Command {
 	var yes, skipFinal bool
 	var finalName string
+	var wf waitFlags
 	cmd := &cobra.Command{
-		Use:   "delete ID|NAME [--yes] [--skip-final-backup | --final-backup-name NAME]",
+		Use:   "delete ID|NAME [--yes] [--skip-final-backup | --final-backup-name NAME] [--wait]",
 		Short: "Delete an instance, after a final backup where the provider takes one",
 		Long: `Delete an instance. On a terminal it asks you to type the instance's
 name to confirm, unless --yes is given; when stdin is not a terminal,
@@ -325,7 +365,14 @@ name to confirm, unless --yes is given; when stdin is not a terminal,
 
 A provider that can take a final backup takes one (named
 --final-backup-name, or NAME-final-TIME); one that cannot refuses (exit
-code 5) unless --skip-final-backup says to delete without one.`,
+code 5) unless --skip-final-backup says to delete without one.
+
+It returns once the provider has accepted the deletion, while the
+instance is still deleting. With --wait it returns only once the instance
+is gone (then "dbaas get" exits 3): it stops when the instance is in any
+status but deleting (exit code 1), and after --timeout (default 30m, exit
+code 4). On a terminal it shows a live progress line.`,
+		Example: `  dbaas delete shop --yes --skip-final-backup --wait --timeout 20m`,
 		GroupID: "instances",
 		Args:    args(1, 1, "ID|NAME"),
 		RunE: a.runE(func(ctx context.Context, _ *cobra.Command, args []string) error {
@@ -362,13 +409,40 @@ code 5) unless --skip-final-backup says to delete without one.`,
 			} else {
 				a.note("deleting %s (%s) without a final backup", inst.Name, inst.ID)
 			}
-			return a.emit(deleteResult{ID: inst.ID, Name: inst.Name, Deleted: true, FinalBackup: final}, nil)
+			res := deleteResult{ID: inst.ID, Name: inst.Name, Deleted: true, FinalBackup: final}
+			if wf.wait {
+				if err := a.waitDeleted(ctx, p, inst, wf); err != nil {
+					return err
+				}
+				res.Gone = true
+				a.note("%s (%s) is gone", inst.Name, inst.ID)
+			}
+			return a.emit(res, nil)
 		}),
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "delete without asking")
 	cmd.Flags().BoolVar(&skipFinal, "skip-final-backup", false, "delete without a final backup")
 	cmd.Flags().StringVar(&finalName, "final-backup-name", "", "name of the final backup (default NAME-final-TIME)")
+	cmd.Flags().BoolVar(&wf.wait, "wait", false, "wait until the instance is gone before returning")
+	wf.register(cmd.Flags(), false)
 	return cmd
+}
+
+// waitDeleted waits until inst is gone, with a live progress line on a
+// terminal.
+func (a *app) waitDeleted(ctx context.Context, p dbaas.Provider, inst *dbaas.Instance, f waitFlags) error {
+	opts := a.waitOptions(f)
+	prog := a.progress("waiting for " + inst.Name + " to go")
+	status := ""
+	opts.Progress = func(got *dbaas.Instance, elapsed time.Duration, err error) {
+		if got != nil {
+			status = string(got.Status)
+		}
+		prog.update(got, elapsed, err)
+	}
+	err := dbaas.WaitDeleted(ctx, p, inst.ID, opts)
+	prog.done()
+	return a.timeoutError("wait delete", inst.ID, status, err)
 }
 
 // confirm asks on the terminal for the instance's name.
