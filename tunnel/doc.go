@@ -19,7 +19,7 @@
 // The package reads the SSH connection 256 KiB at a time and forwards the
 // packets queued on a channel in one write; the rest is governed by
 // process-wide runtime settings, which a library must leave to the
-// program. TuneProcess applies the settings that suit a process doing
+// program. TuneProcess applies the setting that suits a process doing
 // nothing but forwarding, as "ssh -N" does; the dbaas CLI's tunnel command
 // calls it. bench/tunnel measures the package both ways against OpenSSH.
 //

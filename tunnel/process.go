@@ -16,7 +16,7 @@ const dedicatedGCPercent = 800
 // x/crypto/ssh allocates a fresh buffer for every packet it reads, so a
 // download spends much of its CPU collecting that garbage and faulting
 // in again the memory the collector gave back. TuneProcess sets the
-// collection target to dedicatedGCPercent: the heap may grow to nine
+// collection target to 800 (as GOGC=800 would): the heap may grow to nine
 // times what is live, a few megabytes for a tunnel with a handful of
 // connections. bench/tunnel measures the effect (its tunnel and
 // tunnel-lib paths). The setting is left alone when GOGC is set, so an
