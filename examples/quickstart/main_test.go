@@ -118,7 +118,7 @@ func TestRunOnLocalShowsTheRestoredCopyLacksTheLaterRow(t *testing.T) {
 				"provision  created local-",
 				"wait       local-",
 				"connect    host 127.0.0.1 port ",
-				"password [redacted] database app tls disable",
+				"password [redacted] database app tls require",
 				tt.server,
 				"quickstart_notes holds 1 row(s), the last \"written before the backup",
 				"allow      cidr:192.0.2.0/24 allowed; access list [cidr:192.0.2.0/24]",

@@ -83,7 +83,7 @@ func readMarks(ctx context.Context, conn *dbaas.ConnectionInfo) ([]string, error
 }
 
 func mysqlDB(conn *dbaas.ConnectionInfo) (*sql.DB, error) {
-	cfg, err := conn.MySQLConfig("", dbaas.DSNOptions{})
+	cfg, err := conn.MySQLConfig(tlsName(conn), dbaas.DSNOptions{})
 	if err != nil {
 		return nil, err
 	}

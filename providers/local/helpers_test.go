@@ -140,7 +140,7 @@ func pgConnect(t *testing.T, conn *dbaas.ConnectionInfo) *pgx.Conn {
 
 func myOpen(t *testing.T, conn *dbaas.ConnectionInfo) *sql.DB {
 	t.Helper()
-	cfg, err := conn.MySQLConfig("", dbaas.DSNOptions{})
+	cfg, err := conn.MySQLConfig(tlsName(conn), dbaas.DSNOptions{})
 	require.NoError(t, err)
 	c, err := mysql.NewConnector(cfg)
 	require.NoError(t, err)
@@ -148,4 +148,10 @@ func myOpen(t *testing.T, conn *dbaas.ConnectionInfo) *sql.DB {
 	t.Cleanup(func() { _ = db.Close() })
 	require.NoError(t, db.PingContext(context.Background()))
 	return db
+}
+
+// tlsName names the go-sql-driver TLS configuration of conn's CA: one per
+// instance, since each has its own CA.
+func tlsName(conn *dbaas.ConnectionInfo) string {
+	return "local-test-" + strconv.Itoa(conn.Endpoint.Port)
 }

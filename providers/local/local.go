@@ -162,8 +162,8 @@ func (p *Provider) installation(e dbaas.Engine, version string) (Installation, e
 }
 
 // Capabilities: CIDR access, on-demand and final backups, restore,
-// custom ports, start and stop; no point-in-time restore, private network
-// or CA certificate (the servers speak plain TCP on this machine).
+// custom ports, start and stop, and a CA certificate (each instance's
+// own); no point-in-time restore or private network.
 func (p *Provider) Capabilities() dbaas.Capabilities {
 	var engines []dbaas.Engine
 	for _, e := range []dbaas.Engine{dbaas.Postgres, dbaas.MariaDB} {
@@ -182,6 +182,7 @@ func (p *Provider) Capabilities() dbaas.Capabilities {
 		FinalBackup:         true,
 		CustomPort:          true,
 		ReadablePassword:    true,
+		CACertificate:       true,
 		StartStop:           true,
 		TypicalProvisioning: 2 * time.Second,
 	}
@@ -377,9 +378,17 @@ func (p *Provider) List(ctx context.Context) ([]*dbaas.Instance, error) {
 	return out, nil
 }
 
-// Connection returns 127.0.0.1, the port, the admin credentials and the
-// database; TLS is off (the traffic stays on this machine unless access
-// is opened wider).
+// Connection returns 127.0.0.1, the port, the admin credentials, the
+// database and, as the clouds do, TLS required with the instance's own CA
+// certificate. The server certificate names 127.0.0.1, ::1, localhost,
+// the host name and the machine's addresses, so a client holding the CA
+// may check the host name too (verify-full). The mode is TLSRequire, not
+// TLSVerifyFull, so that a URL built without DSNOptions.CAFile still
+// connects (pgx and libpq check verify-full against the system roots when
+// no CA file is named); with CAFile PostgresURL checks the chain
+// (verify-ca), and MySQLConfig checks chain and host name against
+// CACertPEM. Instances made before the servers spoke TLS report
+// TLSDisable and no CA.
 func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, dbaas.NewError("connection", id, nil, err)
@@ -388,8 +397,12 @@ func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.Connection
 	if err != nil {
 		return nil, err
 	}
-	return &dbaas.ConnectionInfo{Engine: r.Engine, Endpoint: dbaas.Endpoint{Host: "127.0.0.1", Port: r.Port},
-		User: r.AdminUser, Password: dbaas.NewSecret(r.Password), Database: r.Database, TLS: dbaas.TLSDisable}, nil
+	info := &dbaas.ConnectionInfo{Engine: r.Engine, Endpoint: dbaas.Endpoint{Host: "127.0.0.1", Port: r.Port},
+		User: r.AdminUser, Password: dbaas.NewSecret(r.Password), Database: r.Database, TLS: dbaas.TLSDisable}
+	if r.tls() {
+		info.TLS, info.CACertPEM = dbaas.TLSRequire, []byte(r.CACert)
+	}
+	return info, nil
 }
 
 func newID(prefix string) string {
@@ -515,10 +528,14 @@ func (p *Provider) admit(op string, spec dbaas.Spec, state string, in Installati
 			return nil, dbaas.NewError(op, spec.Name, dbaas.ErrConflict, errors.New("no free port found"))
 		}
 	}
+	certs, err := newCerts(spec.Name)
+	if err != nil {
+		return nil, dbaas.NewError(op, spec.Name, nil, err)
+	}
 	r := &record{ID: newID("local-"), Name: spec.Name, Engine: spec.Engine, Version: in.Version, Size: spec.Size,
 		Port: port, AdminUser: spec.AdminUser, Password: password, Database: spec.Database,
 		PublicAccess: spec.PublicAccess, Protected: spec.DeletionProtection, Tags: spec.Tags,
-		CreatedAt: time.Now().UTC().Truncate(time.Second), State: state}
+		CreatedAt: time.Now().UTC().Truncate(time.Second), State: state, CACert: string(certs.caPEM), certs: certs}
 	if r.AdminUser == "" {
 		r.AdminUser = DefaultAdminUser
 	}
@@ -621,6 +638,12 @@ func (p *Provider) build(ctx context.Context, r *record, in Installation, b *bac
 		}
 	}()
 	if err := p.acct.mkdirOwned(dir); err != nil {
+		return err
+	}
+	if r.certs == nil {
+		return errors.New("the instance's TLS certificate was lost: delete it and create it again")
+	}
+	if err := p.writeCerts(r, r.certs); err != nil {
 		return err
 	}
 	// A logical backup is loaded into a fresh server; a physical one is

@@ -129,6 +129,12 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 			assert.NotEqual(t, conn.Endpoint.Port, rconn.Endpoint.Port)
 			assert.Equal(t, newPW.Reveal(), rconn.Password.Reveal(), "the restore took the new password")
 			assert.Equal(t, want, tableSums(t, rconn), "every table of the restore equals the source at backup time")
+			assert.NotEqual(t, conn.CACertPEM, rconn.CACertPEM, "the restore has a CA of its own")
+			ok, err := encryptedSession(t, rconn, rconn.CACertPEM, loopback, "127.0.0.1")
+			require.NoError(t, err, "the restore presents a certificate of its own CA")
+			assert.True(t, ok)
+			_, err = encryptedSession(t, rconn, conn.CACertPEM, loopback, "127.0.0.1")
+			assert.Error(t, err, "the restore does not present the source's certificate")
 
 			old := *rconn
 			old.Password = conn.Password
@@ -242,7 +248,7 @@ func connectFrom(ctx context.Context, conn *dbaas.ConnectionInfo, local net.IP, 
 		}
 		return c.Close(ctx)
 	}
-	cfg, err := conn.MySQLConfig("", dbaas.DSNOptions{})
+	cfg, err := conn.MySQLConfig(tlsName(conn), dbaas.DSNOptions{})
 	if err != nil {
 		return err
 	}

@@ -67,14 +67,25 @@ pid-file = %s
 tmpdir = %s
 skip-name-resolve
 character-set-server = utf8mb4
-%s
+%s%s
 [client]
 host = 127.0.0.1
 port = %d
 user = %s
 password = "%s"
-`, e.dataDir(r), r.Port, bind, e.socket(r), e.pidFile(r), e.tmpDir(r), mariaSizes[r.Size], r.Port, r.AdminUser, cnfEscape(r.Password))
+`, e.dataDir(r), r.Port, bind, e.socket(r), e.pidFile(r), e.tmpDir(r), mariaSizes[r.Size], e.tlsOptions(r), r.Port, r.AdminUser, cnfEscape(r.Password))
 	return e.p.acct.writeOwned(e.cnf(r), []byte(cnf))
+}
+
+// tlsOptions are the server's TLS options, written on every start so that
+// a restored data directory gets this instance's files; none for an
+// instance made before the servers spoke TLS.
+func (e mariadb) tlsOptions(r *record) string {
+	if !r.tls() {
+		return ""
+	}
+	return fmt.Sprintf("ssl-ca = \"%s\"\nssl-cert = \"%s\"\nssl-key = \"%s\"\ntls-version = TLSv1.2,TLSv1.3\n",
+		cnfEscape(e.p.caFile(r)), cnfEscape(e.p.certFile(r)), cnfEscape(e.p.keyFile(r)))
 }
 
 func cnfEscape(s string) string {
@@ -169,14 +180,21 @@ func hostPattern(cidr string) (string, error) {
 
 // applyAccess makes the admin user's accounts exactly loopback plus one
 // per allowed source: MariaDB checks the client address against them.
+// When the server speaks TLS, the accounts of sources outside the
+// loopback network require it (REQUIRE SSL), those restored from a backup
+// too.
 func (e mariadb) applyAccess(ctx context.Context, r *record) error {
 	want := []string{"localhost", "127.0.0.1", "::1"}
+	var remote []string
 	for _, a := range r.Access {
 		h, err := hostPattern(a)
 		if err != nil {
 			return err
 		}
 		want = append(want, h)
+		if r.tls() && !isLoopback(a) {
+			remote = append(remote, h)
+		}
 	}
 	db, err := e.open(r)
 	if err != nil {
@@ -210,6 +228,11 @@ func (e mariadb) applyAccess(ctx context.Context, r *record) error {
 			if _, err := db.ExecContext(ctx, q); err != nil {
 				return fmt.Errorf("add account host %s: %s", h, strings.ReplaceAll(err.Error(), r.Password, "[redacted]"))
 			}
+		}
+	}
+	for _, h := range remote {
+		if _, err := db.ExecContext(ctx, "ALTER USER "+userAt(r.AdminUser, h)+" REQUIRE SSL"); err != nil {
+			return fmt.Errorf("require TLS of account host %s: %w", h, err)
 		}
 	}
 	for _, h := range have {

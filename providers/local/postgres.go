@@ -62,6 +62,12 @@ func (e postgres) configure(r *record) error {
 	}
 	conf := fmt.Sprintf("port = %d\nlisten_addresses = '%s'\nunix_socket_directories = ''\npassword_encryption = 'scram-sha-256'\n%s",
 		r.Port, listen, pgSizes[r.Size])
+	if r.tls() {
+		// Written on every start: a restored data directory names this
+		// instance's files, never those of the instance it came from.
+		conf += fmt.Sprintf("ssl = on\nssl_cert_file = %s\nssl_key_file = %s\nssl_min_protocol_version = 'TLSv1.2'\n",
+			quoteLiteral(e.p.certFile(r)), quoteLiteral(e.p.keyFile(r)))
+	}
 	if err := e.p.acct.writeOwned(filepath.Join(e.dataDir(r), "dbaaskit.conf"), []byte(conf)); err != nil {
 		return err
 	}
@@ -69,16 +75,29 @@ func (e postgres) configure(r *record) error {
 }
 
 // pgHBA is the whole pg_hba.conf: loopback always, plus one line per
-// allowed source, all with scram-sha-256.
+// allowed source, all with scram-sha-256. When the server speaks TLS,
+// sources outside the loopback network must use it (hostssl): passwords
+// and data cross the network encrypted.
 func pgHBA(r *record) string {
 	var b strings.Builder
 	b.WriteString("# Managed by dbaaskit: Allow and Revoke rewrite this file.\n")
 	b.WriteString("# TYPE  DATABASE     USER  ADDRESS  METHOD\n")
 	for _, cidr := range append([]string{"127.0.0.1/32", "::1/128"}, r.Access...) {
-		fmt.Fprintf(&b, "host    all          all   %s  scram-sha-256\n", cidr)
-		fmt.Fprintf(&b, "host    replication  all   %s  scram-sha-256\n", cidr)
+		typ := "host   "
+		if r.tls() && !isLoopback(cidr) {
+			typ = "hostssl"
+		}
+		fmt.Fprintf(&b, "%s all          all   %s  scram-sha-256\n", typ, cidr)
+		fmt.Fprintf(&b, "%s replication  all   %s  scram-sha-256\n", typ, cidr)
 	}
 	return b.String()
+}
+
+// isLoopback reports whether a source (CIDR) lies in the loopback
+// network; anything unparsable counts as outside.
+func isLoopback(cidr string) bool {
+	p, err := netip.ParsePrefix(cidr)
+	return err == nil && p.Addr().IsLoopback() && p.Masked().Addr().IsLoopback()
 }
 
 func (e postgres) command(r *record, in Installation, _ bool) (string, []string) {
@@ -201,8 +220,7 @@ func opensWider(r *record) bool {
 		return true
 	}
 	for _, a := range r.Access {
-		p, err := netip.ParsePrefix(a)
-		if err != nil || !p.Addr().IsLoopback() {
+		if !isLoopback(a) {
 			return true
 		}
 	}

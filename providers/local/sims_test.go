@@ -59,7 +59,8 @@ func TestSimulatorsServeLocalDatabases(t *testing.T) {
 			t.Cleanup(func() { hc.CloseIdleConnections(); require.NoError(t, sim.Close()) })
 			p, err := awsp.New(context.Background(), awsp.Options{Region: "us-east-1", BaseEndpoint: url, HTTPClient: hc,
 				Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-				// The local servers speak plain TCP.
+				// The simulator's CA bundle is not the local servers'
+				// own: connect in plain TCP, which loopback allows.
 				TLS: dbaas.TLSDisable})
 			require.NoError(t, err)
 			return p

@@ -45,7 +45,17 @@ type record struct {
 	State        string            `json:"state"`
 	Message      string            `json:"message,omitempty"`
 	RestoredFrom string            `json:"restored_from,omitempty"`
+	// CACert is the instance's CA certificate (PEM); empty for instances
+	// made before the servers spoke TLS, which keep plain TCP.
+	CACert string `json:"ca_cert,omitempty"`
+
+	// certs is the TLS material made with the record, until build writes
+	// it to the server directory; it is never kept in state.
+	certs *serverCerts
 }
+
+// tls reports whether the instance's server speaks TLS.
+func (r *record) tls() bool { return r.CACert != "" }
 
 // backupRecord is a backup as kept on disk (backups/<id>.json, mode 0600).
 type backupRecord struct {
