@@ -699,6 +699,7 @@ func TestSimBackendServesRealDatabases(t *testing.T) {
 			key := "sim/" + string(e) + "/1"
 			db, err := b.Attach(ctx, key, e, "99")
 			require.NoError(t, err)
+			assert.NotEmpty(t, db.CACertPEM, "the instance's CA is passed through")
 			engine := e
 			if e == dbaas.MySQL {
 				engine = dbaas.MariaDB

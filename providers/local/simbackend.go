@@ -75,7 +75,8 @@ func (b *SimBackend) Attach(ctx context.Context, key string, engine dbaas.Engine
 }
 
 // ready records key's instance, waits until it is available and returns
-// how to reach it; an instance made for the call is removed on failure.
+// how to reach it, its CA certificate too, so that a simulator reports TLS
+// as the cloud does; an instance made for the call is removed on failure.
 func (b *SimBackend) ready(ctx context.Context, op, key, id string, created bool) (*simdb.Database, error) {
 	b.mu.Lock()
 	b.keys[key] = id
@@ -91,7 +92,8 @@ func (b *SimBackend) ready(ctx context.Context, op, key, id string, created bool
 	if err != nil {
 		return nil, fmt.Errorf("sim backend %s %s: %w", op, key, err)
 	}
-	return &simdb.Database{Endpoint: conn.Endpoint, User: conn.User, Password: conn.Password, Database: conn.Database}, nil
+	return &simdb.Database{Endpoint: conn.Endpoint, User: conn.User, Password: conn.Password, Database: conn.Database,
+		CACertPEM: conn.CACertPEM}, nil
 }
 
 // Snapshot takes a backup of key's instance, named snapshotKey.

@@ -81,6 +81,10 @@ func TestSimulatorsServeLocalDatabases(t *testing.T) {
 			conn, err := cloud.Connection(ctx, inst.ID)
 			require.NoError(t, err)
 			assert.Equal(t, "127.0.0.1", conn.Endpoint.Host)
+			if tt.cloud != "aws" {
+				assert.Equal(t, dbaas.TLSRequire, conn.TLS, "the simulator reports the local server's TLS")
+				assert.NotEmpty(t, conn.CACertPEM, "and its CA")
+			}
 
 			// The endpoint is a local instance's port, and the statements
 			// run on that server.
