@@ -23,6 +23,18 @@
 // for MariaDB (which cannot name IPv6 networks, only IPv6 addresses).
 // Loopback is always allowed and not listed by Access.
 //
+// Each instance has its own CA (ECDSA P-256), made at create and restore,
+// and a server certificate it signs for 127.0.0.1, ::1, localhost, the host
+// name and the machine's addresses; the CA's key is dropped once it has
+// signed. The files (the key mode 0600, owned by the servers' user) lie in
+// the instance's server directory, outside its data, so backups never
+// carry them and a restore gets a certificate of its own. Connection
+// returns TLS required with that CA, as the clouds do. Sources outside
+// the loopback network must use TLS: hostssl lines in pg_hba.conf,
+// accounts with REQUIRE SSL in MariaDB; loopback may stay plain, which
+// the provider's own connections use. Instances made before the servers
+// spoke TLS keep plain TCP and report no CA.
+//
 // Backups are the engines' physical ones: pg_basebackup (plain format,
 // with its WAL) and mariadb-backup (prepared). Restore copies one into a
 // new instance that keeps the backup's admin user and database. Backups
