@@ -161,3 +161,14 @@ func TestDeleteOptionsAndPointInTime(t *testing.T) {
 	assert.True(t, ok)
 	assert.ErrorIs(t, err, ErrInvalidArgument)
 }
+
+// requireInvalidFields asserts that err is an invalid-argument error
+// naming exactly fields.
+func requireInvalidFields(t *testing.T, err error, fields ...string) {
+	t.Helper()
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrInvalidArgument)
+	ve, ok := AsValidationError(err)
+	require.True(t, ok, "a ValidationError: %v", err)
+	assert.Equal(t, fields, ve.Fields())
+}

@@ -153,11 +153,7 @@ func TestWaitBackupRefusesBadInputWithNoCall(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := WaitBackup(tc.ctx, tc.p, tc.instance, tc.backupID, WaitOptions{Clock: &instantClock{}})
-			require.Error(t, err)
-			assert.ErrorIs(t, err, ErrInvalidArgument)
-			ve, ok := AsValidationError(err)
-			require.True(t, ok)
-			assert.Equal(t, []string{tc.field}, ve.Fields())
+			requireInvalidFields(t, err, tc.field)
 		})
 	}
 	assert.Zero(t, p.calls.Load())

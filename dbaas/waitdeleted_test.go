@@ -134,11 +134,7 @@ func TestWaitDeletedRefusesBadInputWithNoCall(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := WaitDeleted(tc.ctx, tc.p, tc.id, WaitOptions{Clock: &instantClock{}})
-			require.Error(t, err)
-			assert.ErrorIs(t, err, ErrInvalidArgument)
-			ve, ok := AsValidationError(err)
-			require.True(t, ok)
-			assert.Equal(t, []string{tc.field}, ve.Fields())
+			requireInvalidFields(t, err, tc.field)
 		})
 	}
 	assert.Zero(t, p.calls.Load())
