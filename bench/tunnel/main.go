@@ -444,6 +444,7 @@ func (b *bench) run() error {
 		}
 		b.paths = append(b.paths, p)
 	}
+	fmt.Println("paths: direct (the limit), openssh (ssh -N -L), tunnel (as dbaas tunnel runs it: tunnel.TuneProcess), tunnel-lib (default Go runtime settings)")
 	fmt.Printf("cipher %s, %d CPUs, GOMAXPROCS %d, %d repetitions (median)\n", b.cipher, runtime.NumCPU(), runtime.GOMAXPROCS(0), b.reps)
 	fmt.Printf("ssh: %s\n", sshVersion())
 
