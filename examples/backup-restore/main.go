@@ -120,7 +120,20 @@ func open(ctx context.Context, p dbaas.Provider, id string) (*session, error) {
 		return nil, err
 	}
 	if conn.Engine == dbaas.Postgres {
-		uri, err := conn.PostgresURL(dbaas.DSNOptions{})
+		// With the server's CA, pgx checks the certificate chain too
+		// (sslrootcert); it reads the file while it connects.
+		var opts dbaas.DSNOptions
+		if len(conn.CACertPEM) > 0 {
+			dir, err := os.MkdirTemp("", "backup-restore-ca-")
+			if err != nil {
+				return nil, err
+			}
+			defer os.RemoveAll(dir)
+			if opts.CAFile, err = conn.WriteCAFile(dir); err != nil {
+				return nil, err
+			}
+		}
+		uri, err := conn.PostgresURL(opts)
 		if err != nil {
 			return nil, err
 		}
