@@ -3,6 +3,7 @@ package dbaas
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -112,11 +113,18 @@ func TestCheckPort(t *testing.T) {
 	assert.ErrorIs(t, CheckPort(&Instance{ID: "x", Status: StatusProvisioning}, 5432), ErrConflict)
 }
 
+// registerTestProviders registers the registry test's providers once per
+// test binary: the registry is process-wide, and -count=N runs the test N
+// times.
+var registerTestProviders sync.Once
+
 func TestRegistry(t *testing.T) {
 	opener := func(ctx context.Context, cfg Config) (Provider, error) { return &scriptedProvider{}, nil }
-	Register("test-registry-a", opener)
-	Register("test-registry-0", func(ctx context.Context, cfg Config) (Provider, error) {
-		return nil, errors.New("no token")
+	registerTestProviders.Do(func() {
+		Register("test-registry-a", opener)
+		Register("test-registry-0", func(ctx context.Context, cfg Config) (Provider, error) {
+			return nil, errors.New("no token")
+		})
 	})
 	assert.Panics(t, func() { Register("test-registry-a", opener) })
 	assert.Panics(t, func() { Register("", opener) })
