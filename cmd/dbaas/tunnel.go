@@ -98,8 +98,8 @@ As a process that only forwards, it runs with GOGC=800 unless GOGC is set
 				}
 			}
 			// This process only forwards, as "ssh -N" does: it takes the
-			// runtime setting for that (unless GOGC says
-			// otherwise), which cuts the CPU per forwarded byte.
+			// runtime setting for that (unless GOGC says otherwise),
+			// which cuts the CPU per forwarded byte.
 			tunnel.TuneProcess()
 			t, err := tunnel.Open(ctx, cfg)
 			if err != nil {
