@@ -14,7 +14,9 @@ import (
 )
 
 // writeMark and readMarks are the harness's data hooks: a table of marker
-// values, written and read over real connections.
+// values, written and read over real connections with the ConnectionInfo
+// given, its TLS mode and CA included. readMarks returns none when the
+// table was never made, as for a backup taken before the first write.
 func writeMark(ctx context.Context, conn *dbaas.ConnectionInfo, value string) error {
 	if conn.Engine == dbaas.Postgres {
 		u, err := conn.PostgresURL(dbaas.DSNOptions{})
@@ -56,6 +58,10 @@ func readMarks(ctx context.Context, conn *dbaas.ConnectionInfo) ([]string, error
 			return nil, err
 		}
 		defer c.Close(ctx)
+		var exists bool
+		if err := c.QueryRow(ctx, "SELECT to_regclass('marks') IS NOT NULL").Scan(&exists); err != nil || !exists {
+			return nil, err
+		}
 		rows, err := c.Query(ctx, "SELECT v FROM marks")
 		if err != nil {
 			return nil, err
@@ -67,6 +73,10 @@ func readMarks(ctx context.Context, conn *dbaas.ConnectionInfo) ([]string, error
 		return nil, err
 	}
 	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'marks'").Scan(&n); err != nil || n == 0 {
+		return nil, err
+	}
 	rows, err := db.QueryContext(ctx, "SELECT v FROM marks")
 	if err != nil {
 		return nil, err
