@@ -8,12 +8,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/agiledeploy/dbaaskit/internal/certs"
 )
 
 // certValidity is how long an instance's CA and server certificate last:
@@ -52,28 +53,9 @@ func certHosts() (dns []string, ips []net.IP) {
 // newCerts makes a CA (ECDSA P-256) for the instance named name and a
 // server certificate it signs for the hosts of certHosts.
 func newCerts(name string) (*serverCerts, error) {
-	now := time.Now().Add(-time.Hour) // tolerate clients whose clock is a little behind
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := certs.NewCA("dbaaskit local CA for "+name, time.Now(), certValidity)
 	if err != nil {
-		return nil, fmt.Errorf("tls: CA key: %w", err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{Organization: []string{"dbaaskit local"}, CommonName: "dbaaskit local CA for " + name},
-		NotBefore:             now,
-		NotAfter:              now.Add(certValidity),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("tls: CA certificate: %w", err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, fmt.Errorf("tls: CA certificate: %w", err)
+		return nil, fmt.Errorf("tls: %w", err)
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -81,18 +63,18 @@ func newCerts(name string) (*serverCerts, error) {
 	}
 	dns, ips := certHosts()
 	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
+		SerialNumber: certs.Serial(),
 		Subject:      pkix.Name{Organization: []string{"dbaaskit local"}, CommonName: "localhost"},
 		DNSNames:     dns,
 		IPAddresses:  ips,
-		NotBefore:    now,
-		NotAfter:     now.Add(certValidity),
+		NotBefore:    ca.Cert.NotBefore,
+		NotAfter:     ca.Cert.NotAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		// Client authentication too: MariaDB's tools read the server's
 		// own options and may present this certificate to it.
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
 		return nil, fmt.Errorf("tls: server certificate: %w", err)
 	}
@@ -101,15 +83,10 @@ func newCerts(name string) (*serverCerts, error) {
 		return nil, fmt.Errorf("tls: server key: %w", err)
 	}
 	return &serverCerts{
-		caPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		caPEM:   ca.PEM,
 		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
 	}, nil
-}
-
-func serial() *big.Int {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	return n.Add(n, big.NewInt(1))
 }
 
 // The instance's TLS files live in its server directory, outside the data

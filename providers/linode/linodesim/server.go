@@ -3,17 +3,10 @@ package linodesim
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,6 +14,7 @@ import (
 	"time"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/internal/certs"
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
 	"github.com/agiledeploy/dbaaskit/internal/simhttp"
 )
@@ -410,22 +404,9 @@ func (d discard) WriteHeader(int)             {}
 // makeCA makes the certificate GET …/ssl returns for instances without a
 // real database: a real self-signed CA, so that PEM parsing is exercised.
 func makeCA(now time.Time) []byte {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := certs.NewCA("linodesim Project CA", now, 10*365*24*time.Hour)
 	if err != nil {
 		return nil
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(now.UnixNano()),
-		Subject:               pkix.Name{CommonName: "linodesim Project CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return ca.PEM
 }
