@@ -2,14 +2,15 @@ package dbaas
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 )
 
 // AccessChange is what SyncAccess did.
 type AccessChange struct {
-	Added   []Source
-	Removed []Source
+	Added   []Source `json:"added"`
+	Removed []Source `json:"removed"`
 }
 
 // Empty reports whether nothing changed.
@@ -35,6 +36,10 @@ func SyncAccess(ctx context.Context, p Provider, id string, desired []Source, op
 	if id == "" {
 		return change, fmt.Errorf("sync access: id is empty: %w", ErrInvalidArgument)
 	}
+	if len(desired) == 0 && !o.allowWorld && p.Capabilities().EmptyAccessIsWorld {
+		return change, &Error{Op: "sync access", ID: id, Kind: ErrInvalidArgument,
+			Err: errors.New("an empty access list lets every address in on this provider: keep at least one source (such as the private network's range), or give AllowWorld")}
+	}
 	want := make(map[string]Source, len(desired))
 	for i, s := range desired {
 		if err := s.Validate(); err != nil {
@@ -44,6 +49,9 @@ func SyncAccess(ctx context.Context, p Provider, id string, desired []Source, op
 			return change, fmt.Errorf("sync access %s: desired[%d]: %s opens the database to the whole internet and AllowWorld was not given: %w", id, i, s, ErrInvalidArgument)
 		}
 		want[s.String()] = s
+	}
+	if o.allowWorld {
+		ctx = WithWorldAccess(ctx)
 	}
 	current, err := p.Access(ctx, id)
 	if err != nil {
@@ -122,4 +130,24 @@ func CheckPort(inst *Instance, configured int) error {
 		return nil
 	}
 	return &PortMismatchError{InstanceID: inst.ID, Configured: configured, Actual: inst.Endpoint.Port}
+}
+
+// MaxIDLen is the longest instance or backup id any provider makes; a
+// longer one is not found, without a call.
+const MaxIDLen = 1024
+
+type worldKey struct{}
+
+// WithWorldAccess returns a context in which Provider.Allow may add a
+// source that opens the database to the whole internet (0.0.0.0/0,
+// ::/0). Without it such a source is refused: no default, and no
+// sequence of calls, opens a database to the world by accident.
+func WithWorldAccess(ctx context.Context) context.Context {
+	return context.WithValue(ctx, worldKey{}, true)
+}
+
+// WorldAllowed reports whether ctx was made by WithWorldAccess.
+func WorldAllowed(ctx context.Context) bool {
+	v, _ := ctx.Value(worldKey{}).(bool)
+	return v
 }

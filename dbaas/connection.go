@@ -9,23 +9,26 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 )
 
-// TLSMode says how a client must use TLS, in libpq's words.
+// TLSMode says how a client must use TLS, in libpq's words, with libpq's
+// meaning on every engine (PostgreSQL, MySQL and MariaDB alike; see
+// ConnectionInfo.TLSConfig).
 type TLSMode string
 
 // The TLS modes.
 const (
 	// TLSDisable: plain TCP.
 	TLSDisable TLSMode = "disable"
-	// TLSRequire: TLS, and the server certificate checked against the CA
-	// when one is given.
+	// TLSRequire: TLS. With a CA certificate the server's chain is checked
+	// against it (as libpq does when given sslrootcert), without one
+	// nothing is checked; the host name never is.
 	TLSRequire TLSMode = "require"
-	// TLSVerifyCA: TLS, server certificate checked against the CA.
+	// TLSVerifyCA: TLS, the server's chain checked against the CA
+	// certificate (the system roots without one); not the host name.
 	TLSVerifyCA TLSMode = "verify-ca"
-	// TLSVerifyFull: as TLSVerifyCA, and the host name checked too.
+	// TLSVerifyFull: as TLSVerifyCA, and the certificate must name the
+	// server (ConnectionInfo.ServerName, or the endpoint's host).
 	TLSVerifyFull TLSMode = "verify-full"
 )
 
@@ -44,6 +47,10 @@ type ConnectionInfo struct {
 	// CACertPEM is the server's CA certificate, PEM encoded; empty when the
 	// cloud gives none.
 	CACertPEM []byte `json:"ca_cert_pem,omitempty"`
+	// ServerName is the name verify-full checks the certificate against
+	// when it is not the endpoint's host: the instance's real host behind
+	// a tunnel, whose endpoint is a local address.
+	ServerName string `json:"server_name,omitempty"`
 }
 
 // DSNOptions tunes the DSN builders.
@@ -83,7 +90,8 @@ func (c *ConnectionInfo) timeout(opts DSNOptions) time.Duration {
 
 // PostgresURL returns a postgres:// URL for pgx (and libpq) with sslmode
 // and, when opts.CAFile is set, sslrootcert. It holds the password: treat
-// the string as a secret.
+// the string as a secret. Behind a tunnel (ServerName set) verify-full
+// becomes verify-ca in the URL; sqlconn.PgxConfig keeps the name check.
 func (c *ConnectionInfo) PostgresURL(opts DSNOptions) (string, error) {
 	e, err := c.endpoint(opts)
 	if err != nil {
@@ -107,6 +115,12 @@ func (c *ConnectionInfo) PostgresURL(opts DSNOptions) (string, error) {
 		// libpq checks the chain when sslrootcert is given with require.
 		mode = TLSVerifyCA
 	}
+	if mode == TLSVerifyFull && c.ServerName != "" && c.ServerName != e.Host {
+		// A URL cannot say "connect here, check that name" to every
+		// client (libpq's hostaddr is unknown to pgx): the chain is still
+		// checked. sqlconn.PgxConfig checks the name too.
+		mode = TLSVerifyCA
+	}
 	q.Set("sslmode", string(mode))
 	if opts.CAFile != "" && mode != TLSDisable {
 		q.Set("sslrootcert", opts.CAFile)
@@ -116,73 +130,48 @@ func (c *ConnectionInfo) PostgresURL(opts DSNOptions) (string, error) {
 	return u.String(), nil
 }
 
-// MySQLConfig returns a go-sql-driver/mysql configuration. When TLS is on,
-// it registers a TLS configuration named tlsName built from CACertPEM
-// (mysql.RegisterTLSConfig) and refers to it; with no CA it verifies
-// against the system roots.
-func (c *ConnectionInfo) MySQLConfig(tlsName string, opts DSNOptions) (*mysql.Config, error) {
-	e, err := c.endpoint(opts)
-	if err != nil {
-		return nil, err
-	}
-	if c.Engine != "" && !c.Engine.MySQLFamily() {
-		return nil, fmt.Errorf("mysql dsn: engine is %s: %w", c.Engine, ErrInvalidArgument)
-	}
-	cfg := mysql.NewConfig()
-	cfg.User = c.User
-	cfg.Passwd = c.Password.Reveal()
-	cfg.Net = "tcp"
-	cfg.Addr = e.Address()
-	cfg.DBName = c.Database
-	cfg.ParseTime = true
-	cfg.Timeout = c.timeout(opts)
-	switch c.TLS {
-	case "", TLSDisable:
-	default:
-		if tlsName == "" {
-			return nil, fmt.Errorf("mysql dsn: tlsName: is required when TLS is on: %w", ErrInvalidArgument)
-		}
-		tc, err := c.TLSConfig(e.Host)
-		if err != nil {
-			return nil, err
-		}
-		if err := mysql.RegisterTLSConfig(tlsName, tc); err != nil {
-			return nil, fmt.Errorf("mysql dsn: register TLS config %q: %w", tlsName, err)
-		}
-		cfg.TLSConfig = tlsName
-	}
-	return cfg, nil
-}
-
-// MySQLDSN returns the go-sql-driver/mysql DSN of MySQLConfig. It holds
-// the password: treat the string as a secret.
-func (c *ConnectionInfo) MySQLDSN(tlsName string, opts DSNOptions) (string, error) {
-	cfg, err := c.MySQLConfig(tlsName, opts)
-	if err != nil {
-		return "", err
-	}
-	return cfg.FormatDSN(), nil
-}
-
-// TLSConfig returns a *tls.Config that trusts CACertPEM (or the system
-// roots when there is none) and, for verify-full or require with a host
-// name, checks serverName.
+// TLSConfig returns the client *tls.Config of the TLS mode, with the one
+// meaning every engine gets (libpq's): nil for disable; for require,
+// encryption, and the chain checked when CACertPEM is set; for verify-ca,
+// the chain checked against CACertPEM (the system roots without it); for
+// verify-full, the chain and the name: serverName when given, else
+// ServerName, else the host of host (the endpoint connected to). SNI
+// carries the same name.
 func (c *ConnectionInfo) TLSConfig(serverName string) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName}
+	if c.TLS == "" || c.TLS == TLSDisable {
+		return nil, nil
+	}
+	name := serverName
+	if name == "" {
+		name = c.ServerName
+	}
+	if name == "" {
+		name = c.Endpoint.Host
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: name}
+	var roots *x509.CertPool
 	if len(c.CACertPEM) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(c.CACertPEM) {
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(c.CACertPEM) {
 			return nil, fmt.Errorf("ca certificate: no PEM certificate found: %w", ErrInvalidArgument)
 		}
-		tc.RootCAs = pool
 	}
-	if c.TLS == TLSVerifyCA {
-		// Check the chain but not the name, like libpq's verify-ca.
-		roots := tc.RootCAs
+	switch c.TLS {
+	case TLSVerifyFull:
+		tc.RootCAs = roots
+	case TLSVerifyCA, TLSRequire:
+		if c.TLS == TLSRequire && roots == nil {
+			// libpq's require without a root certificate: encryption only.
+			tc.InsecureSkipVerify = true
+			return tc, nil
+		}
+		// The chain, not the name.
 		tc.InsecureSkipVerify = true
 		tc.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
 			return verifyChain(raw, roots)
 		}
+	default:
+		return nil, fmt.Errorf("tls mode %q: want disable, require, verify-ca or verify-full: %w", truncate(string(c.TLS), 32), ErrInvalidArgument)
 	}
 	return tc, nil
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/agiledeploy/dbaaskit/internal/certs"
-	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -62,31 +61,6 @@ func TestPostgresURL(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInvalidArgument)
 	_, err = (&ConnectionInfo{Engine: MySQL, Endpoint: Endpoint{Host: "h", Port: 1}}).PostgresURL(DSNOptions{})
 	assert.ErrorIs(t, err, ErrInvalidArgument)
-}
-
-func TestMySQLDSNRegistersTLSFromCA(t *testing.T) {
-	ca := testCA(t)
-	c := &ConnectionInfo{Engine: MySQL, Endpoint: Endpoint{Host: "db.example.com", Port: 25060},
-		User: "doadmin", Password: NewSecret("secret-pw"), Database: "defaultdb", TLS: TLSVerifyFull, CACertPEM: ca}
-	dsn, err := c.MySQLDSN("dbaas-test", DSNOptions{})
-	require.NoError(t, err)
-	cfg, err := mysql.ParseDSN(dsn)
-	require.NoError(t, err)
-	assert.Equal(t, "doadmin", cfg.User)
-	assert.Equal(t, "secret-pw", cfg.Passwd)
-	assert.Equal(t, "db.example.com:25060", cfg.Addr)
-	assert.Equal(t, "defaultdb", cfg.DBName)
-	require.NotNil(t, cfg.TLS, "the registered TLS config is found by name")
-	assert.Equal(t, "db.example.com", cfg.TLS.ServerName)
-	require.NotNil(t, cfg.TLS.RootCAs)
-
-	_, err = (&ConnectionInfo{Engine: MySQL, Endpoint: Endpoint{Host: "h", Port: 1}, TLS: TLSRequire, CACertPEM: []byte("junk")}).MySQLDSN("x", DSNOptions{})
-	assert.ErrorIs(t, err, ErrInvalidArgument)
-	_, err = (&ConnectionInfo{Engine: MySQL, Endpoint: Endpoint{Host: "h", Port: 1}, TLS: TLSRequire}).MySQLDSN("", DSNOptions{})
-	assert.ErrorIs(t, err, ErrInvalidArgument)
-	plain, err := (&ConnectionInfo{Engine: MariaDB, Endpoint: Endpoint{Host: "h", Port: 3306}, User: "u"}).MySQLDSN("", DSNOptions{})
-	require.NoError(t, err)
-	assert.Contains(t, plain, "tcp(h:3306)")
 }
 
 func TestConnectionInfoNeverPrintsPassword(t *testing.T) {

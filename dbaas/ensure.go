@@ -21,9 +21,10 @@ func FindByName(ctx context.Context, p Provider, name string) (*Instance, error)
 }
 
 // Ensure returns the instance named spec.Name, creating it when there is
-// none. An existing instance of another engine is an error wrapping
-// ErrConflict, never silently reused. created reports whether Ensure made
-// it. It does not wait; call Wait next.
+// none. An existing instance of another engine, or one that is failed or
+// being deleted, is an error wrapping ErrConflict that names it, never
+// silently reused. created reports whether Ensure made it. It does not
+// wait; call Wait next.
 func Ensure(ctx context.Context, p Provider, spec Spec) (inst *Instance, created bool, err error) {
 	if p == nil {
 		return nil, false, fmt.Errorf("ensure: provider is nil: %w", ErrInvalidArgument)
@@ -35,6 +36,11 @@ func Ensure(ctx context.Context, p Provider, spec Spec) (inst *Instance, created
 		if inst.Engine != spec.Engine {
 			return inst, false, &Error{Op: "ensure", ID: spec.Name, Kind: ErrConflict,
 				Err: fmt.Errorf("instance %s exists with engine %s, not %s: choose another name or delete it", inst.ID, inst.Engine, spec.Engine)}
+		}
+		switch inst.Status {
+		case StatusFailed, StatusDeleting:
+			return inst, false, &Error{Op: "ensure", ID: spec.Name, Kind: ErrConflict,
+				Err: fmt.Errorf("instance %s exists and is %s (%s): delete it and ensure again, or choose another name", inst.ID, inst.Status, truncate(inst.RawStatus, 200))}
 		}
 		return inst, false, nil
 	}

@@ -29,28 +29,28 @@ var (
 	ErrTimeout = errors.New("timeout")
 )
 
-// Error is the error providers return: the operation, the resource it
-// concerned, the sentinel that classifies it and the underlying cause (for
-// example *godo.ErrorResponse). errors.Is matches the sentinel and
-// errors.As reaches the cause.
+// Error is the error providers return: the provider, the operation, the
+// resource it concerned, the sentinel that classifies it and the
+// underlying cause (for example *godo.ErrorResponse). errors.Is matches
+// the sentinel and errors.As reaches the cause. It reads
+// "provider: op id: field: kind: cause", leaving out what is empty.
 type Error struct {
-	Op    string // operation, such as "create" or "allow"
-	ID    string // instance or backup id or name; may be empty
-	Kind  error  // one of the sentinels; may be nil
-	Err   error  // underlying cause; may be nil
-	Field string // the input field at fault, for ErrInvalidArgument
-}
-
-// NewError returns an *Error. It is the one way providers wrap their
-// cloud's errors: kind is a sentinel, cause the SDK error (or nil).
-func NewError(op, id string, kind, cause error) *Error {
-	return &Error{Op: op, ID: id, Kind: kind, Err: cause}
+	Provider string // registered provider name; may be empty
+	Op       string // operation, such as "create" or "allow"
+	ID       string // instance or backup id or name; may be empty
+	Kind     error  // one of the sentinels; may be nil
+	Err      error  // underlying cause; may be nil
+	Field    string // the input field at fault, for ErrInvalidArgument
 }
 
 // Error reads "op id: cause" and adds the kind when the cause does not
 // already say it.
 func (e *Error) Error() string {
 	var b strings.Builder
+	if e.Provider != "" {
+		b.WriteString(e.Provider)
+		b.WriteString(": ")
+	}
 	b.WriteString(e.Op)
 	if e.ID != "" {
 		b.WriteString(" ")
@@ -86,12 +86,6 @@ func (e *Error) Unwrap() []error {
 		out = append(out, e.Err)
 	}
 	return out
-}
-
-// Unsupported returns an error wrapping ErrUnsupported that says what the
-// provider cannot do.
-func Unsupported(provider, op, why string) error {
-	return &Error{Op: op, Kind: ErrUnsupported, Err: errors.New(provider + ": " + why)}
 }
 
 // Kind returns the sentinel err wraps, or nil when it wraps none.

@@ -14,7 +14,7 @@ func (e *cloudErr) Error() string { return "cloud says " + e.code }
 
 func TestErrorWrapsKindAndCause(t *testing.T) {
 	cause := &cloudErr{code: "not_found"}
-	err := fmt.Errorf("layer: %w", NewError("get", "db-1", ErrNotFound, cause))
+	err := fmt.Errorf("layer: %w", &Error{Provider: "cloud", Op: "get", ID: "db-1", Kind: ErrNotFound, Err: cause})
 	assert.ErrorIs(t, err, ErrNotFound)
 	assert.NotErrorIs(t, err, ErrConflict)
 	var ce *cloudErr
@@ -23,16 +23,12 @@ func TestErrorWrapsKindAndCause(t *testing.T) {
 	var de *Error
 	assert.True(t, errors.As(err, &de))
 	assert.Equal(t, "get", de.Op)
-	assert.Equal(t, "layer: get db-1: not found: cloud says not_found", err.Error())
+	assert.Equal(t, "layer: cloud: get db-1: not found: cloud says not_found", err.Error())
 	assert.Equal(t, ErrNotFound, Kind(err))
 	assert.Nil(t, Kind(errors.New("other")))
 
-	assert.Equal(t, "create x: timeout", NewError("create", "x", ErrTimeout, nil).Error())
-	assert.Equal(t, "create: cloud says boom", NewError("create", "", nil, &cloudErr{"boom"}).Error())
+	assert.Equal(t, "create x: timeout", (&Error{Op: "create", ID: "x", Kind: ErrTimeout}).Error())
+	assert.Equal(t, "create: cloud says boom", (&Error{Op: "create", Err: &cloudErr{"boom"}}).Error())
 	// The kind is not repeated when the cause already wraps it.
-	assert.Equal(t, "get a: b: not found", NewError("get", "a", ErrNotFound, fmt.Errorf("b: %w", ErrNotFound)).Error())
-
-	u := Unsupported("digitalocean", "backup", "no on-demand backups")
-	assert.ErrorIs(t, u, ErrUnsupported)
-	assert.Contains(t, u.Error(), "digitalocean: no on-demand backups")
+	assert.Equal(t, "get a: b: not found", (&Error{Op: "get", ID: "a", Kind: ErrNotFound, Err: fmt.Errorf("b: %w", ErrNotFound)}).Error())
 }

@@ -111,7 +111,8 @@ func (p *scriptedProvider) Backup(context.Context, string, string) (*Backup, err
 func (p *scriptedProvider) Backups(context.Context, string) ([]*Backup, error) {
 	return nil, ErrUnsupported
 }
-func (p *scriptedProvider) Restore(context.Context, string, Spec) (*Instance, error) {
+func (p *scriptedProvider) Close() error { return nil }
+func (p *scriptedProvider) Restore(context.Context, RestorePoint, Spec) (*Instance, error) {
 	return nil, ErrUnsupported
 }
 func (p *scriptedProvider) Capabilities() Capabilities { return p.caps }
@@ -140,3 +141,33 @@ func (c *instantClock) After(d time.Duration) <-chan time.Time {
 	ch <- c.now
 	return ch
 }
+
+// cancelClock cancels a wait's context when the wait first pauses, and
+// never fires: only the cancellation can end the wait, with no timing
+// involved.
+type cancelClock struct{ cancel context.CancelFunc }
+
+func (c cancelClock) Now() time.Time { return time.Unix(0, 0) }
+
+func (c cancelClock) After(time.Duration) <-chan time.Time {
+	c.cancel()
+	return nil
+}
+
+func (p *scriptedProvider) EnsureDatabase(context.Context, string, string) error {
+	return ErrUnsupported
+}
+func (p *scriptedProvider) Databases(context.Context, string) ([]string, error) {
+	return nil, ErrUnsupported
+}
+func (p *scriptedProvider) DropDatabase(context.Context, string, string) error { return ErrUnsupported }
+func (p *scriptedProvider) EnsureUser(context.Context, string, UserSpec) (*User, error) {
+	return nil, ErrUnsupported
+}
+func (p *scriptedProvider) Users(context.Context, string) ([]*User, error) {
+	return nil, ErrUnsupported
+}
+func (p *scriptedProvider) RotatePassword(context.Context, string, string) (*User, error) {
+	return nil, ErrUnsupported
+}
+func (p *scriptedProvider) DropUser(context.Context, string, string) error { return ErrUnsupported }

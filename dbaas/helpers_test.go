@@ -51,7 +51,7 @@ func TestEnsureRaceWithAnotherCreator(t *testing.T) {
 		p.instances = map[string]*Instance{"other": {ID: "other", Name: "shop", Engine: Postgres}}
 		p.mu.Unlock()
 	}
-	p.createErr = NewError("create", "shop", ErrAlreadyExists, nil)
+	p.createErr = &Error{Op: "create", ID: "shop", Kind: ErrAlreadyExists}
 	inst, created, err := Ensure(context.Background(), p, Spec{Name: "shop", Engine: Postgres, Size: "small"})
 	require.NoError(t, err)
 	assert.False(t, created)
@@ -121,14 +121,14 @@ var registerTestProviders sync.Once
 func TestRegistry(t *testing.T) {
 	opener := func(ctx context.Context, cfg Config) (Provider, error) { return &scriptedProvider{}, nil }
 	registerTestProviders.Do(func() {
-		Register("test-registry-a", opener)
-		Register("test-registry-0", func(ctx context.Context, cfg Config) (Provider, error) {
+		Register("test-registry-a", Capabilities{Engines: []Engine{MySQL}}, opener)
+		Register("test-registry-0", Capabilities{}, func(ctx context.Context, cfg Config) (Provider, error) {
 			return nil, errors.New("no token")
 		})
 	})
-	assert.Panics(t, func() { Register("test-registry-a", opener) })
-	assert.Panics(t, func() { Register("", opener) })
-	assert.Panics(t, func() { Register("x-nil", nil) })
+	assert.Panics(t, func() { Register("test-registry-a", Capabilities{}, opener) })
+	assert.Panics(t, func() { Register("", Capabilities{}, opener) })
+	assert.Panics(t, func() { Register("x-nil", Capabilities{}, nil) })
 	names := Providers()
 	assert.IsNonDecreasing(t, names)
 	assert.Contains(t, names, "test-registry-a")
@@ -144,30 +144,32 @@ func TestRegistry(t *testing.T) {
 	assert.Contains(t, err.Error(), `open "nope": unknown provider: known providers are`)
 	assert.Contains(t, err.Error(), "test-registry-0, test-registry-a")
 
-	assert.NoError(t, UnknownSettings("x", map[string]string{"a": "1"}, "a", "b"))
-	err = UnknownSettings("x", map[string]string{"a": "1", "zz": "2"}, "a", "b")
+	caps, err := CapabilitiesOf("test-registry-a")
+	require.NoError(t, err, "capabilities are known without opening the provider")
+	assert.Equal(t, []Engine{MySQL}, caps.Engines)
+	_, err = CapabilitiesOf("nope")
 	assert.ErrorIs(t, err, ErrInvalidArgument)
-	assert.Contains(t, err.Error(), `setting "zz" is unknown: known settings are a, b`)
 }
 
-func TestDeleteOptionsAndPointInTime(t *testing.T) {
-	assert.ErrorIs(t, CheckDeleteOptions("do", Capabilities{}, DeleteOptions{}), ErrUnsupported)
-	assert.NoError(t, CheckDeleteOptions("do", Capabilities{}, DeleteOptions{SkipFinalBackup: true}))
-	assert.NoError(t, CheckDeleteOptions("aws", Capabilities{FinalBackup: true}, DeleteOptions{}))
-
-	ref := PointInTime("db-1", mustTime(t, "2026-01-02T03:04:05Z"))
-	assert.Equal(t, "db-1@2026-01-02T03:04:05Z", ref)
-	id, at, ok, err := ParsePointInTime(ref)
-	require.NoError(t, err)
-	assert.True(t, ok)
-	assert.Equal(t, "db-1", id)
-	assert.True(t, at.Equal(mustTime(t, "2026-01-02T03:04:05Z")))
-	_, _, ok, err = ParsePointInTime("snap-1")
-	assert.False(t, ok)
-	assert.NoError(t, err)
-	_, _, ok, err = ParsePointInTime("db@yesterday")
-	assert.True(t, ok)
-	assert.ErrorIs(t, err, ErrInvalidArgument)
+func TestRestorePoint(t *testing.T) {
+	at := mustTime(t, "2026-01-02T03:04:05Z")
+	assert.NoError(t, FromBackup("snap-1").Validate())
+	assert.NoError(t, AtTime("db-1", at).Validate())
+	assert.True(t, AtTime("db-1", at).IsPointInTime())
+	assert.False(t, FromBackup("snap-1").IsPointInTime())
+	assert.Equal(t, "db-1 at 2026-01-02T03:04:05Z", AtTime("db-1", at).String())
+	assert.Equal(t, "backup snap-1", FromBackup("snap-1").String())
+	for name, bad := range map[string]RestorePoint{
+		"empty":             {},
+		"both":              {BackupID: "snap-1", InstanceID: "db-1", Time: at},
+		"instance, no time": {InstanceID: "db-1"},
+		"backup with time":  {BackupID: "snap-1", Time: at},
+		"empty backup":      FromBackup(""),
+	} {
+		err := bad.Validate()
+		assert.ErrorIs(t, err, ErrInvalidArgument, name)
+		assert.Contains(t, err.Error(), "from", name)
+	}
 }
 
 // requireInvalidFields asserts that err is an invalid-argument error

@@ -128,38 +128,17 @@ type Backup struct {
 	InstanceID string     `json:"instance_id"`
 	Name       string     `json:"name,omitempty"`
 	Kind       BackupKind `json:"kind"`
-	// Status is "available" once it can be restored, or the cloud's
-	// word while it is being made.
-	Status    string    `json:"status"`
+	// Status is the normalized status; BackupAvailable once it can be
+	// restored.
+	Status BackupStatus `json:"status"`
+	// RawStatus is the cloud's own word for the status.
+	RawStatus string    `json:"raw_status,omitempty"`
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	SizeBytes int64     `json:"size_bytes,omitempty"`
 	Engine    Engine    `json:"engine,omitempty"`
 	// EarliestRestore and LatestRestore bound a point-in-time window.
 	EarliestRestore time.Time `json:"earliest_restore,omitzero"`
 	LatestRestore   time.Time `json:"latest_restore,omitzero"`
-}
-
-// BackupAvailable is the Backup.Status of a backup that can be restored.
-const BackupAvailable = "available"
-
-// PointInTime returns the backup reference that Restore takes to restore
-// instanceID as it was at t: "instanceID@2006-01-02T15:04:05Z".
-func PointInTime(instanceID string, t time.Time) string {
-	return instanceID + "@" + t.UTC().Format(time.RFC3339)
-}
-
-// ParsePointInTime splits a reference made by PointInTime. ok is false when
-// ref is not one (a plain backup id).
-func ParsePointInTime(ref string) (instanceID string, t time.Time, ok bool, err error) {
-	i := strings.LastIndex(ref, "@")
-	if i < 0 {
-		return "", time.Time{}, false, nil
-	}
-	t, err = time.Parse(time.RFC3339, ref[i+1:])
-	if err != nil || i == 0 {
-		return "", time.Time{}, true, fmt.Errorf("point-in-time reference %q: want instance@RFC3339 time: %w", truncate(ref, 64), ErrInvalidArgument)
-	}
-	return ref[:i], t, true, nil
 }
 
 // DeleteOptions controls Delete.
@@ -171,22 +150,4 @@ type DeleteOptions struct {
 	SkipFinalBackup bool
 	// FinalBackupName names the final backup; empty means "<name>-final-<time>".
 	FinalBackupName string
-}
-
-// CheckDeleteOptions returns ErrUnsupported when opts ask for a final
-// backup that caps cannot take.
-func CheckDeleteOptions(provider string, caps Capabilities, opts DeleteOptions) error {
-	if !opts.SkipFinalBackup && !caps.FinalBackup {
-		return Unsupported(provider, "delete", "cannot take a final backup; set SkipFinalBackup to delete without one")
-	}
-	return nil
-}
-
-// FinalBackupName returns opts.FinalBackupName or the default
-// "<name>-final-<yyyymmddhhmmss>".
-func FinalBackupName(opts DeleteOptions, name string, now time.Time) string {
-	if opts.FinalBackupName != "" {
-		return opts.FinalBackupName
-	}
-	return name + "-final-" + now.UTC().Format("20060102150405")
 }

@@ -36,15 +36,38 @@ type Provider interface {
 	Backup(ctx context.Context, id, name string) (*Backup, error)
 	// Backups lists the backups of an instance, oldest first.
 	Backups(ctx context.Context, id string) ([]*Backup, error)
-	// Restore makes a new instance, described by spec, from a backup (a
-	// Backup.ID, or a PointInTime reference).
-	Restore(ctx context.Context, backupID string, spec Spec) (*Instance, error)
+	// Restore makes a new instance, described by spec, from a backup
+	// (FromBackup) or from an instance as it was at a time (AtTime).
+	Restore(ctx context.Context, from RestorePoint, spec Spec) (*Instance, error)
+	// EnsureDatabase creates the application database name in instance
+	// id unless it exists (Capabilities.AppUsers).
+	EnsureDatabase(ctx context.Context, id, name string) error
+	// Databases lists the instance's databases, system ones left out.
+	Databases(ctx context.Context, id string) ([]string, error)
+	// DropDatabase drops database name; an absent one is not an error.
+	DropDatabase(ctx context.Context, id, name string) error
+	// EnsureUser makes the application user u, or brings an existing one
+	// to u: least privilege (it owns u.Database on PostgreSQL, has all
+	// privileges on u.Database.* only on MySQL and MariaDB; no superuser,
+	// no role or database creation). An empty u.Password keeps an
+	// existing user's password and gives a new user a random one. The
+	// returned User carries the password whenever it is known.
+	EnsureUser(ctx context.Context, id string, u UserSpec) (*User, error)
+	// Users lists the application users (admin and system users left out).
+	Users(ctx context.Context, id string) ([]*User, error)
+	// RotatePassword gives user a new random password and returns it.
+	RotatePassword(ctx context.Context, id, user string) (*User, error)
+	// DropUser drops the user; an absent one is not an error.
+	DropUser(ctx context.Context, id, user string) error
 	// Capabilities says what this provider can do.
 	Capabilities() Capabilities
 	// As sets target to the provider's underlying client when target is a
 	// pointer to its type (for example **godo.Client) and reports whether
 	// it did.
 	As(target any) bool
+	// Close releases what the provider holds (connections, clients);
+	// calls after it fail. It may be called more than once.
+	Close() error
 }
 
 // Starter is implemented by providers whose instances can be stopped and
@@ -86,6 +109,17 @@ type Capabilities struct {
 	ReadablePassword bool `json:"readable_password"`
 	// StartStop: the provider implements Starter.
 	StartStop bool `json:"start_stop"`
+	// AppUsers says how application databases and users are managed:
+	// AppUsersAPI, AppUsersSQL, or empty when they cannot be.
+	AppUsers string `json:"app_users,omitempty"`
+	// EmptyAccessIsWorld: on this cloud an empty access list lets every
+	// address in, so the last source is never removed unless the caller
+	// opted into world access.
+	EmptyAccessIsWorld bool `json:"empty_access_is_world,omitempty"`
+	// RefusedFields lists the Spec fields this provider cannot honour
+	// (by their Go names, such as "Port" or "StorageGB"): a spec that sets
+	// one is refused with ErrUnsupported before any call.
+	RefusedFields []string `json:"refused_fields,omitempty"`
 	// TypicalProvisioning is how long creating an instance usually takes;
 	// Wait uses it to poll less. Zero when unknown.
 	TypicalProvisioning time.Duration `json:"typical_provisioning,omitempty"`
@@ -96,17 +130,3 @@ func (c Capabilities) SupportsSource(k SourceKind) bool { return slices.Contains
 
 // SupportsEngine reports whether Create accepts engine e.
 func (c Capabilities) SupportsEngine(e Engine) bool { return slices.Contains(c.Engines, e) }
-
-// CheckSources returns ErrUnsupported naming the first source whose kind
-// caps lack, and ErrInvalidArgument for an invalid one.
-func CheckSources(provider string, caps Capabilities, sources []Source) error {
-	for _, s := range sources {
-		if err := s.Validate(); err != nil {
-			return err
-		}
-		if !caps.SupportsSource(s.Kind) {
-			return Unsupported(provider, "access", "source kind "+string(s.Kind)+" ("+s.String()+") is not supported")
-		}
-	}
-	return nil
-}

@@ -25,20 +25,32 @@ type Config struct {
 	HTTPClient *http.Client
 	// Settings holds provider-specific settings.
 	Settings map[string]string
+	// Observer is told of every call the provider serves; nil means
+	// SlogObserver(slog.Default()), which logs at debug level.
+	Observer Observer
 }
 
 // Opener makes a provider from a Config.
 type Opener func(ctx context.Context, cfg Config) (Provider, error)
 
+type registration struct {
+	caps   Capabilities
+	opener Opener
+}
+
 var (
 	registryMu sync.RWMutex
-	registry   = map[string]Opener{}
+	registry   = map[string]registration{}
 )
 
-// Register makes a provider available by name. It panics when name is
-// empty, opener is nil or the name is taken, as database/sql does: these
-// are programming errors found at init.
-func Register(name string, opener Opener) {
+// Register makes a provider available by name, with the capabilities
+// every provider it opens has (readable by CapabilitiesOf without
+// credentials). It panics when name is empty, opener is nil or the name
+// is taken, as database/sql does: these are programming errors found at
+// init. Cloud adapters register through the driver package, which wraps
+// them in the portable layer; Register itself is for providers written
+// whole, such as a decorator around another provider.
+func Register(name string, caps Capabilities, opener Opener) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	if name == "" {
@@ -50,7 +62,30 @@ func Register(name string, opener Opener) {
 	if _, dup := registry[name]; dup {
 		panic("dbaas: Register called twice for provider " + name)
 	}
-	registry[name] = opener
+	registry[name] = registration{caps: caps, opener: opener}
+}
+
+// CapabilitiesOf returns what the provider registered as name can do,
+// without opening it: no credentials and no client are needed. An
+// opened provider's Capabilities may say more (TypicalProvisioning from
+// its settings, the engines installed on a machine), never less.
+func CapabilitiesOf(name string) (Capabilities, error) {
+	registryMu.RLock()
+	r, ok := registry[name]
+	registryMu.RUnlock()
+	if !ok {
+		return Capabilities{}, unknownProvider(name)
+	}
+	return r.caps, nil
+}
+
+func unknownProvider(name string) error {
+	known := Providers()
+	list := "none (import a provider package, such as github.com/agiledeploy/dbaaskit/providers/local)"
+	if len(known) > 0 {
+		list = strings.Join(known, ", ")
+	}
+	return fmt.Errorf("open %q: unknown provider: known providers are %s: %w", truncate(name, 64), list, ErrInvalidArgument)
 }
 
 // Providers returns the registered names, sorted.
@@ -73,37 +108,14 @@ func Open(ctx context.Context, name string, cfg Config) (Provider, error) {
 		return nil, fmt.Errorf("open %s: nil context: %w", truncate(name, 64), ErrInvalidArgument)
 	}
 	registryMu.RLock()
-	opener, ok := registry[name]
+	r, ok := registry[name]
 	registryMu.RUnlock()
 	if !ok {
-		known := Providers()
-		list := "none (import a provider package, such as github.com/agiledeploy/dbaaskit/providers/local)"
-		if len(known) > 0 {
-			list = strings.Join(known, ", ")
-		}
-		return nil, fmt.Errorf("open %q: unknown provider: known providers are %s: %w", truncate(name, 64), list, ErrInvalidArgument)
+		return nil, unknownProvider(name)
 	}
-	p, err := opener(ctx, cfg)
+	p, err := r.opener(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
 	return p, nil
-}
-
-// UnknownSettings returns ErrInvalidArgument naming the first key of
-// settings that is not in known; providers call it in their opener.
-func UnknownSettings(provider string, settings map[string]string, known ...string) error {
-	for _, k := range sortedKeys(settings) {
-		found := false
-		for _, kn := range known {
-			if k == kn {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return fmt.Errorf("open %s: setting %q is unknown: known settings are %s: %w", provider, truncate(k, 64), strings.Join(known, ", "), ErrInvalidArgument)
-		}
-	}
-	return nil
 }

@@ -118,7 +118,7 @@ func (e *ValidationError) Error() string {
 	for i, p := range e.Problems {
 		parts[i] = p.Error()
 	}
-	return "invalid spec: " + strings.Join(parts, "; ")
+	return "invalid argument: " + strings.Join(parts, "; ")
 }
 
 // Unwrap makes errors.Is(err, ErrInvalidArgument) true.
@@ -204,14 +204,8 @@ func (s *Spec) Validate() error {
 		}
 	}
 	if !s.AdminPassword.IsZero() {
-		pw := s.AdminPassword.Reveal()
-		switch {
-		case len(pw) < MinPasswordLen || len(pw) > MaxPasswordLen:
-			v.add("admin_password", fmt.Sprintf("must be %d to %d characters", MinPasswordLen, MaxPasswordLen))
-		case strings.ContainsAny(pw, passwordForbidden):
-			v.add("admin_password", "must not contain '/', '\"', '@' or a space")
-		case !printableASCII(pw):
-			v.add("admin_password", "must be printable ASCII")
+		if rule := passwordRule(s.AdminPassword.Reveal()); rule != "" {
+			v.add("admin_password", rule)
 		}
 	}
 	if s.Database != "" && (len(s.Database) > MaxDatabaseLen || !databaseRE.MatchString(s.Database)) {

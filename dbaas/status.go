@@ -43,3 +43,26 @@ func (s Status) Terminal() bool { return s == StatusFailed || s == StatusDeletin
 func (s Status) Usable() bool {
 	return s == StatusAvailable || s == StatusBackingUp || s == StatusModifying
 }
+
+// BackupStatus is the normalized state of a backup. Each provider maps
+// its cloud's words to these and keeps the cloud's own in
+// Backup.RawStatus.
+type BackupStatus string
+
+// The backup statuses.
+const (
+	// BackupCreating: the backup is being taken and cannot be restored yet.
+	BackupCreating BackupStatus = "creating"
+	// BackupAvailable: the backup can be restored.
+	BackupAvailable BackupStatus = "available"
+	// BackupFailed: the backup failed and will never be restorable.
+	BackupFailed BackupStatus = "failed"
+	// BackupDeleting: the backup is being deleted.
+	BackupDeleting BackupStatus = "deleting"
+	// BackupUnknown: the cloud gave a word no mapping knows.
+	BackupUnknown BackupStatus = "unknown"
+)
+
+// Terminal reports whether a backup in this status will never become
+// available.
+func (s BackupStatus) Terminal() bool { return s == BackupFailed || s == BackupDeleting }

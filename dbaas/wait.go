@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"time"
 )
 
-// WaitOptions tunes Wait, WaitBackup and WaitDeleted. The zero value
-// gives the documented defaults.
+// WaitOptions tunes Wait. The zero value gives the documented defaults.
 type WaitOptions struct {
 	// FirstDelay is the first pause between polls, and the shortest;
 	// default 2 s, or a twentieth of the expected provisioning time when
@@ -27,18 +25,39 @@ type WaitOptions struct {
 	// before it and with backoff after it. Negative disables the hint.
 	Expected time.Duration
 	// Until is the status Wait waits for; default StatusAvailable.
-	// WaitBackup and WaitDeleted ignore it.
 	Until Status
-	// Progress, when set, is called after every poll of Wait and
-	// WaitDeleted with the instance (nil on error, and nil once
-	// WaitDeleted sees it gone) and the time spent so far.
+	// Progress, when set, is called after every poll with the instance
+	// (nil on error) and the time spent so far.
 	Progress func(inst *Instance, elapsed time.Duration, err error)
-	// BackupProgress, when set, is called after every poll of WaitBackup
-	// with the backup (nil on error, or when it is not listed) and the
-	// time spent so far.
-	BackupProgress func(b *Backup, elapsed time.Duration, err error)
 	// Clock is the time source; default the system clock.
 	Clock Clock
+}
+
+// WaitBackupOptions tunes WaitBackup. The zero value gives the defaults
+// of WaitOptions, without a provisioning-time hint.
+type WaitBackupOptions struct {
+	// FirstDelay, MaxDelay, Timeout and Clock are as in WaitOptions.
+	FirstDelay, MaxDelay, Timeout time.Duration
+	Clock                         Clock
+	// Progress, when set, is called after every poll with the backup (nil
+	// on error, or when it is not listed) and the time spent so far.
+	Progress func(b *Backup, elapsed time.Duration, err error)
+}
+
+// WaitDeletedOptions tunes WaitDeleted. The zero value gives the defaults
+// of WaitOptions, without a provisioning-time hint.
+type WaitDeletedOptions struct {
+	// FirstDelay, MaxDelay, Timeout and Clock are as in WaitOptions.
+	FirstDelay, MaxDelay, Timeout time.Duration
+	Clock                         Clock
+	// Progress, when set, is called after every poll with the instance
+	// (nil on error, and nil once it is gone) and the time spent so far.
+	Progress func(inst *Instance, elapsed time.Duration, err error)
+}
+
+// pacing is what every wait's options share, as the poll loop reads it.
+func pacing(first, maxDelay, timeout time.Duration, clock Clock) WaitOptions {
+	return WaitOptions{FirstDelay: first, MaxDelay: maxDelay, Timeout: timeout, Clock: clock, Expected: -1}
 }
 
 // Wait defaults.
@@ -130,60 +149,55 @@ func Wait(ctx context.Context, p Provider, id string, opts WaitOptions) (*Instan
 // available (Backup.Status is BackupAvailable) and returns it: a backup
 // is restorable only then, though Backup returns while it is still being
 // made. It paces, retries and times out as Wait does, except that
-// opts.Expected defaults to no hint (TypicalProvisioning is about
-// instances, not backups) and opts.Until is ignored.
+// it takes no provisioning-time hint (TypicalProvisioning is about
+// instances, not backups).
 //
 // It returns at once, with the last backup seen, when the backup says it
 // failed (a status of failed, error, deleting or deleted, in any case:
 // the error wraps ErrConflict) and when the instance's list does not
-// hold it (ErrNotFound). backupID is a backup's ID, not a PointInTime
-// reference, which names no backup that is made.
-func WaitBackup(ctx context.Context, p Provider, instanceID, backupID string, opts WaitOptions) (*Backup, error) {
+// hold it (ErrNotFound).
+func WaitBackup(ctx context.Context, p Provider, instanceID, backupID string, o WaitBackupOptions) (*Backup, error) {
 	const op = "wait backup"
 	switch {
 	case p == nil:
-		return nil, NewError(op, truncate(backupID, 64), nil, InvalidField("provider", "is nil"))
+		return nil, &Error{Op: op, ID: truncate(backupID, 64), Err: InvalidField("provider", "is nil")}
 	case ctx == nil:
-		return nil, NewError(op, truncate(backupID, 64), nil, InvalidField("ctx", "is nil"))
+		return nil, &Error{Op: op, ID: truncate(backupID, 64), Err: InvalidField("ctx", "is nil")}
 	case instanceID == "":
-		return nil, NewError(op, truncate(backupID, 64), nil, InvalidField("instance_id", "is empty"))
+		return nil, &Error{Op: op, ID: truncate(backupID, 64), Err: InvalidField("instance_id", "is empty")}
 	case backupID == "":
-		return nil, NewError(op, "", nil, InvalidField("backup_id", "is empty"))
+		return nil, &Error{Op: op, Err: InvalidField("backup_id", "is empty")}
 	}
-	if _, _, pitr, _ := ParsePointInTime(backupID); pitr {
-		return nil, NewError(op, truncate(backupID, 64), nil, InvalidField("backup_id",
-			"is a point-in-time reference, not a backup being made: want a Backup.ID"))
-	}
-	opts = opts.noExpectedHint().withDefaults(p)
+	opts := pacing(o.FirstDelay, o.MaxDelay, o.Timeout, o.Clock).withDefaults(p)
 	var last *Backup
-	err := poll(ctx, op, backupID, opts, BackupAvailable, func(start time.Time) (string, bool, error) {
+	err := poll(ctx, op, backupID, opts, string(BackupAvailable), func(start time.Time) (string, bool, error) {
 		list, err := p.Backups(ctx, instanceID)
 		var b *Backup
 		if err == nil {
 			b = findBackup(list, backupID)
 		}
-		if opts.BackupProgress != nil {
-			opts.BackupProgress(b, opts.Clock.Now().Sub(start), err)
+		if o.Progress != nil {
+			o.Progress(b, opts.Clock.Now().Sub(start), err)
 		}
 		switch {
 		case err != nil:
 			return "", false, err
 		case b == nil && last == nil:
-			return "", true, NewError(op, backupID, ErrNotFound,
-				fmt.Errorf("instance %s lists no backup with this id", instanceID))
+			return "", true, &Error{Op: op, ID: backupID, Kind: ErrNotFound,
+				Err: fmt.Errorf("instance %s lists no backup with this id", instanceID)}
 		case b == nil:
-			return "", true, NewError(op, backupID, ErrNotFound,
-				fmt.Errorf("backup of instance %s is no longer listed; it was %s", instanceID, last.Status))
+			return "", true, &Error{Op: op, ID: backupID, Kind: ErrNotFound,
+				Err: fmt.Errorf("backup of instance %s is no longer listed; it was %s", instanceID, last.Status)}
 		}
 		last = b
 		if b.Status == BackupAvailable {
-			return b.Status, true, nil
+			return string(b.Status), true, nil
 		}
-		if backupFailed(b.Status) {
-			return b.Status, true, NewError(op, backupID, ErrConflict,
-				fmt.Errorf("backup of instance %s is %s, it will not become %s", instanceID, b.Status, BackupAvailable))
+		if b.Status.Terminal() {
+			return string(b.Status), true, &Error{Op: op, ID: backupID, Kind: ErrConflict,
+				Err: fmt.Errorf("backup of instance %s is %s, it will not become %s", instanceID, backupStatusText(b), BackupAvailable)}
 		}
-		return b.Status, false, nil
+		return string(b.Status), false, nil
 	})
 	return last, err
 }
@@ -197,39 +211,35 @@ func findBackup(list []*Backup, id string) *Backup {
 	return nil
 }
 
-// backupFailed reports whether a backup in this status will not become
-// available: the words the clouds use (RDS snapshots say failed, and
-// deleted once deleted) and their kin.
-func backupFailed(status string) bool {
-	for _, w := range []string{"failed", "error", "deleting", "deleted"} {
-		if strings.EqualFold(status, w) {
-			return true
-		}
+// backupStatusText is the status with the cloud's own word when it differs.
+func backupStatusText(b *Backup) string {
+	if b.RawStatus == "" || b.RawStatus == string(b.Status) {
+		return string(b.Status)
 	}
-	return false
+	return string(b.Status) + " (" + b.RawStatus + ")"
 }
 
 // WaitDeleted polls p.Get(id) until it answers ErrNotFound, and then
 // returns nil: Delete returns while the instance is still deleting, and
 // its name, endpoint and quota are free only once it is gone. It paces,
 // retries and times out as Wait does (the timeout error names the last
-// status), except that opts.Expected defaults to no hint and opts.Until
-// is ignored.
+// status), except that it takes no provisioning-time hint.
 //
 // It returns at once when the instance is in any status but deleting
 // (it is not being deleted, or its deletion failed): the error wraps
 // ErrConflict and names the status.
-func WaitDeleted(ctx context.Context, p Provider, id string, opts WaitOptions) error {
+func WaitDeleted(ctx context.Context, p Provider, id string, o WaitDeletedOptions) error {
 	const op = "wait delete"
 	switch {
 	case p == nil:
-		return NewError(op, truncate(id, 64), nil, InvalidField("provider", "is nil"))
+		return &Error{Op: op, ID: truncate(id, 64), Err: InvalidField("provider", "is nil")}
 	case ctx == nil:
-		return NewError(op, truncate(id, 64), nil, InvalidField("ctx", "is nil"))
+		return &Error{Op: op, ID: truncate(id, 64), Err: InvalidField("ctx", "is nil")}
 	case id == "":
-		return NewError(op, "", nil, InvalidField("id", "is empty"))
+		return &Error{Op: op, Err: InvalidField("id", "is empty")}
 	}
-	opts = opts.noExpectedHint().withDefaults(p)
+	opts := pacing(o.FirstDelay, o.MaxDelay, o.Timeout, o.Clock).withDefaults(p)
+	opts.Progress = o.Progress
 	return poll(ctx, op, id, opts, "gone", func(start time.Time) (string, bool, error) {
 		inst, err := p.Get(ctx, id)
 		gone := errors.Is(err, ErrNotFound)
@@ -246,8 +256,8 @@ func WaitDeleted(ctx context.Context, p Provider, id string, opts WaitOptions) e
 		case err != nil:
 			return "", false, err
 		case inst.Status != StatusDeleting:
-			return string(inst.Status), true, NewError(op, id, ErrConflict,
-				fmt.Errorf("instance is %s, not deleting: it will not go away", statusText(inst)))
+			return string(inst.Status), true, &Error{Op: op, ID: id, Kind: ErrConflict,
+				Err: fmt.Errorf("instance is %s, not deleting: it will not go away", statusText(inst))}
 		}
 		return string(inst.Status), false, nil
 	})
@@ -259,15 +269,6 @@ func statusText(inst *Instance) string {
 		return string(inst.Status)
 	}
 	return string(inst.Status) + " (" + inst.RawStatus + ")"
-}
-
-// noExpectedHint turns off the provisioning-time hint unless the caller
-// gave one: it describes creating an instance, not other waits.
-func (o WaitOptions) noExpectedHint() WaitOptions {
-	if o.Expected == 0 {
-		o.Expected = -1
-	}
-	return o
 }
 
 // poll is the loop of every wait: it calls look until look says the wait

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 )
 
 // RunConformance runs the suite every provider must pass, one named
@@ -83,6 +84,7 @@ func RunConformance(t *testing.T, h Harness) {
 	t.Run("PointInTimeRestore", s.testPointInTimeRestore)
 	t.Run("DeleteFinalBackup", s.testDeleteFinalBackup)
 	t.Run("StartStop", s.testStartStop)
+	t.Run("AppUsers", s.testAppUsers)
 	t.Run("Secrets", s.testSecrets)
 	t.Run("Concurrency", s.testConcurrency)
 }
@@ -228,7 +230,7 @@ func (s *suite) testLifecycle(t *testing.T, engine dbaas.Engine) {
 		if engine == dbaas.Postgres {
 			_, err = conn.PostgresURL(dbaas.DSNOptions{})
 		} else {
-			_, err = conn.MySQLConfig("dbaastest-"+s.run, dbaas.DSNOptions{})
+			_, err = sqlconn.MySQLConfig(conn, dbaas.DSNOptions{})
 		}
 		assert.NoError(t, err, "DSN of the connection")
 	})
@@ -279,11 +281,18 @@ func (s *suite) testInvalidSpec(t *testing.T) {
 			for _, f := range tt.fields {
 				assert.Contains(t, err.Error(), f, "the error names the field at fault")
 			}
+			// One shape on every provider: *dbaas.Error naming the
+			// provider, the operation and the instance.
+			var de *dbaas.Error
+			require.ErrorAs(t, err, &de, "an invalid spec is a *dbaas.Error")
+			assert.NotEmpty(t, de.Provider, "the error names the provider")
+			assert.Equal(t, "create", de.Op)
+			assert.Equal(t, de.Provider+": create "+de.ID+": invalid argument: ", err.Error()[:min(len(err.Error()), len(de.Provider+": create "+de.ID+": invalid argument: "))])
 			if !s.caps.Restore {
 				return
 			}
 			err = s.refused(t, ctx, dbaas.ErrInvalidArgument, true, func() error {
-				inst, err := s.p.Restore(ctx, s.h.MissingBackupID, spec)
+				inst, err := s.p.Restore(ctx, dbaas.FromBackup(s.h.MissingBackupID), spec)
 				if inst != nil {
 					s.track(t, inst.ID)
 				}
@@ -350,7 +359,7 @@ func (s *suite) testNotFound(t *testing.T) {
 		{"Backup", !s.caps.OnDemandBackup, func() error { _, err := s.p.Backup(ctx, id, s.name("nf")); return err }},
 		{"Backups", !s.caps.ListBackups, func() error { _, err := s.p.Backups(ctx, id); return err }},
 		{"Restore", !s.caps.Restore, func() error {
-			inst, err := s.p.Restore(ctx, s.h.MissingBackupID, s.spec("nf", s.engine))
+			inst, err := s.p.Restore(ctx, dbaas.FromBackup(s.h.MissingBackupID), s.spec("nf", s.engine))
 			if inst != nil {
 				s.track(t, inst.ID)
 			}
@@ -514,7 +523,7 @@ func (s *suite) testBackup(t *testing.T) {
 	}
 	if !s.caps.Restore {
 		s.refused(t, ctx, dbaas.ErrUnsupported, false, func() error {
-			created, err := s.p.Restore(ctx, s.h.MissingBackupID, s.spec("rst", s.engine))
+			created, err := s.p.Restore(ctx, dbaas.FromBackup(s.h.MissingBackupID), s.spec("rst", s.engine))
 			if created != nil {
 				s.track(t, created.ID)
 			}
@@ -556,7 +565,7 @@ func (s *suite) testBackup(t *testing.T) {
 		return
 	}
 	t.Run("Restore", func(t *testing.T) {
-		s.restoreAndCheck(t, ctx, b.ID, inst.ID, []string{before}, []string{after})
+		s.restoreAndCheck(t, ctx, dbaas.FromBackup(b.ID), inst.ID, []string{before}, []string{after})
 		if s.h.ReadData != nil {
 			got := s.read(t, ctx, inst.ID)
 			assert.Subset(t, got, []string{before, after}, "the source keeps its data")
@@ -572,7 +581,7 @@ func (s *suite) restoreListed(t *testing.T, ctx context.Context, inst *dbaas.Ins
 	require.NoError(t, err)
 	for _, b := range list {
 		if b.Kind != dbaas.BackupPointInTime && b.Status == dbaas.BackupAvailable {
-			t.Run("RestoreListed", func(t *testing.T) { s.restoreAndCheck(t, ctx, b.ID, inst.ID, nil, nil) })
+			t.Run("RestoreListed", func(t *testing.T) { s.restoreAndCheck(t, ctx, dbaas.FromBackup(b.ID), inst.ID, nil, nil) })
 			return
 		}
 	}
@@ -600,7 +609,7 @@ func (s *suite) testPointInTimeRestore(t *testing.T) {
 	inst := s.shared(t)
 	if !s.caps.PointInTimeRestore {
 		s.refused(t, ctx, dbaas.ErrUnsupported, false, func() error {
-			created, err := s.p.Restore(ctx, dbaas.PointInTime(inst.ID, time.Now()), s.spec("pitr", s.engine))
+			created, err := s.p.Restore(ctx, dbaas.AtTime(inst.ID, time.Now()), s.spec("pitr", s.engine))
 			if created != nil {
 				s.track(t, created.ID)
 			}
@@ -631,15 +640,15 @@ func (s *suite) testPointInTimeRestore(t *testing.T) {
 	}
 	t.Run("InsideWindow", func(t *testing.T) {
 		if s.h.NoPointInTimeData {
-			s.restoreAndCheck(t, ctx, dbaas.PointInTime(inst.ID, at), inst.ID, nil, nil)
+			s.restoreAndCheck(t, ctx, dbaas.AtTime(inst.ID, at), inst.ID, nil, nil)
 			return
 		}
-		s.restoreAndCheck(t, ctx, dbaas.PointInTime(inst.ID, at), inst.ID, []string{before}, []string{after})
+		s.restoreAndCheck(t, ctx, dbaas.AtTime(inst.ID, at), inst.ID, []string{before}, []string{after})
 	})
 	t.Run("OutsideWindow", func(t *testing.T) {
 		for _, out := range []time.Time{w.EarliestRestore.Add(-48 * time.Hour), w.LatestRestore.Add(24 * time.Hour)} {
 			s.refused(t, ctx, dbaas.ErrInvalidArgument, false, func() error {
-				created, err := s.p.Restore(ctx, dbaas.PointInTime(inst.ID, out), s.spec("pitr", s.engine))
+				created, err := s.p.Restore(ctx, dbaas.AtTime(inst.ID, out), s.spec("pitr", s.engine))
 				if created != nil {
 					s.track(t, created.ID)
 				}
@@ -675,7 +684,7 @@ func (s *suite) testDeleteFinalBackup(t *testing.T) {
 	assert.Equal(t, dbaas.BackupFinal, b.Kind)
 	assert.Equal(t, inst.ID, b.InstanceID)
 	if s.caps.Restore {
-		s.restoreAndCheck(t, ctx, b.ID, inst.ID, []string{value}, nil)
+		s.restoreAndCheck(t, ctx, dbaas.FromBackup(b.ID), inst.ID, []string{value}, nil)
 	}
 }
 

@@ -88,7 +88,7 @@ func (b *broken) Allow(ctx context.Context, id string, sources ...dbaas.Source) 
 		for _, s := range sources {
 			for _, h := range have {
 				if s == h {
-					return dbaas.NewError("allow", id, dbaas.ErrAlreadyExists, nil)
+					return &dbaas.Error{Op: "allow", ID: id, Kind: dbaas.ErrAlreadyExists}
 				}
 			}
 		}
@@ -98,16 +98,16 @@ func (b *broken) Allow(ctx context.Context, id string, sources ...dbaas.Source) 
 
 func (b *broken) Backup(ctx context.Context, id, name string) (*dbaas.Backup, error) {
 	if b.fault == "backup-unsupported" {
-		return nil, dbaas.Unsupported("broken", "backup", "no on-demand backup")
+		return nil, &dbaas.Error{Provider: "broken", Op: "backup", Kind: dbaas.ErrUnsupported, Err: errors.New("no on-demand backup")}
 	}
 	return b.Provider.Backup(ctx, id, name)
 }
 
-func (b *broken) Restore(ctx context.Context, backupID string, spec dbaas.Spec) (*dbaas.Instance, error) {
-	if id, _, ok, _ := dbaas.ParsePointInTime(backupID); ok && b.fault == "pitr-restores-latest" {
-		backupID = dbaas.PointInTime(id, b.clock.Now())
+func (b *broken) Restore(ctx context.Context, from dbaas.RestorePoint, spec dbaas.Spec) (*dbaas.Instance, error) {
+	if from.IsPointInTime() && b.fault == "pitr-restores-latest" {
+		from = dbaas.AtTime(from.InstanceID, b.clock.Now())
 	}
-	return b.Provider.Restore(ctx, backupID, spec)
+	return b.Provider.Restore(ctx, from, spec)
 }
 
 // TestBrokenProvider runs the suite on a provider with the fault named by

@@ -37,6 +37,12 @@ type Harness struct {
 	// written after it.
 	WriteData func(ctx context.Context, conn *dbaas.ConnectionInfo, value string) error
 	ReadData  func(ctx context.Context, conn *dbaas.ConnectionInfo) ([]string, error)
+	// Login, when set, connects with conn (an application user's
+	// credentials on the instance's endpoint) and returns the error, so
+	// the suite proves that a user EnsureUser made really logs in. A
+	// provider that manages users over SQL (Capabilities.AppUsers "sql")
+	// is tested on them only with Login set: its instances must be real.
+	Login func(ctx context.Context, conn *dbaas.ConnectionInfo) error
 	// NoPointInTimeData skips the data check of the point-in-time
 	// restore (the restore itself is still checked), for simulators that
 	// keep no log of writes and so cannot rebuild a database as it was

@@ -152,12 +152,75 @@ func (m *MockProvider) Backups(ctx context.Context, id string) ([]*dbaas.Backup,
 }
 
 // Restore mocks dbaas.Provider.Restore.
-func (m *MockProvider) Restore(ctx context.Context, backupID string, spec dbaas.Spec) (*dbaas.Instance, error) {
-	args := m.Called(ctx, backupID, spec)
-	if f, ok := fn[func(context.Context, string, dbaas.Spec) (*dbaas.Instance, error)](args); ok {
-		return f(ctx, backupID, spec)
+func (m *MockProvider) Restore(ctx context.Context, from dbaas.RestorePoint, spec dbaas.Spec) (*dbaas.Instance, error) {
+	args := m.Called(ctx, from, spec)
+	if f, ok := fn[func(context.Context, dbaas.RestorePoint, dbaas.Spec) (*dbaas.Instance, error)](args); ok {
+		return f(ctx, from, spec)
 	}
 	return result[*dbaas.Instance](args, 0), errorAt(args, 1)
+}
+
+// EnsureDatabase mocks dbaas.Provider.EnsureDatabase.
+func (m *MockProvider) EnsureDatabase(ctx context.Context, id, name string) error {
+	args := m.Called(ctx, id, name)
+	if f, ok := fn[func(context.Context, string, string) error](args); ok {
+		return f(ctx, id, name)
+	}
+	return errorAt(args, 0)
+}
+
+// Databases mocks dbaas.Provider.Databases.
+func (m *MockProvider) Databases(ctx context.Context, id string) ([]string, error) {
+	args := m.Called(ctx, id)
+	if f, ok := fn[func(context.Context, string) ([]string, error)](args); ok {
+		return f(ctx, id)
+	}
+	return result[[]string](args, 0), errorAt(args, 1)
+}
+
+// DropDatabase mocks dbaas.Provider.DropDatabase.
+func (m *MockProvider) DropDatabase(ctx context.Context, id, name string) error {
+	args := m.Called(ctx, id, name)
+	if f, ok := fn[func(context.Context, string, string) error](args); ok {
+		return f(ctx, id, name)
+	}
+	return errorAt(args, 0)
+}
+
+// EnsureUser mocks dbaas.Provider.EnsureUser.
+func (m *MockProvider) EnsureUser(ctx context.Context, id string, u dbaas.UserSpec) (*dbaas.User, error) {
+	args := m.Called(ctx, id, u)
+	if f, ok := fn[func(context.Context, string, dbaas.UserSpec) (*dbaas.User, error)](args); ok {
+		return f(ctx, id, u)
+	}
+	return result[*dbaas.User](args, 0), errorAt(args, 1)
+}
+
+// Users mocks dbaas.Provider.Users.
+func (m *MockProvider) Users(ctx context.Context, id string) ([]*dbaas.User, error) {
+	args := m.Called(ctx, id)
+	if f, ok := fn[func(context.Context, string) ([]*dbaas.User, error)](args); ok {
+		return f(ctx, id)
+	}
+	return result[[]*dbaas.User](args, 0), errorAt(args, 1)
+}
+
+// RotatePassword mocks dbaas.Provider.RotatePassword.
+func (m *MockProvider) RotatePassword(ctx context.Context, id, user string) (*dbaas.User, error) {
+	args := m.Called(ctx, id, user)
+	if f, ok := fn[func(context.Context, string, string) (*dbaas.User, error)](args); ok {
+		return f(ctx, id, user)
+	}
+	return result[*dbaas.User](args, 0), errorAt(args, 1)
+}
+
+// DropUser mocks dbaas.Provider.DropUser.
+func (m *MockProvider) DropUser(ctx context.Context, id, user string) error {
+	args := m.Called(ctx, id, user)
+	if f, ok := fn[func(context.Context, string, string) error](args); ok {
+		return f(ctx, id, user)
+	}
+	return errorAt(args, 0)
 }
 
 // Capabilities mocks dbaas.Provider.Capabilities; a nil result gives the
@@ -177,6 +240,30 @@ func (m *MockProvider) As(target any) bool {
 		return f(target)
 	}
 	return result[bool](args, 0)
+}
+
+// Close mocks dbaas.Provider.Close. Without an expectation set with
+// On("Close") it returns nil, so code under test may close the mock as it
+// closes any provider.
+func (m *MockProvider) Close() error {
+	if !m.expects("Close") {
+		return nil
+	}
+	args := m.Called()
+	if f, ok := fn[func() error](args); ok {
+		return f()
+	}
+	return errorAt(args, 0)
+}
+
+// expects reports whether an expectation for method is set.
+func (m *MockProvider) expects(method string) bool {
+	for _, c := range m.ExpectedCalls {
+		if c.Method == method {
+			return true
+		}
+	}
+	return false
 }
 
 // Start mocks dbaas.Starter.Start.

@@ -3,6 +3,7 @@ package dbaastest_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -41,7 +42,26 @@ func calls(ctx context.Context) []call {
 		{"Access", []any{ctx, "db-1"}, func(m *dbaastest.MockProvider) (any, error) { return m.Access(ctx, "db-1") }},
 		{"Backup", []any{ctx, "db-1", "b"}, func(m *dbaastest.MockProvider) (any, error) { return m.Backup(ctx, "db-1", "b") }},
 		{"Backups", []any{ctx, "db-1"}, func(m *dbaastest.MockProvider) (any, error) { return m.Backups(ctx, "db-1") }},
-		{"Restore", []any{ctx, "bk-1", spec}, func(m *dbaastest.MockProvider) (any, error) { return m.Restore(ctx, "bk-1", spec) }},
+		{"Restore", []any{ctx, dbaas.FromBackup("bk-1"), spec}, func(m *dbaastest.MockProvider) (any, error) {
+			return m.Restore(ctx, dbaas.FromBackup("bk-1"), spec)
+		}},
+		{"EnsureDatabase", []any{ctx, "db-1", "shop"}, func(m *dbaastest.MockProvider) (any, error) {
+			return nil, m.EnsureDatabase(ctx, "db-1", "shop")
+		}},
+		{"Databases", []any{ctx, "db-1"}, func(m *dbaastest.MockProvider) (any, error) { return m.Databases(ctx, "db-1") }},
+		{"DropDatabase", []any{ctx, "db-1", "shop"}, func(m *dbaastest.MockProvider) (any, error) {
+			return nil, m.DropDatabase(ctx, "db-1", "shop")
+		}},
+		{"EnsureUser", []any{ctx, "db-1", dbaas.UserSpec{Name: "shop"}}, func(m *dbaastest.MockProvider) (any, error) {
+			return m.EnsureUser(ctx, "db-1", dbaas.UserSpec{Name: "shop"})
+		}},
+		{"Users", []any{ctx, "db-1"}, func(m *dbaastest.MockProvider) (any, error) { return m.Users(ctx, "db-1") }},
+		{"RotatePassword", []any{ctx, "db-1", "shop"}, func(m *dbaastest.MockProvider) (any, error) {
+			return m.RotatePassword(ctx, "db-1", "shop")
+		}},
+		{"DropUser", []any{ctx, "db-1", "shop"}, func(m *dbaastest.MockProvider) (any, error) {
+			return nil, m.DropUser(ctx, "db-1", "shop")
+		}},
 		{"Start", []any{ctx, "db-1"}, func(m *dbaastest.MockProvider) (any, error) { return nil, m.Start(ctx, "db-1") }},
 		{"Stop", []any{ctx, "db-1"}, func(m *dbaastest.MockProvider) (any, error) { return nil, m.Stop(ctx, "db-1") }},
 	}
@@ -59,7 +79,7 @@ func TestMockProviderNilSafeReturns(t *testing.T) {
 			var err error
 			require.NotPanics(t, func() { got, err = c.run(m) }, "Return(nil, err)")
 			assert.Nil(t, got)
-			if c.method == "Delete" || c.method == "Allow" || c.method == "Revoke" || c.method == "Start" || c.method == "Stop" {
+			if slices.Contains([]string{"Delete", "Allow", "Revoke", "Start", "Stop", "EnsureDatabase", "DropDatabase", "DropUser"}, c.method) {
 				// Methods with only an error read result 0.
 				assert.NoError(t, err, "Return(nil, …) of an error-only method is nil")
 			} else {

@@ -352,7 +352,7 @@ func (s *suite) read(t testing.TB, ctx context.Context, id string) []string {
 
 // restoreAndCheck restores ref into a new instance, waits for it and,
 // with data hooks, checks it holds want and not unwanted.
-func (s *suite) restoreAndCheck(t testing.TB, ctx context.Context, ref, sourceID string, want, unwanted []string) *dbaas.Instance {
+func (s *suite) restoreAndCheck(t testing.TB, ctx context.Context, ref dbaas.RestorePoint, sourceID string, want, unwanted []string) *dbaas.Instance {
 	t.Helper()
 	spec := s.spec("rst", s.engine)
 	inst, err := s.p.Restore(ctx, ref, spec)

@@ -57,3 +57,34 @@ type Snapshotter interface {
 	// error, so simulators may call it for backups taken without it.
 	DropSnapshot(ctx context.Context, snapshotKey string) error
 }
+
+// Account is the login and database a cloud gives the database it makes:
+// RDS the master user, password and database named at create, Linode and
+// DigitalOcean a database called defaultdb. Empty fields leave the
+// backend's own choice.
+type Account struct {
+	User     string
+	Password dbaas.Secret
+	Database string
+}
+
+// AccountAttacher is what a Backend also implements when it can make the
+// database it attaches with the account a cloud gives, on a server of
+// the instance's own. Backends whose instances share one server (where
+// two instances asking for the same master user would collide) do not.
+type AccountAttacher interface {
+	// AttachAccount is Attach with account: the returned database has
+	// its user, password and database where they are set. An instance
+	// already attached as key keeps the account it was made with.
+	AttachAccount(ctx context.Context, key string, engine dbaas.Engine, version string, account Account) (*Database, error)
+}
+
+// Attach attaches key's database on b with account when b is an
+// AccountAttacher, and with b's own login and database otherwise: what
+// a simulator reports is then what really connects either way.
+func Attach(ctx context.Context, b Backend, key string, engine dbaas.Engine, version string, account Account) (*Database, error) {
+	if aa, ok := b.(AccountAttacher); ok {
+		return aa.AttachAccount(ctx, key, engine, version, account)
+	}
+	return b.Attach(ctx, key, engine, version)
+}

@@ -3,13 +3,13 @@ package realdb
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 )
 
 // markerTable holds the values WriteMarker writes.
@@ -101,11 +101,11 @@ func pgConnectInfo(ctx context.Context, conn *dbaas.ConnectionInfo) (*pgx.Conn, 
 	return pgx.Connect(ctx, url)
 }
 
+// myConnectInfo opens conn with its TLS mode, trusting its CA, without
+// registering a TLS configuration by name (go-sql-driver keeps those
+// for the life of the process).
 func myConnectInfo(conn *dbaas.ConnectionInfo) (*sql.DB, error) {
-	if conn.TLS != dbaas.TLSDisable && conn.TLS != "" {
-		return nil, errors.New("realdb: its servers speak plain TCP; open the provider with TLS disabled")
-	}
-	cfg, err := conn.MySQLConfig("", dbaas.DSNOptions{})
+	cfg, err := sqlconn.MySQLConfig(conn, dbaas.DSNOptions{})
 	if err != nil {
 		return nil, err
 	}

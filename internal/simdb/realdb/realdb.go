@@ -57,6 +57,7 @@ type Backend struct {
 	prefix   string
 	database string
 	my       *sql.DB
+	myDSN    string
 
 	mu        sync.Mutex
 	closed    bool
@@ -121,7 +122,7 @@ func New(opts Options) (*Backend, error) {
 	return &Backend{
 		pgURL: opts.PostgresURL, pgHost: pgCfg.Host, pgPort: int(pgCfg.Port),
 		myHost: myEndpoint.Host, myPort: myEndpoint.Port,
-		prefix: opts.Prefix, database: opts.Database, my: my,
+		prefix: opts.Prefix, database: opts.Database, my: my, myDSN: opts.MariaDBDSN,
 		attached: map[string]entry{}, snapshots: map[string]entry{}, pending: map[string]dbaas.Engine{},
 	}, nil
 }
@@ -147,7 +148,7 @@ func family(op, key string, engine dbaas.Engine) (dbaas.Engine, error) {
 	case dbaas.MySQL, dbaas.MariaDB:
 		return dbaas.MariaDB, nil
 	}
-	return "", dbaas.NewError(op, key, dbaas.ErrUnsupported, fmt.Errorf("engine %q: only PostgreSQL, MySQL and MariaDB servers run here", engine))
+	return "", newError(op, key, dbaas.ErrUnsupported, fmt.Errorf("engine %q: only PostgreSQL, MySQL and MariaDB servers run here", engine))
 }
 
 func randomHex(n int) string {
@@ -171,12 +172,12 @@ func (b *Backend) reserveAttach(op, key string, fam dbaas.Engine) error {
 	if b.database != "" {
 		for k, a := range b.attached {
 			if a.family == fam {
-				return dbaas.NewError(op, key, dbaas.ErrConflict, fmt.Errorf("%s already holds database %s on the %s server", k, b.database, fam))
+				return newError(op, key, dbaas.ErrConflict, fmt.Errorf("%s already holds database %s on the %s server", k, b.database, fam))
 			}
 		}
 		for k, f := range b.pending {
 			if f == fam {
-				return dbaas.NewError(op, key, dbaas.ErrConflict, fmt.Errorf("%s is making database %s on the %s server", k, b.database, fam))
+				return newError(op, key, dbaas.ErrConflict, fmt.Errorf("%s is making database %s on the %s server", k, b.database, fam))
 			}
 		}
 	}
@@ -185,13 +186,13 @@ func (b *Backend) reserveAttach(op, key string, fam dbaas.Engine) error {
 
 func (b *Backend) reserveLocked(op, key string, m map[string]entry, fam dbaas.Engine) error {
 	if b.closed {
-		return dbaas.NewError(op, key, dbaas.ErrConflict, errors.New("backend closed"))
+		return newError(op, key, dbaas.ErrConflict, errors.New("backend closed"))
 	}
 	if _, ok := m[key]; ok {
-		return dbaas.NewError(op, key, dbaas.ErrAlreadyExists, nil)
+		return newError(op, key, dbaas.ErrAlreadyExists, nil)
 	}
 	if _, ok := b.pending[key]; ok {
-		return dbaas.NewError(op, key, dbaas.ErrAlreadyExists, nil)
+		return newError(op, key, dbaas.ErrAlreadyExists, nil)
 	}
 	b.pending[key] = fam
 	return nil
@@ -238,7 +239,7 @@ func (b *Backend) attach(ctx context.Context, op, key string, engine dbaas.Engin
 		cleanup := context.WithoutCancel(ctx)
 		err = errors.Join(err, b.drop(cleanup, e))
 		b.settle(key, b.attached, nil)
-		return nil, dbaas.NewError(op, key, nil, err)
+		return nil, newError(op, key, nil, err)
 	}
 	b.settle(key, b.attached, &e)
 	db := &simdb.Database{User: e.user, Password: dbaas.NewSecret(password), Database: e.name}
@@ -261,7 +262,7 @@ func (b *Backend) Detach(ctx context.Context, key string) error {
 		return nil
 	}
 	if err := b.drop(ctx, e); err != nil {
-		return dbaas.NewError("detach", key, nil, err)
+		return newError("detach", key, nil, err)
 	}
 	return nil
 }
@@ -272,7 +273,7 @@ func (b *Backend) Snapshot(ctx context.Context, key, snapshotKey string) error {
 	src, ok := b.attached[key]
 	b.mu.Unlock()
 	if !ok {
-		return dbaas.NewError("snapshot", key, dbaas.ErrNotFound, errors.New("no database attached"))
+		return newError("snapshot", key, dbaas.ErrNotFound, errors.New("no database attached"))
 	}
 	if err := b.reserve("snapshot", snapshotKey, b.snapshots); err != nil {
 		return err
@@ -288,7 +289,7 @@ func (b *Backend) Snapshot(ctx context.Context, key, snapshotKey string) error {
 	if err != nil {
 		err = errors.Join(err, b.drop(context.WithoutCancel(ctx), snap))
 		b.settle(snapshotKey, b.snapshots, nil)
-		return dbaas.NewError("snapshot", key, nil, err)
+		return newError("snapshot", key, nil, err)
 	}
 	b.settle(snapshotKey, b.snapshots, &snap)
 	return nil
@@ -300,14 +301,14 @@ func (b *Backend) Restore(ctx context.Context, snapshotKey, newKey string, engin
 	snap, ok := b.snapshots[snapshotKey]
 	b.mu.Unlock()
 	if !ok {
-		return nil, dbaas.NewError("restore", snapshotKey, dbaas.ErrNotFound, errors.New("no such snapshot"))
+		return nil, newError("restore", snapshotKey, dbaas.ErrNotFound, errors.New("no such snapshot"))
 	}
 	fam, err := family("restore", newKey, engine)
 	if err != nil {
 		return nil, err
 	}
 	if fam != snap.family {
-		return nil, dbaas.NewError("restore", snapshotKey, dbaas.ErrInvalidArgument, fmt.Errorf("engine %s cannot restore a snapshot of a %s database", engine, snap.family))
+		return nil, newError("restore", snapshotKey, dbaas.ErrInvalidArgument, fmt.Errorf("engine %s cannot restore a snapshot of a %s database", engine, snap.family))
 	}
 	return b.attach(ctx, "restore", newKey, engine, snap.name)
 }
@@ -323,7 +324,7 @@ func (b *Backend) DropSnapshot(ctx context.Context, snapshotKey string) error {
 		return nil
 	}
 	if err := b.drop(ctx, snap); err != nil {
-		return dbaas.NewError("drop snapshot", snapshotKey, nil, err)
+		return newError("drop snapshot", snapshotKey, nil, err)
 	}
 	return nil
 }
@@ -369,4 +370,10 @@ func (b *Backend) drop(ctx context.Context, e entry) error {
 		return b.pgDrop(ctx, e)
 	}
 	return b.myDrop(ctx, e)
+}
+
+// newError is an error of op on key, classified by kind (a dbaas
+// sentinel, or nil).
+func newError(op, key string, kind, cause error) error {
+	return &dbaas.Error{Op: op, ID: key, Kind: kind, Err: cause}
 }
