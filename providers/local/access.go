@@ -13,8 +13,8 @@ import (
 // each (then a reload) for PostgreSQL, an account host each for MariaDB.
 // The server listens on 127.0.0.1 until a source outside the loopback
 // network is allowed; it is then restarted to listen on every address.
-func (p *Provider) Allow(ctx context.Context, id string, sources ...dbaas.Source) error {
-	return p.changeAccess(ctx, "allow", id, sources, func(have []string, s string) []string {
+func (p *servers) Allow(ctx context.Context, id string, sources []dbaas.Source) error {
+	return p.changeAccess(ctx, id, sources, func(have []string, s string) []string {
 		if !slices.Contains(have, s) {
 			have = append(have, s)
 		}
@@ -23,19 +23,19 @@ func (p *Provider) Allow(ctx context.Context, id string, sources ...dbaas.Source
 }
 
 // Revoke removes sources; removing an absent one is not an error.
-func (p *Provider) Revoke(ctx context.Context, id string, sources ...dbaas.Source) error {
-	return p.changeAccess(ctx, "revoke", id, sources, func(have []string, s string) []string {
+func (p *servers) Revoke(ctx context.Context, id string, sources []dbaas.Source) error {
+	return p.changeAccess(ctx, id, sources, func(have []string, s string) []string {
 		return slices.DeleteFunc(have, func(h string) bool { return h == s })
 	})
 }
 
 // Access returns the allowed sources. Loopback (127.0.0.1, ::1) is always
 // allowed and not listed.
-func (p *Provider) Access(ctx context.Context, id string) ([]dbaas.Source, error) {
+func (p *servers) Access(ctx context.Context, id string) ([]dbaas.Source, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, dbaas.NewError("access", id, nil, err)
+		return nil, err
 	}
-	r, err := p.get("access", id)
+	r, err := p.get(id)
 	if err != nil {
 		return nil, err
 	}
@@ -46,26 +46,19 @@ func (p *Provider) Access(ctx context.Context, id string) ([]dbaas.Source, error
 	return out, nil
 }
 
-func (p *Provider) changeAccess(ctx context.Context, op, id string, sources []dbaas.Source, change func([]string, string) []string) error {
-	if err := dbaas.CheckSources(providerName, p.Capabilities(), sources); err != nil {
-		return dbaas.NewError(op, id, nil, err)
-	}
-	unlock, err := p.lockInstance(ctx, id)
-	if err != nil {
-		return dbaas.NewError(op, id, nil, err)
-	}
-	defer unlock()
-	r, err := p.get(op, id)
+func (p *servers) changeAccess(ctx context.Context, id string, sources []dbaas.Source, change func([]string, string) []string) error {
+	r, unlock, err := p.locked(ctx, id)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if r.State != stateRunning && r.State != stateStopped {
-		return dbaas.NewError(op, id, dbaas.ErrConflict, fmt.Errorf("instance is %s: its access cannot change", r.State))
+		return fail(dbaas.ErrConflict, fmt.Errorf("instance is %s: its access cannot change", r.State))
 	}
 	if r.Engine == dbaas.MariaDB {
 		for _, s := range sources {
 			if _, err := hostPattern(s.Value); err != nil {
-				return dbaas.NewError(op, id, dbaas.ErrUnsupported, err)
+				return fail(dbaas.ErrUnsupported, err)
 			}
 		}
 	}
@@ -81,11 +74,11 @@ func (p *Provider) changeAccess(ctx context.Context, op, id string, sources []db
 	if err := p.applyAccess(ctx, r, &next); err != nil {
 		// Put the server back as the record says, so the two agree.
 		_ = p.applyAccess(context.WithoutCancel(ctx), &next, r)
-		return dbaas.NewError(op, id, nil, fmt.Errorf("%s", scrub(err.Error(), r.Password)))
+		return fmt.Errorf("%s", scrub(err.Error(), r.Password))
 	}
 	if err := p.store.writeRecord(&next); err != nil {
 		_ = p.applyAccess(context.WithoutCancel(ctx), &next, r)
-		return dbaas.NewError(op, id, nil, err)
+		return err
 	}
 	return nil
 }
@@ -93,8 +86,8 @@ func (p *Provider) changeAccess(ctx context.Context, op, id string, sources []db
 // applyAccess moves a server from the access list of old to that of next.
 // A stopped server only gets its files rewritten (MariaDB's accounts are
 // brought in line when it starts).
-func (p *Provider) applyAccess(ctx context.Context, old, next *record) error {
-	eng := p.engine(next.Engine)
+func (p *servers) applyAccess(ctx context.Context, old, next *record) error {
+	eng := p.engine(next)
 	pid := p.serverPID(old)
 	if pid == 0 {
 		if next.State == stateRunning && old.State == stateRunning {

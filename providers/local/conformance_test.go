@@ -11,6 +11,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/dbaastest"
+	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 )
 
 // writeMark and readMarks are the harness's data hooks: a table of marker
@@ -93,7 +94,7 @@ func readMarks(ctx context.Context, conn *dbaas.ConnectionInfo) ([]string, error
 }
 
 func mysqlDB(conn *dbaas.ConnectionInfo) (*sql.DB, error) {
-	cfg, err := conn.MySQLConfig(tlsName(conn), dbaas.DSNOptions{})
+	cfg, err := sqlconn.MySQLConfig(conn, dbaas.DSNOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -113,8 +114,19 @@ func harness(p *Provider, engines ...dbaas.Engine) dbaastest.Harness {
 			Timeout: 3 * time.Minute, Expected: -1},
 		WriteData: writeMark,
 		ReadData:  readMarks,
+		Login:     login,
 		Timeout:   4 * time.Minute,
 	}
+}
+
+// login connects and pings with conn: the application user's login.
+func login(ctx context.Context, conn *dbaas.ConnectionInfo) error {
+	db, err := sqlconn.Open(conn, dbaas.DSNOptions{ConnectTimeout: 10 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.PingContext(ctx)
 }
 
 // TestConformance runs the suite with both engines' life cycles; the

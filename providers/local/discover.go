@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -186,11 +187,23 @@ func pick(insts []Installation, engine dbaas.Engine, version string) (Installati
 		hint = "the local provider runs MariaDB, not Oracle MySQL: use engine mariadb, which speaks the MySQL protocol"
 	}
 	if len(have) == 0 {
-		return Installation{}, dbaas.NewError("create", "", dbaas.ErrUnsupported,
+		return Installation{}, fail(dbaas.ErrUnsupported,
 			fmt.Errorf("engine %s is not installed on this machine: %s", engine, hint))
 	}
 	return Installation{}, dbaas.InvalidField("version", fmt.Sprintf("%s %s is not installed (installed: %s): install it, or leave version empty for %s",
 		engine, version, strings.Join(have, ", "), have[0]))
+}
+
+// EngineHint says what to install for an engine this machine lacks.
+func (p *servers) EngineHint(e dbaas.Engine) string {
+	if _, err := pick(p.insts, e, ""); err != nil {
+		var de *dbaas.Error
+		if errors.As(err, &de) && de.Err != nil {
+			return de.Err.Error()
+		}
+		return err.Error()
+	}
+	return ""
 }
 
 // CheckInstalled returns nil when engine can run on this machine, and

@@ -55,7 +55,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	copyOf, err := p.Restore(ctx, b.ID, dbaas.Spec{Name: "shop-copy", Engine: dbaas.Postgres, Size: "small"})
+	copyOf, err := p.Restore(ctx, dbaas.FromBackup(b.ID), dbaas.Spec{Name: "shop-copy", Engine: dbaas.Postgres, Size: "small"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -90,22 +90,4 @@ func ExampleProvider_Start() {
 			log.Fatal(err) // names the reason: a removed data directory, a taken port, …
 		}
 	}
-}
-
-// The cloud simulators attach a real local database to each simulated
-// instance through a SimBackend (for example dosim.Options{Backend: b}).
-func ExampleNewSimBackend() {
-	ctx := context.Background()
-	p, err := local.New(ctx, local.Options{StateDir: "/var/lib/dbaaskit/sim"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer p.Close()
-	b := local.NewSimBackend(p)
-	defer b.Close(ctx)
-	db, err := b.Attach(ctx, "cluster-1", dbaas.MySQL, "8.0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(db.Endpoint.Host, db.User, db.Database)
 }

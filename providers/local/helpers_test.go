@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	"github.com/agiledeploy/dbaaskit/internal/testenv"
 )
 
@@ -76,12 +77,17 @@ func newProvider(t *testing.T, need ...dbaas.Engine) *Provider {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		require.NoError(t, p.Close())
-		list, err := p.List(ctx)
+		// A closed provider answers nothing: clean up with another one on
+		// the same state, as another process would.
+		q, err := New(ctx, Options{StateDir: dir})
+		require.NoError(t, err)
+		defer q.Close()
+		list, err := q.List(ctx)
 		if err != nil {
 			t.Errorf("cleanup list: %v", err)
 		}
 		for _, inst := range list {
-			if err := p.Delete(ctx, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}); err != nil {
+			if err := q.Delete(ctx, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}); err != nil {
 				t.Errorf("cleanup delete %s: %v", inst.ID, err)
 			}
 		}
@@ -140,7 +146,7 @@ func pgConnect(t *testing.T, conn *dbaas.ConnectionInfo) *pgx.Conn {
 
 func myOpen(t *testing.T, conn *dbaas.ConnectionInfo) *sql.DB {
 	t.Helper()
-	cfg, err := conn.MySQLConfig(tlsName(conn), dbaas.DSNOptions{})
+	cfg, err := sqlconn.MySQLConfig(conn, dbaas.DSNOptions{})
 	require.NoError(t, err)
 	c, err := mysql.NewConnector(cfg)
 	require.NoError(t, err)
@@ -148,10 +154,4 @@ func myOpen(t *testing.T, conn *dbaas.ConnectionInfo) *sql.DB {
 	t.Cleanup(func() { _ = db.Close() })
 	require.NoError(t, db.PingContext(context.Background()))
 	return db
-}
-
-// tlsName names the go-sql-driver TLS configuration of conn's CA: one per
-// instance, since each has its own CA.
-func tlsName(conn *dbaas.ConnectionInfo) string {
-	return "local-test-" + strconv.Itoa(conn.Endpoint.Port)
 }

@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/driver"
 )
 
 const providerName = "local"
@@ -35,30 +36,66 @@ func Sizes() []string { return []string{"small", "medium", "large"} }
 // startTimeout bounds how long a server may take to accept connections.
 const startTimeout = 2 * time.Minute
 
-func init() { dbaas.Register(providerName, open) }
-
-// open is the registry's opener. Settings: state_dir, run_as.
-func open(ctx context.Context, cfg dbaas.Config) (dbaas.Provider, error) {
-	if err := dbaas.UnknownSettings(providerName, cfg.Settings, "state_dir", "run_as"); err != nil {
-		return nil, err
-	}
-	if !cfg.Token.IsZero() || cfg.BaseURL != "" {
-		return nil, fmt.Errorf("open %s: token and base URL mean nothing to local servers: leave them empty: %w", providerName, dbaas.ErrInvalidArgument)
-	}
-	return New(ctx, Options{StateDir: cfg.Settings["state_dir"], RunAs: cfg.Settings["run_as"]})
+// capabilities are what a local provider can do when both engines are
+// installed: CIDR access, on-demand and final backups, restore, custom
+// ports, start and stop, and a CA certificate (each instance's own); no
+// point-in-time restore, private network, storage size or automated
+// backups. An opened provider offers the engines installed.
+var capabilities = dbaas.Capabilities{
+	Engines:             []dbaas.Engine{dbaas.Postgres, dbaas.MariaDB},
+	SourceKinds:         []dbaas.SourceKind{dbaas.SourceCIDR},
+	Provision:           true,
+	Access:              true,
+	OnDemandBackup:      true,
+	ListBackups:         true,
+	Restore:             true,
+	FinalBackup:         true,
+	CustomPort:          true,
+	ReadablePassword:    true,
+	CACertificate:       true,
+	StartStop:           true,
+	AppUsers:            dbaas.AppUsersSQL,
+	RefusedFields:       []string{"StorageGB", "PrivateNetwork", "Subnet", "BackupRetentionDays"},
+	TypicalProvisioning: 2 * time.Second,
 }
+
+// Settings dbaas.Open("local", cfg) reads from cfg.Settings.
+const (
+	SettingStateDir = "state_dir"
+	SettingRunAs    = "run_as"
+)
+
+// info is the local provider's registration.
+var info = driver.Info{
+	Capabilities: capabilities,
+	Settings:     []string{SettingStateDir, SettingRunAs},
+	Open: func(ctx context.Context, cfg dbaas.Config) (driver.Driver, error) {
+		if !cfg.Token.IsZero() || cfg.BaseURL != "" {
+			return nil, &dbaas.Error{Op: "open", Provider: providerName, Kind: dbaas.ErrInvalidArgument,
+				Err: errors.New("token and base URL mean nothing to local servers: leave them empty")}
+		}
+		return open(ctx, Options{StateDir: cfg.Settings[SettingStateDir], RunAs: cfg.Settings[SettingRunAs], Observer: cfg.Observer})
+	},
+}
+
+func init() { driver.Register(providerName, info) }
 
 // Options configures New. The zero value is usable.
 type Options struct {
 	// StateDir holds the instances' state, data and backups; default
 	// DefaultStateDir().
 	StateDir string
-	// RunAs is the system user the servers run as when this process is
-	// root; default DefaultRunAs, created when missing. Ignored (and must
-	// be empty or the current user) when not root.
+	// RunAs is the system user every server runs as when this process is
+	// root. Empty (the default) gives each new instance a system user of
+	// its own, made at create and removed at delete, so that one
+	// instance's server cannot read another's files; instances made
+	// before that run as DefaultRunAs, created when missing. Must be
+	// empty or the current user when not root.
 	RunAs string
 	// Installations replaces discovery of the installed engines.
 	Installations []Installation
+	// Observer is told of every call; nil means dbaas.SlogObserver(nil).
+	Observer dbaas.Observer
 }
 
 // DefaultStateDir is /var/lib/dbaaskit/local for root (the servers' user
@@ -83,9 +120,25 @@ func DefaultStateDir() string {
 // servers keep running after Close (and after the process ends) until
 // Stop or Delete.
 type Provider struct {
+	dbaas.Provider
+	s *servers
+}
+
+var (
+	_ dbaas.Provider = (*Provider)(nil)
+	_ dbaas.Starter  = (*Provider)(nil)
+)
+
+// servers is the driver: the state directory and the servers it names.
+type servers struct {
+	self  *Provider // the provider around it, for As
+	opts  Options
 	store store
 	acct  account
-	insts []Installation
+	// perInstance is true when each new instance gets a system user of
+	// its own (root, no RunAs).
+	perInstance bool
+	insts       []Installation
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -97,48 +150,92 @@ type Provider struct {
 	closed bool
 }
 
-var (
-	_ dbaas.Provider = (*Provider)(nil)
-	_ dbaas.Starter  = (*Provider)(nil)
-)
-
 // New returns a provider with its state in opts.StateDir, checking that
 // the directory can be written and that the servers' user can enter it.
 func New(ctx context.Context, opts Options) (*Provider, error) {
+	s, err := open(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.self = &Provider{Provider: driver.NewProvider(providerName, s, info, opts.Observer), s: s}
+	return s.self, nil
+}
+
+func open(ctx context.Context, opts Options) (*servers, error) {
 	dir := opts.StateDir
 	if dir == "" {
 		dir = DefaultStateDir()
 	}
 	dir, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("local: state directory %q: %w", opts.StateDir, err)
+		return nil, &dbaas.Error{Op: "open", Provider: providerName, Kind: dbaas.ErrInvalidArgument,
+			Err: fmt.Errorf("state directory %q: %w", opts.StateDir, err)}
 	}
 	acct, err := resolveAccount(ctx, opts.RunAs)
 	if err != nil {
-		return nil, dbaas.NewError("open", providerName, dbaas.ErrInvalidArgument, err)
+		return nil, &dbaas.Error{Op: "open", Provider: providerName, Kind: dbaas.ErrInvalidArgument, Err: err}
 	}
 	st := store{dir: dir}
 	if err := st.init(); err != nil {
-		return nil, dbaas.NewError("open", providerName, dbaas.ErrPermissionDenied,
-			fmt.Errorf("state directory %s cannot be created or written (%w): choose a writable directory (Options.StateDir, setting state_dir)", dir, err))
+		return nil, &dbaas.Error{Op: "open", Provider: providerName, Kind: dbaas.ErrPermissionDenied,
+			Err: fmt.Errorf("state directory %s cannot be created or written (%w): choose a writable directory (Options.StateDir, setting state_dir)", dir, err)}
 	}
 	if d, mode := acct.canEnter(dir); d != "" {
-		return nil, dbaas.NewError("open", providerName, dbaas.ErrPermissionDenied,
-			fmt.Errorf("state directory %s: the servers run as user %s (this process is root and PostgreSQL refuses root), who cannot enter %s (mode %04o): choose a state directory it can reach, such as %s, or chmod o+x %s",
-				dir, acct.name, d, mode, "/var/lib/dbaaskit/local", d))
+		return nil, &dbaas.Error{Op: "open", Provider: providerName, Kind: dbaas.ErrPermissionDenied,
+			Err: fmt.Errorf("state directory %s: the servers run as unprivileged system users (%s, or each instance's own: this process is root and PostgreSQL refuses root), who cannot enter %s (mode %04o): choose a state directory they can reach, such as %s, or chmod o+x %s",
+				dir, acct.name, d, mode, "/var/lib/dbaaskit/local", d)}
 	}
 	insts := opts.Installations
 	if insts == nil {
 		insts = Discover(ctx)
 	}
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	return &Provider{store: st, acct: acct, insts: insts, ctx: pctx, cancel: cancel,
+	return &servers{opts: opts, store: st, acct: acct, perInstance: os.Geteuid() == 0 && opts.RunAs == "",
+		insts: insts, ctx: pctx, cancel: cancel,
 		locks: map[string]chan struct{}{}, ops: map[string]string{}}, nil
+}
+
+// Start starts a stopped (or dead) instance's server and returns once it
+// accepts connections. Starting a running instance does nothing.
+func (p *Provider) Start(ctx context.Context, id string) error {
+	return p.Provider.(dbaas.Starter).Start(ctx, id)
+}
+
+// Stop stops the instance's server (a fast, clean shutdown). Stopping a
+// stopped instance does nothing.
+func (p *Provider) Stop(ctx context.Context, id string) error {
+	return p.Provider.(dbaas.Starter).Stop(ctx, id)
+}
+
+// StateDir returns the state directory.
+func (p *Provider) StateDir() string { return p.s.store.dir }
+
+// RunAs returns the OS user the servers share: the current user when not
+// root; as root, RunAs when set, else DefaultRunAs, which only instances
+// made before each had a user of its own run as.
+func (p *Provider) RunAs() string { return p.s.acct.name }
+
+// Installations returns the installed engine versions this provider
+// offers.
+func (p *Provider) Installations() []Installation { return slices.Clone(p.s.insts) }
+
+// DeleteBackup removes a backup's files and record; a backup outlives its
+// instance until then.
+func (p *Provider) DeleteBackup(ctx context.Context, backupID string) error {
+	err := p.s.deleteBackup(ctx, backupID)
+	if err == nil {
+		return nil
+	}
+	e := &dbaas.Error{Provider: providerName, Op: "delete backup", ID: backupID, Kind: dbaas.Kind(err), Err: err}
+	if de, ok := err.(*dbaas.Error); ok {
+		e.Err = de.Err
+	}
+	return e
 }
 
 // Close stops provisioning in progress (those instances become failed,
 // their files removed) and waits for it. Running servers keep running.
-func (p *Provider) Close() error {
+func (p *servers) Close() error {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
@@ -147,49 +244,56 @@ func (p *Provider) Close() error {
 	return nil
 }
 
-// StateDir returns the state directory.
-func (p *Provider) StateDir() string { return p.store.dir }
-
-// RunAs returns the OS user the servers run as.
-func (p *Provider) RunAs() string { return p.acct.name }
-
-// Installations returns the installed engine versions this provider
-// offers.
-func (p *Provider) Installations() []Installation { return slices.Clone(p.insts) }
-
-func (p *Provider) installation(e dbaas.Engine, version string) (Installation, error) {
+func (p *servers) installation(e dbaas.Engine, version string) (Installation, error) {
 	return pick(p.insts, e, version)
 }
 
-// Capabilities: CIDR access, on-demand and final backups, restore,
-// custom ports, start and stop, and a CA certificate (each instance's
-// own); no point-in-time restore or private network.
-func (p *Provider) Capabilities() dbaas.Capabilities {
-	var engines []dbaas.Engine
-	for _, e := range []dbaas.Engine{dbaas.Postgres, dbaas.MariaDB} {
+// Capabilities are the registered ones with the engines installed.
+func (p *servers) Capabilities() dbaas.Capabilities {
+	c := capabilities
+	c.Engines = nil
+	for _, e := range capabilities.Engines {
 		if _, err := pick(p.insts, e, ""); err == nil {
-			engines = append(engines, e)
+			c.Engines = append(c.Engines, e)
 		}
 	}
-	return dbaas.Capabilities{
-		Engines:             engines,
-		SourceKinds:         []dbaas.SourceKind{dbaas.SourceCIDR},
-		Provision:           true,
-		Access:              true,
-		OnDemandBackup:      true,
-		ListBackups:         true,
-		Restore:             true,
-		FinalBackup:         true,
-		CustomPort:          true,
-		ReadablePassword:    true,
-		CACertificate:       true,
-		StartStop:           true,
-		TypicalProvisioning: 2 * time.Second,
-	}
+	return c
 }
 
-// As reports false: there is no underlying client.
-func (p *Provider) As(any) bool { return false }
+// As hands out the *Provider for **Provider targets, so that code holding
+// a dbaas.Provider (from dbaas.Open) can reach StateDir and DeleteBackup.
+// There is no underlying client.
+func (p *servers) As(target any) bool {
+	t, ok := target.(**Provider)
+	if !ok || t == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.self == nil {
+		p.self = &Provider{Provider: driver.NewProvider(providerName, p, info, p.opts.Observer), s: p}
+	}
+	*t = p.self
+	return true
+}
+
+// ErrorKind maps what the file system says; every other error of the
+// driver names its sentinel.
+func (p *servers) ErrorKind(err error) error {
+	if errors.Is(err, fs.ErrPermission) {
+		return dbaas.ErrPermissionDenied
+	}
+	return nil
+}
+
+// fail classifies err with kind, a dbaas sentinel; a nil kind leaves err
+// to ErrorKind.
+func fail(kind, err error) error {
+	if kind == nil {
+		return err
+	}
+	return &dbaas.Error{Kind: kind, Err: err}
+}
 
 // server is what each engine does.
 type server interface {
@@ -206,15 +310,48 @@ type server interface {
 	setPassword(ctx context.Context, r *record, old, pw string) error
 }
 
-func (p *Provider) engine(e dbaas.Engine) server {
-	if e == dbaas.Postgres {
-		return postgres{p}
+// engine returns what r's engine does, run as r's system user.
+func (p *servers) engine(r *record) server {
+	a := p.account(r)
+	if r.Engine == dbaas.Postgres {
+		return postgres{p, a}
 	}
-	return mariadb{p}
+	return mariadb{p, a}
+}
+
+// account is the system user r's server runs as: its own, or the shared
+// one. An own user that is gone yields an account every use of which
+// fails with the reason.
+func (p *servers) account(r *record) account {
+	if r.OSUser == "" {
+		return p.acct
+	}
+	a, err := lookupAccount(r.OSUser)
+	if err != nil {
+		return account{name: r.OSUser, err: fmt.Errorf("%w: the instance's server cannot run without it: delete the instance and restore it from a backup", err)}
+	}
+	return a
+}
+
+// locked takes the instance's lock and reads its record; the caller
+// calls unlock when done.
+func (p *servers) locked(ctx context.Context, id string) (r *record, unlock func(), err error) {
+	unlock, err = p.lockInstance(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r, err = p.get(id); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return r, unlock, nil
 }
 
 // lockInstance serialises changes to one instance.
-func (p *Provider) lockInstance(ctx context.Context, id string) (func(), error) {
+func (p *servers) lockInstance(ctx context.Context, id string) (func(), error) {
+	if !wellFormed(id) {
+		return nil, fail(dbaas.ErrNotFound, errors.New("no such instance"))
+	}
 	p.mu.Lock()
 	ch, ok := p.locks[id]
 	if !ok {
@@ -230,7 +367,7 @@ func (p *Provider) lockInstance(ctx context.Context, id string) (func(), error) 
 	}
 }
 
-func (p *Provider) setOp(id, op string) {
+func (p *servers) setOp(id, op string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if op == "" {
@@ -240,50 +377,69 @@ func (p *Provider) setOp(id, op string) {
 	}
 }
 
-func (p *Provider) op(id string) string {
+func (p *servers) op(id string) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.ops[id]
 }
 
+// maxID bounds the ids this provider makes ("local-" or "backup-" and
+// twelve hex digits) with room to spare, well under a file name's limit.
+const maxID = 128
+
+// wellFormed reports whether id could name a state file: letters, digits,
+// '-', '_' and '.', not first. Any other id names nothing, so it is not
+// found rather than looked up on disk.
+func wellFormed(id string) bool {
+	if id == "" || len(id) > maxID || id[0] == '.' {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
 // get reads an instance's record, mapping absence to ErrNotFound.
-func (p *Provider) get(op, id string) (*record, error) {
-	if id == "" || strings.ContainsAny(id, "/\\") || strings.HasPrefix(id, ".") {
-		return nil, dbaas.NewError(op, id, dbaas.ErrNotFound, errors.New("no such instance"))
+func (p *servers) get(id string) (*record, error) {
+	if !wellFormed(id) {
+		return nil, fail(dbaas.ErrNotFound, errors.New("no such instance"))
 	}
 	r, err := p.store.readRecord(id)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, dbaas.NewError(op, id, dbaas.ErrNotFound, errors.New("no such instance"))
+		return nil, fail(dbaas.ErrNotFound, errors.New("no such instance"))
 	}
 	if err != nil {
-		return nil, dbaas.NewError(op, id, nil, err)
+		return nil, err
 	}
 	return r, nil
 }
 
 // marker is a string in the server's command line that names this
 // instance, so a reused pid is not taken for its server.
-func (p *Provider) marker(r *record) string { return p.store.serverDir(r.ID) + "/" }
+func (p *servers) marker(r *record) string { return p.store.serverDir(r.ID) + "/" }
 
 // serverPID is the pid of the instance's live server, or 0. Without a
 // pid file (its data directory removed, say) it looks for the server by
 // its command line, so a server is never left running unseen.
-func (p *Provider) serverPID(r *record) int {
-	pid := readPID(p.engine(r.Engine).pidFile(r))
+func (p *servers) serverPID(r *record) int {
+	pid := readPID(p.engine(r).pidFile(r))
 	if alive(pid, p.marker(r)) {
 		return pid
 	}
 	return findServer(p.marker(r))
 }
 
-func (p *Provider) dataMissing(r *record) bool {
+func (p *servers) dataMissing(r *record) bool {
 	_, err := os.Stat(filepath.Join(p.store.serverDir(r.ID), "data"))
 	return errors.Is(err, os.ErrNotExist)
 }
 
 // status derives the normalized status from the record, the operation in
 // progress and the server process.
-func (p *Provider) status(r *record) (dbaas.Status, string) {
+func (p *servers) status(r *record) (dbaas.Status, string) {
 	op := p.op(r.ID)
 	switch r.State {
 	case stateProvisioning, stateRestoring:
@@ -326,7 +482,7 @@ func (p *Provider) status(r *record) (dbaas.Status, string) {
 	return dbaas.StatusAvailable, r.State
 }
 
-func (p *Provider) instance(r *record) *dbaas.Instance {
+func (p *servers) instance(r *record) *dbaas.Instance {
 	st, raw := p.status(r)
 	inst := &dbaas.Instance{ID: r.ID, Name: r.Name, Provider: providerName, Engine: r.Engine, Version: r.Version,
 		Status: st, RawStatus: raw, Region: "local", Size: r.Size, Nodes: 1, CreatedAt: r.CreatedAt}
@@ -343,11 +499,11 @@ func (p *Provider) instance(r *record) *dbaas.Instance {
 }
 
 // Get returns the instance; its status says whether its server runs.
-func (p *Provider) Get(ctx context.Context, id string) (*dbaas.Instance, error) {
+func (p *servers) Get(ctx context.Context, id string) (*dbaas.Instance, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, dbaas.NewError("get", id, nil, err)
+		return nil, err
 	}
-	r, err := p.get("get", id)
+	r, err := p.get(id)
 	if err != nil {
 		return nil, err
 	}
@@ -356,13 +512,13 @@ func (p *Provider) Get(ctx context.Context, id string) (*dbaas.Instance, error) 
 
 // List returns every instance in the state directory. A corrupt state
 // file is an error naming it.
-func (p *Provider) List(ctx context.Context) ([]*dbaas.Instance, error) {
+func (p *servers) List(ctx context.Context) ([]*dbaas.Instance, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, dbaas.NewError("list", "", nil, err)
+		return nil, err
 	}
 	ids, err := listIDs(p.store.instancesDir())
 	if err != nil {
-		return nil, dbaas.NewError("list", "", nil, fmt.Errorf("state directory %s: %w", p.store.dir, err))
+		return nil, fmt.Errorf("state directory %s: %w", p.store.dir, err)
 	}
 	out := make([]*dbaas.Instance, 0, len(ids))
 	for _, id := range ids {
@@ -371,7 +527,7 @@ func (p *Provider) List(ctx context.Context) ([]*dbaas.Instance, error) {
 			continue // deleted meanwhile
 		}
 		if err != nil {
-			return nil, dbaas.NewError("list", id, nil, err)
+			return nil, err
 		}
 		out = append(out, p.instance(r))
 	}
@@ -389,11 +545,11 @@ func (p *Provider) List(ctx context.Context) ([]*dbaas.Instance, error) {
 // (verify-ca), and MySQLConfig checks chain and host name against
 // CACertPEM. Instances made before the servers spoke TLS report
 // TLSDisable and no CA.
-func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
+func (p *servers) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, dbaas.NewError("connection", id, nil, err)
+		return nil, err
 	}
-	r, err := p.get("connection", id)
+	r, err := p.get(id)
 	if err != nil {
 		return nil, err
 	}
@@ -422,8 +578,9 @@ func generatePassword() string {
 	return string(b)
 }
 
-// checkSpec applies this provider's rules after Spec.Validate.
-func (p *Provider) checkSpec(spec dbaas.Spec) error {
+// checkSpec applies the rules of local servers that capabilities cannot
+// say (the portable layer has validated the rest).
+func (p *servers) checkSpec(spec dbaas.Spec) error {
 	var problems []dbaas.FieldError
 	add := func(field, rule string) { problems = append(problems, dbaas.FieldError{Field: field, Rule: rule}) }
 	if !slices.Contains(Sizes(), spec.Size) {
@@ -432,20 +589,8 @@ func (p *Provider) checkSpec(spec dbaas.Spec) error {
 	if spec.Nodes > 1 {
 		add("nodes", "local instances have one node: leave it 0 or 1")
 	}
-	if spec.StorageGB != 0 {
-		add("storage_gb", "local instances use the state directory's disk: leave it 0")
-	}
-	if spec.PrivateNetwork != "" || spec.Subnet != "" {
-		add("private_network", "local instances have no private network: leave it empty")
-	}
-	if spec.BackupRetentionDays != 0 {
-		add("backup_retention_days", "local instances have no automated backups: leave it 0 and use Backup")
-	}
-	for _, k := range slices.Sorted(maps.Keys(spec.Options)) {
-		add("options["+k+"]", "the local provider takes no options")
-	}
 	for i, s := range spec.Access {
-		if spec.Engine == dbaas.MariaDB && s.Kind == dbaas.SourceCIDR {
+		if spec.Engine == dbaas.MariaDB {
 			if _, err := hostPattern(s.Value); err != nil {
 				add(fmt.Sprintf("access[%d]", i), err.Error())
 			}
@@ -473,21 +618,21 @@ func portFree(port int) error {
 // (provisioning or restoring), with a name and a port no other instance
 // holds. The state lock makes the check and the write one step across
 // processes, so concurrent creates never share a port.
-func (p *Provider) admit(op string, spec dbaas.Spec, state string, in Installation, password string) (*record, error) {
+func (p *servers) admit(spec dbaas.Spec, state string, in Installation, password, super string) (*record, error) {
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()
 	if closed {
-		return nil, dbaas.NewError(op, spec.Name, dbaas.ErrConflict, errors.New("provider is closed"))
+		return nil, fail(dbaas.ErrConflict, errors.New("provider is closed"))
 	}
 	unlock, err := p.store.lock()
 	if err != nil {
-		return nil, dbaas.NewError(op, spec.Name, nil, fmt.Errorf("lock state directory %s: %w", p.store.dir, err))
+		return nil, fmt.Errorf("lock state directory %s: %w", p.store.dir, err)
 	}
 	defer unlock()
 	ids, err := listIDs(p.store.instancesDir())
 	if err != nil {
-		return nil, dbaas.NewError(op, spec.Name, nil, fmt.Errorf("state directory %s: %w", p.store.dir, err))
+		return nil, fmt.Errorf("state directory %s: %w", p.store.dir, err)
 	}
 	used := map[int]string{}
 	for _, id := range ids {
@@ -496,26 +641,26 @@ func (p *Provider) admit(op string, spec dbaas.Spec, state string, in Installati
 			continue
 		}
 		if err != nil {
-			return nil, dbaas.NewError(op, spec.Name, nil, err)
+			return nil, err
 		}
 		if r.Name == spec.Name {
-			return nil, dbaas.NewError(op, spec.Name, dbaas.ErrAlreadyExists, fmt.Errorf("instance %s is named %s already", r.ID, r.Name))
+			return nil, fail(dbaas.ErrAlreadyExists, fmt.Errorf("instance %s is named %s already", r.ID, r.Name))
 		}
 		used[r.Port] = r.ID
 	}
 	port := spec.Port
 	if port != 0 {
 		if owner, ok := used[port]; ok {
-			return nil, dbaas.NewError(op, spec.Name, dbaas.ErrConflict, fmt.Errorf("port %d belongs to instance %s: choose another port, or leave port 0 for a free one", port, owner))
+			return nil, fail(dbaas.ErrConflict, fmt.Errorf("port %d belongs to instance %s: choose another port, or leave port 0 for a free one", port, owner))
 		}
 		if err := portFree(port); err != nil {
-			return nil, dbaas.NewError(op, spec.Name, dbaas.ErrConflict, fmt.Errorf("port %d is in use on this machine (%v): choose another port, or leave port 0 for a free one", port, err))
+			return nil, fail(dbaas.ErrConflict, fmt.Errorf("port %d is in use on this machine (%v): choose another port, or leave port 0 for a free one", port, err))
 		}
 	} else {
 		for range 100 {
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
-				return nil, dbaas.NewError(op, spec.Name, nil, fmt.Errorf("find a free port: %w", err))
+				return nil, fmt.Errorf("find a free port: %w", err)
 			}
 			cand := l.Addr().(*net.TCPAddr).Port
 			_ = l.Close()
@@ -525,17 +670,18 @@ func (p *Provider) admit(op string, spec dbaas.Spec, state string, in Installati
 			}
 		}
 		if port == 0 {
-			return nil, dbaas.NewError(op, spec.Name, dbaas.ErrConflict, errors.New("no free port found"))
+			return nil, fail(dbaas.ErrConflict, errors.New("no free port found"))
 		}
 	}
 	certs, err := newCerts(spec.Name)
 	if err != nil {
-		return nil, dbaas.NewError(op, spec.Name, nil, err)
+		return nil, err
 	}
 	r := &record{ID: newID("local-"), Name: spec.Name, Engine: spec.Engine, Version: in.Version, Size: spec.Size,
 		Port: port, AdminUser: spec.AdminUser, Password: password, Database: spec.Database,
 		PublicAccess: spec.PublicAccess, Protected: spec.DeletionProtection, Tags: spec.Tags,
-		CreatedAt: time.Now().UTC().Truncate(time.Second), State: state, CACert: string(certs.caPEM), certs: certs}
+		CreatedAt: time.Now().UTC().Truncate(time.Second), State: state, CACert: string(certs.caPEM), certs: certs,
+		SuperPassword: super}
 	if r.AdminUser == "" {
 		r.AdminUser = DefaultAdminUser
 	}
@@ -549,7 +695,7 @@ func (p *Provider) admit(op string, spec dbaas.Spec, state string, in Installati
 	}
 	slices.Sort(r.Access)
 	if err := p.store.writeRecord(r); err != nil {
-		return nil, dbaas.NewError(op, spec.Name, nil, fmt.Errorf("write state in %s: %w", p.store.instancesDir(), err))
+		return nil, fmt.Errorf("write state in %s: %w", p.store.instancesDir(), err)
 	}
 	return r, nil
 }
@@ -559,28 +705,22 @@ func (p *Provider) admit(op string, spec dbaas.Spec, state string, in Installati
 // database. The instance is provisioning until its server accepts
 // connections, then available; failed (with the reason in RawStatus and
 // its files removed) when a step fails.
-func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance, error) {
-	if err := spec.Validate(); err != nil {
-		return nil, dbaas.NewError("create", spec.Name, nil, err)
-	}
-	if err := dbaas.CheckSources(providerName, p.Capabilities(), spec.Access); err != nil {
-		return nil, dbaas.NewError("create", spec.Name, nil, err)
-	}
+func (p *servers) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance, error) {
 	if err := p.checkSpec(spec); err != nil {
-		return nil, dbaas.NewError("create", spec.Name, nil, err)
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, dbaas.NewError("create", spec.Name, nil, err)
+		return nil, err
 	}
 	in, err := p.installation(spec.Engine, spec.Version)
 	if err != nil {
-		return nil, dbaas.NewError("create", spec.Name, nil, err)
+		return nil, err
 	}
 	pw := spec.AdminPassword.Reveal()
 	if pw == "" {
 		pw = generatePassword()
 	}
-	r, err := p.admit("create", spec, stateProvisioning, in, pw)
+	r, err := p.admit(spec, stateProvisioning, in, pw, generatePassword())
 	if err != nil {
 		return nil, err
 	}
@@ -590,7 +730,7 @@ func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance
 // provision builds the instance's server in the background and returns
 // the instance as it starts. The instance lock is taken before it
 // returns, so no other call sees it half made.
-func (p *Provider) provision(r *record, in Installation, b *backupRecord, newPassword string) *dbaas.Instance {
+func (p *servers) provision(r *record, in Installation, b *backupRecord, newPassword string) *dbaas.Instance {
 	op := "provisioning"
 	if b != nil {
 		op = "restoring"
@@ -611,7 +751,7 @@ func (p *Provider) provision(r *record, in Installation, b *backupRecord, newPas
 		defer cancel()
 		if err := p.build(ctx, r, in, b, newPassword); err != nil {
 			r.State = stateFailed
-			r.Message = scrub(err.Error(), r.Password, newPassword)
+			r.Message = scrub(err.Error(), r.Password, newPassword, r.SuperPassword)
 			if ctx.Err() != nil && p.ctx.Err() != nil {
 				r.Message = "interrupted: the provider was closed while it was being made; delete it and create it again"
 			}
@@ -625,19 +765,35 @@ func (p *Provider) provision(r *record, in Installation, b *backupRecord, newPas
 	return started
 }
 
-// build makes the server; on failure it removes what it made.
-func (p *Provider) build(ctx context.Context, r *record, in Installation, b *backupRecord, newPassword string) (err error) {
-	eng := p.engine(r.Engine)
+// build makes the server; on failure it removes what it made, the
+// instance's system user included.
+func (p *servers) build(ctx context.Context, r *record, in Installation, b *backupRecord, newPassword string) (err error) {
 	dir := p.store.serverDir(r.ID)
 	defer func() {
 		if err != nil {
 			if pid := p.serverPID(r); pid != 0 {
 				_ = stopProcess(context.WithoutCancel(ctx), pid, p.marker(r), syscall.SIGKILL, 5*time.Second)
 			}
-			_ = os.RemoveAll(dir)
+			p.removeFiles(r)
+			if r.OSUser != "" {
+				_ = removeInstanceUser(context.WithoutCancel(ctx), r.OSUser)
+			}
 		}
 	}()
-	if err := p.acct.mkdirOwned(dir); err != nil {
+	if p.perInstance {
+		// Recorded before the user is made, so that a process that dies
+		// here leaves an instance whose Delete removes it.
+		r.OSUser = instanceUser(r.ID)
+		if err := p.store.writeRecord(r); err != nil {
+			return err
+		}
+		if _, err := createInstanceUser(ctx, r.OSUser); err != nil {
+			r.OSUser = ""
+			return err
+		}
+	}
+	eng := p.engine(r)
+	if err := p.account(r).mkdirOwned(dir); err != nil {
 		return err
 	}
 	if r.certs == nil {
@@ -663,7 +819,7 @@ func (p *Provider) build(ctx context.Context, r *record, in Installation, b *bac
 		return err
 	}
 	if logical {
-		if err := (mariadb{p}).loadDump(ctx, b, r); err != nil {
+		if err := eng.(mariadb).loadDump(ctx, b, r); err != nil {
 			return err
 		}
 	}
@@ -683,15 +839,15 @@ func (p *Provider) build(ctx context.Context, r *record, in Installation, b *bac
 }
 
 // startServer spawns the server and waits until the admin user can log in.
-func (p *Provider) startServer(ctx context.Context, r *record, in Installation, first bool) error {
-	eng := p.engine(r.Engine)
+func (p *servers) startServer(ctx context.Context, r *record, in Installation, first bool) error {
+	eng := p.engine(r)
 	if old := readPID(eng.pidFile(r)); old != 0 && !alive(old, p.marker(r)) {
 		// A killed server's children may still hold its shared memory.
 		killLeftovers(ctx, old)
 	}
 	name, args := eng.command(r, in, first)
 	logPath := filepath.Join(p.store.serverDir(r.ID), "server.log")
-	pid, exited, err := p.spawn(logPath, name, args...)
+	pid, exited, err := p.spawn(p.account(r), logPath, name, args...)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", filepath.Base(name), err)
 	}
@@ -732,22 +888,18 @@ func scrub(msg string, secrets ...string) string {
 
 // Start starts a stopped (or dead) instance's server and returns once it
 // accepts connections. Starting a running instance does nothing.
-func (p *Provider) Start(ctx context.Context, id string) error {
-	unlock, err := p.lockInstance(ctx, id)
-	if err != nil {
-		return dbaas.NewError("start", id, nil, err)
-	}
-	defer unlock()
-	r, err := p.get("start", id)
+func (p *servers) Start(ctx context.Context, id string) error {
+	r, unlock, err := p.locked(ctx, id)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	switch r.State {
 	case stateFailed, stateProvisioning, stateRestoring:
-		return dbaas.NewError("start", id, dbaas.ErrConflict, fmt.Errorf("instance was never made (%s): delete it and create it again", r.State))
+		return fail(dbaas.ErrConflict, fmt.Errorf("instance was never made (%s): delete it and create it again", r.State))
 	}
 	if p.dataMissing(r) {
-		return dbaas.NewError("start", id, dbaas.ErrConflict, fmt.Errorf("data directory %s was removed: the instance's data is gone; delete it (SkipFinalBackup) and restore it from a backup",
+		return fail(dbaas.ErrConflict, fmt.Errorf("data directory %s was removed: the instance's data is gone; delete it (SkipFinalBackup) and restore it from a backup",
 			filepath.Join(p.store.serverDir(r.ID), "data")))
 	}
 	if p.serverPID(r) != 0 {
@@ -755,86 +907,86 @@ func (p *Provider) Start(ctx context.Context, id string) error {
 	}
 	in, err := p.installation(r.Engine, r.Version)
 	if err != nil {
-		return dbaas.NewError("start", id, nil, err)
+		return err
 	}
 	p.setOp(id, "starting")
 	defer p.setOp(id, "")
-	if err := p.engine(r.Engine).configure(r); err != nil {
-		return dbaas.NewError("start", id, nil, err)
+	if err := p.engine(r).configure(r); err != nil {
+		return err
 	}
 	if err := p.startServer(ctx, r, in, false); err != nil {
-		return dbaas.NewError("start", id, nil, errors.New(scrub(err.Error(), r.Password)))
+		return errors.New(scrub(err.Error(), r.Password, r.SuperPassword))
 	}
 	r.State = stateRunning
-	if err := p.store.writeRecord(r); err != nil {
-		return dbaas.NewError("start", id, nil, err)
-	}
-	return nil
+	return p.store.writeRecord(r)
 }
 
 // Stop stops the instance's server (a fast, clean shutdown). Stopping a
 // stopped instance does nothing.
-func (p *Provider) Stop(ctx context.Context, id string) error {
-	unlock, err := p.lockInstance(ctx, id)
-	if err != nil {
-		return dbaas.NewError("stop", id, nil, err)
-	}
-	defer unlock()
-	r, err := p.get("stop", id)
+func (p *servers) Stop(ctx context.Context, id string) error {
+	r, unlock, err := p.locked(ctx, id)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if r.State != stateRunning && r.State != stateStopped {
-		return dbaas.NewError("stop", id, dbaas.ErrConflict, fmt.Errorf("instance is %s", r.State))
+		return fail(dbaas.ErrConflict, fmt.Errorf("instance is %s", r.State))
 	}
 	if pid := p.serverPID(r); pid != 0 {
-		if err := stopProcess(ctx, pid, p.marker(r), p.engine(r.Engine).stopSignal(), time.Minute); err != nil {
-			return dbaas.NewError("stop", id, nil, err)
+		if err := stopProcess(ctx, pid, p.marker(r), p.engine(r).stopSignal(), time.Minute); err != nil {
+			return err
 		}
 	}
 	r.State = stateStopped
-	if err := p.store.writeRecord(r); err != nil {
-		return dbaas.NewError("stop", id, nil, err)
-	}
-	return nil
+	return p.store.writeRecord(r)
 }
 
 // Delete takes a final backup unless opts.SkipFinalBackup, then stops the
-// server and removes its files and its record. Backups stay.
-func (p *Provider) Delete(ctx context.Context, id string, opts dbaas.DeleteOptions) error {
-	unlock, err := p.lockInstance(ctx, id)
-	if err != nil {
-		return dbaas.NewError("delete", id, nil, err)
-	}
-	defer unlock()
-	r, err := p.get("delete", id)
+// server and removes its files, its system user and its record. Backups
+// stay.
+func (p *servers) Delete(ctx context.Context, id string, opts dbaas.DeleteOptions) error {
+	r, unlock, err := p.locked(ctx, id)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if r.Protected {
-		return dbaas.NewError("delete", id, dbaas.ErrConflict, errors.New("deletion protection is on"))
+		return fail(dbaas.ErrConflict, errors.New("deletion protection is on"))
 	}
 	if !opts.SkipFinalBackup {
-		if _, err := p.backupLocked(ctx, r, dbaas.FinalBackupName(opts, r.Name, time.Now()), dbaas.BackupFinal); err != nil {
-			return dbaas.NewError("delete", id, nil, fmt.Errorf("final backup: %w (nothing was deleted; set SkipFinalBackup to delete without one)", err))
+		if _, err := p.backupLocked(ctx, r, driver.FinalBackupName(opts, r.Name, time.Now()), dbaas.BackupFinal); err != nil {
+			return fmt.Errorf("final backup: %w (nothing was deleted; set SkipFinalBackup to delete without one)", err)
 		}
 	}
 	p.setOp(id, "deleting")
 	defer p.setOp(id, "")
 	if pid := p.serverPID(r); pid != 0 {
-		if err := stopProcess(ctx, pid, p.marker(r), p.engine(r.Engine).stopSignal(), time.Minute); err != nil {
-			return dbaas.NewError("delete", id, nil, err)
+		if err := stopProcess(ctx, pid, p.marker(r), p.engine(r).stopSignal(), time.Minute); err != nil {
+			return err
 		}
 	}
 	if err := os.RemoveAll(p.store.serverDir(id)); err != nil {
-		return dbaas.NewError("delete", id, nil, err)
+		return err
 	}
-	_ = os.Remove(filepath.Join(os.TempDir(), "dbaaskit-"+id+".sock"))
+	p.removeFiles(r)
+	if r.OSUser != "" {
+		if err := removeInstanceUser(ctx, r.OSUser); err != nil {
+			return err
+		}
+	}
 	if err := p.store.removeRecord(id); err != nil {
-		return dbaas.NewError("delete", id, nil, err)
+		return err
 	}
 	p.mu.Lock()
 	delete(p.locks, id)
 	p.mu.Unlock()
 	return nil
+}
+
+// removeFiles removes the instance's server directory and the sockets
+// that moved to the temporary directory for a path too long.
+func (p *servers) removeFiles(r *record) {
+	_ = os.RemoveAll(p.store.serverDir(r.ID))
+	_ = os.Remove(filepath.Join(os.TempDir(), "dbaaskit-"+r.ID+".sock"))
+	_ = os.RemoveAll(filepath.Join(os.TempDir(), "dbaaskit-"+r.ID))
 }

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	"github.com/agiledeploy/dbaaskit/internal/testenv"
 )
 
@@ -120,7 +121,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 			newPW := dbaas.NewSecret("Restored-pw-" + strconv.Itoa(os.Getpid()))
 			rs := spec("round-copy", e)
 			rs.AdminPassword = newPW
-			restored, err := p.Restore(ctx, b.ID, rs)
+			restored, err := p.Restore(ctx, dbaas.FromBackup(b.ID), rs)
 			require.NoError(t, err)
 			assert.Equal(t, dbaas.StatusRestoring, restored.Status)
 			waitAvailable(t, p, restored.ID)
@@ -164,9 +165,9 @@ func TestKilledServerIsSeenAndRestarts(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, writeMark(ctx, conn, "survives"))
 
-			r, err := p.store.readRecord(inst.ID)
+			r, err := p.s.store.readRecord(inst.ID)
 			require.NoError(t, err)
-			pid := p.serverPID(r)
+			pid := p.s.serverPID(r)
 			require.NotZero(t, pid)
 			require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 			require.Eventually(t, func() bool {
@@ -248,7 +249,7 @@ func connectFrom(ctx context.Context, conn *dbaas.ConnectionInfo, local net.IP, 
 		}
 		return c.Close(ctx)
 	}
-	cfg, err := conn.MySQLConfig(tlsName(conn), dbaas.DSNOptions{})
+	cfg, err := sqlconn.MySQLConfig(conn, dbaas.DSNOptions{})
 	if err != nil {
 		return err
 	}
@@ -366,25 +367,25 @@ func TestServersRunUnprivileged(t *testing.T) {
 	s := spec("unpriv", dbaas.Postgres)
 	s.AdminPassword = pw
 	inst := createWait(t, p, s)
-	r, err := p.store.readRecord(inst.ID)
+	r, err := p.s.store.readRecord(inst.ID)
 	require.NoError(t, err)
-	pid := p.serverPID(r)
+	pid := p.s.serverPID(r)
 	require.NotZero(t, pid)
 	var st syscall.Stat_t
 	require.NoError(t, syscall.Stat(fmt.Sprintf("/proc/%d", pid), &st))
 	assert.NotZero(t, st.Uid, "the server does not run as root")
-	assert.Equal(t, p.acct.uid, int(st.Uid))
+	assert.Equal(t, p.s.account(r).uid, int(st.Uid))
 
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	require.NoError(t, err)
 	assert.NotContains(t, string(cmdline), pw.Reveal(), "no password on the command line")
-	log, err := os.ReadFile(filepath.Join(p.store.serverDir(inst.ID), "server.log"))
+	log, err := os.ReadFile(filepath.Join(p.s.store.serverDir(inst.ID), "server.log"))
 	require.NoError(t, err)
 	assert.NotContains(t, string(log), pw.Reveal(), "no password in the server log")
-	fi, err := os.Stat(p.store.recordPath(inst.ID))
+	fi, err := os.Stat(p.s.store.recordPath(inst.ID))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "the state file holds the password: owner only")
-	fi, err = os.Stat(p.store.instancesDir())
+	fi, err = os.Stat(p.s.store.instancesDir())
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
 }
@@ -398,7 +399,7 @@ func TestBadInput(t *testing.T) {
 		list, err := p.List(ctx)
 		require.NoError(t, err)
 		assert.Empty(t, list, "nothing half made is left")
-		ents, err := os.ReadDir(p.store.serversDir())
+		ents, err := os.ReadDir(p.s.store.serversDir())
 		require.NoError(t, err)
 		assert.Empty(t, ents, "no server files are left")
 	}
@@ -429,22 +430,26 @@ func TestBadInput(t *testing.T) {
 		tests := []struct {
 			mutate func(*dbaas.Spec)
 			field  string
+			kind   error
 		}{
-			{func(s *dbaas.Spec) { s.Size = "huge" }, "size"},
-			{func(s *dbaas.Spec) { s.StorageGB = 20 }, "storage_gb"},
-			{func(s *dbaas.Spec) { s.Nodes = 2 }, "nodes"},
-			{func(s *dbaas.Spec) { s.PrivateNetwork = "vpc-1" }, "private_network"},
-			{func(s *dbaas.Spec) { s.Options = map[string]string{"x": "y"} }, "options[x]"},
+			{func(s *dbaas.Spec) { s.Size = "huge" }, "size", dbaas.ErrInvalidArgument},
+			{func(s *dbaas.Spec) { s.Nodes = 2 }, "nodes", dbaas.ErrInvalidArgument},
+			{func(s *dbaas.Spec) { s.Options = map[string]string{"x": "y"} }, "options[x]", dbaas.ErrInvalidArgument},
+			{func(s *dbaas.Spec) { s.Access = []dbaas.Source{{Kind: dbaas.SourceTag, Value: "web"}} }, "source kind tag", dbaas.ErrUnsupported},
+			{func(s *dbaas.Spec) { s.StorageGB = 20 }, "StorageGB", dbaas.ErrUnsupported},
+			{func(s *dbaas.Spec) { s.PrivateNetwork = "vpc-1" }, "PrivateNetwork", dbaas.ErrUnsupported},
+			{func(s *dbaas.Spec) { s.BackupRetentionDays = 7 }, "BackupRetentionDays", dbaas.ErrUnsupported},
 		}
 		for _, tt := range tests {
 			t.Run(tt.field, func(t *testing.T) {
 				s := spec("rules", dbaas.Postgres)
 				tt.mutate(&s)
 				_, err := p.Create(ctx, s)
-				require.ErrorIs(t, err, dbaas.ErrInvalidArgument)
-				ve, ok := dbaas.AsValidationError(err)
-				require.True(t, ok)
-				assert.Equal(t, []string{tt.field}, ve.Fields())
+				require.ErrorIs(t, err, tt.kind)
+				assert.Contains(t, err.Error(), tt.field)
+				if ve, ok := dbaas.AsValidationError(err); ok {
+					assert.Equal(t, []string{tt.field}, ve.Fields())
+				}
 			})
 		}
 		noRecords(t)
@@ -452,10 +457,10 @@ func TestBadInput(t *testing.T) {
 	t.Run("MySQLIsMariaDB", func(t *testing.T) {
 		_, err := p.Create(ctx, spec("oracle", dbaas.MySQL))
 		require.ErrorIs(t, err, dbaas.ErrUnsupported)
-		assert.Contains(t, err.Error(), "use engine mariadb")
+		assert.Contains(t, err.Error(), "mariadb", "the error names the engines offered")
 	})
 	t.Run("CorruptStateFile", func(t *testing.T) {
-		path := p.store.recordPath("local-000000000000")
+		path := p.s.store.recordPath("local-000000000000")
 		require.NoError(t, os.WriteFile(path, []byte(`{"id": "local-0000`), 0o600))
 		defer os.Remove(path)
 		_, err := p.List(ctx)
@@ -471,7 +476,7 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("DataDirectoryRemoved", func(t *testing.T) {
 		inst := createWait(t, p, spec("vanish", dbaas.Postgres))
-		data := filepath.Join(p.store.serverDir(inst.ID), "data")
+		data := filepath.Join(p.s.store.serverDir(inst.ID), "data")
 		require.NoError(t, os.RemoveAll(data), "removed while the server runs")
 		got, err := p.Get(ctx, inst.ID)
 		require.NoError(t, err)
@@ -493,6 +498,12 @@ func TestBadInput(t *testing.T) {
 		inst, err := q.Create(ctx, spec("interrupted", dbaas.Postgres))
 		require.NoError(t, err)
 		require.NoError(t, q.Close())
+		_, err = q.Create(ctx, spec("after-close", dbaas.Postgres))
+		require.ErrorIs(t, err, dbaas.ErrConflict, "a closed provider creates nothing")
+		// Another process on the same state sees what Close left.
+		q, err = New(ctx, Options{StateDir: q.StateDir()})
+		require.NoError(t, err)
+		defer q.Close()
 		got, err := q.Get(ctx, inst.ID)
 		require.NoError(t, err)
 		if got.Status == dbaas.StatusAvailable {
@@ -500,12 +511,10 @@ func TestBadInput(t *testing.T) {
 		}
 		assert.Equal(t, dbaas.StatusFailed, got.Status)
 		assert.Contains(t, got.RawStatus, "interrupted")
-		ents, err := os.ReadDir(q.store.serversDir())
+		ents, err := os.ReadDir(q.s.store.serversDir())
 		require.NoError(t, err)
 		assert.Empty(t, ents, "an interrupted create leaves no server files")
 		assert.Empty(t, strays(q.StateDir()))
-		_, err = q.Create(ctx, spec("after-close", dbaas.Postgres))
-		require.ErrorIs(t, err, dbaas.ErrConflict, "a closed provider creates nothing")
 		require.NoError(t, q.Delete(ctx, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}))
 	})
 	t.Run("DeletionProtectionAndRestoreMismatch", func(t *testing.T) {
@@ -523,21 +532,21 @@ func TestBadInput(t *testing.T) {
 		require.NoError(t, err)
 		rs := spec("mismatch-copy", dbaas.MariaDB)
 		rs.AdminUser = "someone"
-		_, err = p.Restore(ctx, b.ID, rs)
+		_, err = p.Restore(ctx, dbaas.FromBackup(b.ID), rs)
 		require.ErrorIs(t, err, dbaas.ErrInvalidArgument)
 		ve, ok := dbaas.AsValidationError(err)
 		require.True(t, ok)
 		assert.Equal(t, []string{"engine", "admin_user"}, ve.Fields())
 		require.NoError(t, p.DeleteBackup(ctx, b.ID))
-		_, err = p.Restore(ctx, b.ID, spec("mismatch-copy", dbaas.Postgres))
+		_, err = p.Restore(ctx, dbaas.FromBackup(b.ID), spec("mismatch-copy", dbaas.Postgres))
 		require.ErrorIs(t, err, dbaas.ErrNotFound)
 
 		// Lift the protection behind the provider's back so that cleanup
 		// can delete it.
-		r, err := p.store.readRecord(inst.ID)
+		r, err := p.s.store.readRecord(inst.ID)
 		require.NoError(t, err)
 		r.Protected = false
-		require.NoError(t, p.store.writeRecord(r))
+		require.NoError(t, p.s.store.writeRecord(r))
 	})
 }
 
@@ -565,11 +574,14 @@ func TestOpenErrors(t *testing.T) {
 
 	_, err = dbaas.Open(ctx, "local", dbaas.Config{Settings: map[string]string{"statedir": dir}})
 	require.ErrorIs(t, err, dbaas.ErrInvalidArgument)
-	assert.Contains(t, err.Error(), `"statedir" is unknown`)
+	assert.Contains(t, err.Error(), "settings.statedir: is unknown")
 
 	p, err := dbaas.Open(ctx, "local", dbaas.Config{Settings: map[string]string{"state_dir": dir}})
 	require.NoError(t, err)
-	require.NoError(t, p.(*Provider).Close())
+	var lp *Provider
+	require.True(t, p.As(&lp), "a provider from dbaas.Open hands out the *Provider")
+	assert.Equal(t, dir, lp.StateDir())
+	require.NoError(t, p.Close())
 
 	none, err := New(ctx, Options{StateDir: dir, Installations: []Installation{}})
 	require.NoError(t, err)
@@ -577,10 +589,13 @@ func TestOpenErrors(t *testing.T) {
 	assert.Empty(t, none.Capabilities().Engines)
 	_, err = none.Create(ctx, spec("nopg", dbaas.Postgres))
 	require.ErrorIs(t, err, dbaas.ErrUnsupported)
-	assert.Contains(t, err.Error(), "apt-get install postgresql")
+	assert.Contains(t, err.Error(), "engine postgres is not supported")
 	_, err = none.Create(ctx, spec("nomaria", dbaas.MariaDB))
 	require.ErrorIs(t, err, dbaas.ErrUnsupported)
-	assert.Contains(t, err.Error(), "apt-get install mariadb-server")
+	assert.Contains(t, err.Error(), "engine mariadb is not supported")
+	reg, err := dbaas.CapabilitiesOf("local")
+	require.NoError(t, err)
+	assert.Equal(t, []dbaas.Engine{dbaas.Postgres, dbaas.MariaDB}, reg.Engines, "registered: every engine the provider can run")
 }
 
 func TestDiscoverFindsInstalledServers(t *testing.T) {
@@ -687,55 +702,6 @@ func TestGeneratedPassword(t *testing.T) {
 		"a generated password passes the shared rules")
 }
 
-// TestSimBackendServesRealDatabases checks the backend's own rules (the
-// simulators' test checks the databases through each cloud's adapter).
-func TestSimBackendServesRealDatabases(t *testing.T) {
-	t.Parallel()
-	p := newProvider(t, dbaas.MariaDB)
-	ctx := context.Background()
-	b := NewSimBackend(p)
-	for _, e := range []dbaas.Engine{dbaas.MySQL} {
-		t.Run(string(e), func(t *testing.T) {
-			key := "sim/" + string(e) + "/1"
-			db, err := b.Attach(ctx, key, e, "99")
-			require.NoError(t, err)
-			assert.NotEmpty(t, db.CACertPEM, "the instance's CA is passed through")
-			engine := e
-			if e == dbaas.MySQL {
-				engine = dbaas.MariaDB
-			}
-			conn := &dbaas.ConnectionInfo{Engine: engine, Endpoint: db.Endpoint, User: db.User, Password: db.Password, Database: db.Database}
-			require.NoError(t, writeMark(ctx, conn, key))
-			again, err := b.Attach(ctx, key, e, "")
-			require.NoError(t, err)
-			assert.Equal(t, db.Endpoint, again.Endpoint, "attach is idempotent per key")
-
-			require.NoError(t, b.Snapshot(ctx, key, "snap-1"))
-			require.ErrorIs(t, b.Snapshot(ctx, key, "snap-1"), dbaas.ErrAlreadyExists)
-			require.ErrorIs(t, b.Snapshot(ctx, "no-such-key", "snap-2"), dbaas.ErrNotFound)
-			require.NoError(t, writeMark(ctx, conn, "after snapshot"))
-			copyDB, err := b.Restore(ctx, "snap-1", key+"/copy", e, "")
-			require.NoError(t, err)
-			assert.NotEqual(t, db.Endpoint, copyDB.Endpoint)
-			assert.NotEqual(t, db.Password.Reveal(), copyDB.Password.Reveal(), "a restore has credentials of its own")
-			copyConn := &dbaas.ConnectionInfo{Engine: engine, Endpoint: copyDB.Endpoint, User: copyDB.User, Password: copyDB.Password, Database: copyDB.Database}
-			marks, err := readMarks(ctx, copyConn)
-			require.NoError(t, err)
-			assert.Equal(t, []string{key}, marks, "the restore holds what the snapshot held and nothing after")
-			require.NoError(t, b.Detach(ctx, key+"/copy"))
-			require.NoError(t, b.DropSnapshot(ctx, "snap-1"))
-			require.NoError(t, b.DropSnapshot(ctx, "snap-1"), "dropping an unknown snapshot is not an error")
-			_, err = b.Restore(ctx, "snap-1", key+"/copy2", e, "")
-			require.ErrorIs(t, err, dbaas.ErrNotFound)
-			require.NoError(t, b.Detach(ctx, key))
-			require.NoError(t, b.Detach(ctx, key), "detach of a gone key is not an error")
-			_, err = dbaas.FindByName(ctx, p, simName(key))
-			assert.ErrorIs(t, err, dbaas.ErrNotFound)
-			assert.Error(t, writeMark(ctx, conn, "gone"), "a detached database is gone")
-		})
-	}
-}
-
 // TestMariaDBLogicalBackupWithoutMariadbBackup proves the fallback for a
 // machine without mariadb-backup: a dump of the user databases restores
 // into a new instance holding the same tables.
@@ -757,11 +723,12 @@ func TestMariaDBLogicalBackupWithoutMariadbBackup(t *testing.T) {
 	p, err := New(ctx, Options{StateDir: stateDir(t), Installations: insts})
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_ = p.Close()
-		list, _ := p.List(context.Background())
+		list, err := p.List(context.Background())
+		assert.NoError(t, err)
 		for _, inst := range list {
 			assert.NoError(t, p.Delete(context.Background(), inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}))
 		}
+		assert.NoError(t, p.Close())
 	})
 	src := createWait(t, p, spec("dumped", dbaas.MariaDB))
 	conn, err := p.Connection(ctx, src.ID)
@@ -770,12 +737,12 @@ func TestMariaDBLogicalBackupWithoutMariadbBackup(t *testing.T) {
 	want := tableSums(t, conn)
 	b, err := p.Backup(ctx, src.ID, "logical")
 	require.NoError(t, err)
-	br, err := p.store.readBackup(b.ID)
+	br, err := p.s.store.readBackup(b.ID)
 	require.NoError(t, err)
 	assert.Equal(t, methodMariaDump, br.Method)
 	execSQL(t, conn, "INSERT INTO orders (item) VALUES (42)")
 
-	restored, err := p.Restore(ctx, b.ID, spec("dumped-copy", dbaas.MariaDB))
+	restored, err := p.Restore(ctx, dbaas.FromBackup(b.ID), spec("dumped-copy", dbaas.MariaDB))
 	require.NoError(t, err)
 	waitAvailable(t, p, restored.ID)
 	rconn, err := p.Connection(ctx, restored.ID)

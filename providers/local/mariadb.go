@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -17,8 +18,11 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 )
 
-// mariadb runs MariaDB servers.
-type mariadb struct{ p *Provider }
+// mariadb runs MariaDB servers as account a.
+type mariadb struct {
+	p *servers
+	a account
+}
 
 func (e mariadb) dir(r *record) string      { return e.p.store.serverDir(r.ID) }
 func (e mariadb) dataDir(r *record) string  { return filepath.Join(e.dir(r), "data") }
@@ -28,7 +32,13 @@ func (e mariadb) initFile(r *record) string { return filepath.Join(e.dir(r), "in
 
 // tmpDir is the server's own temporary directory: bootstraps sharing /tmp
 // collide on their temporary table names.
-func (e mariadb) tmpDir(r *record) string  { return filepath.Join(e.dir(r), "tmp") }
+func (e mariadb) tmpDir(r *record) string { return filepath.Join(e.dir(r), "tmp") }
+
+// filesDir is the only directory LOAD_FILE, LOAD DATA INFILE and SELECT
+// … INTO OUTFILE may reach (secure-file-priv), whatever the privileges
+// of the user: it is empty, in the instance's own directory.
+func (e mariadb) filesDir(r *record) string { return filepath.Join(e.dir(r), "files") }
+
 func (mariadb) stopSignal() syscall.Signal { return syscall.SIGTERM }
 
 // socket is the server's Unix socket; a path too long for sun_path moves
@@ -49,9 +59,19 @@ var mariaSizes = map[string]string{
 
 // configure writes my.cnf, read by mariadbd, mariadb-install-db and
 // mariadb-backup alike (--defaults-file: nothing from /etc/mysql).
+//
+// Tools read the [client] section: they log in as the provider's
+// superuser (root) through the socket, or as the admin user over TCP for
+// an instance whose admin user has every privilege.
 func (e mariadb) configure(r *record) error {
-	if err := e.p.acct.mkdirOwned(e.tmpDir(r)); err != nil {
-		return err
+	for _, d := range []string{e.tmpDir(r), e.filesDir(r)} {
+		if err := e.a.mkdirOwned(d); err != nil {
+			return err
+		}
+	}
+	client := fmt.Sprintf("host = 127.0.0.1\nport = %d\nuser = %s\npassword = \"%s\"\n", r.Port, r.AdminUser, cnfEscape(r.Password))
+	if r.confined() {
+		client = fmt.Sprintf("protocol = SOCKET\nsocket = \"%s\"\nuser = root\npassword = \"%s\"\n", cnfEscape(e.socket(r)), cnfEscape(r.SuperPassword))
 	}
 	bind := "127.0.0.1"
 	if opensWider(r) {
@@ -65,16 +85,13 @@ bind-address = %s
 socket = %s
 pid-file = %s
 tmpdir = %s
+secure-file-priv = %s
 skip-name-resolve
 character-set-server = utf8mb4
 %s%s
 [client]
-host = 127.0.0.1
-port = %d
-user = %s
-password = "%s"
-`, e.dataDir(r), r.Port, bind, e.socket(r), e.pidFile(r), e.tmpDir(r), mariaSizes[r.Size], e.tlsOptions(r), r.Port, r.AdminUser, cnfEscape(r.Password))
-	return e.p.acct.writeOwned(e.cnf(r), []byte(cnf))
+%s`, e.dataDir(r), r.Port, bind, e.socket(r), e.pidFile(r), e.tmpDir(r), e.filesDir(r), mariaSizes[r.Size], e.tlsOptions(r), client)
+	return e.a.writeOwned(e.cnf(r), []byte(cnf))
 }
 
 // tlsOptions are the server's TLS options, written on every start so that
@@ -92,24 +109,42 @@ func cnfEscape(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`)
 }
 
-// initialize makes the system tables; root can log in only through the
-// socket, as the OS user root (unix_socket), and the admin user and the
-// database come from an init file on the first start.
+// initialize makes the system tables. root, the provider's superuser,
+// logs in through the socket only (host localhost, with skip-name-resolve)
+// as the OS user root or with its password; the admin user (see
+// adminGrants) and the database come from an init file on the first
+// start.
 func (e mariadb) initialize(ctx context.Context, r *record, in Installation) error {
 	if err := e.configure(r); err != nil {
 		return err
 	}
-	if err := e.p.run(ctx, nil, in.InstallDB, "--defaults-file="+e.cnf(r), "--auth-root-authentication-method=socket",
+	if err := e.p.run(ctx, e.a, nil, in.InstallDB, "--defaults-file="+e.cnf(r), "--auth-root-authentication-method=socket",
 		"--skip-test-db"); err != nil {
 		return err
 	}
 	var b strings.Builder
+	fmt.Fprintf(&b, "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(%s);\n", sqlString(r.SuperPassword))
 	for _, h := range []string{"localhost", "127.0.0.1", "::1"} {
 		fmt.Fprintf(&b, "CREATE USER %s IDENTIFIED BY %s;\n", userAt(r.AdminUser, h), sqlString(r.Password))
-		fmt.Fprintf(&b, "GRANT ALL PRIVILEGES ON *.* TO %s WITH GRANT OPTION;\n", userAt(r.AdminUser, h))
+		for _, q := range adminGrants(r, h) {
+			b.WriteString(q + ";\n")
+		}
 	}
 	fmt.Fprintf(&b, "CREATE DATABASE `%s`;\n", r.Database)
-	return e.p.acct.writeOwned(e.initFile(r), []byte(b.String()))
+	return e.a.writeOwned(e.initFile(r), []byte(b.String()))
+}
+
+// adminGrants gives the admin user account user@host every privilege but
+// those that reach the server's files or its global state: FILE
+// (LOAD_FILE, LOAD DATA INFILE, INTO OUTFILE), SUPER and SHUTDOWN, as
+// managed clouds withhold them. An instance whose admin user has every
+// privilege keeps them.
+func adminGrants(r *record, host string) []string {
+	q := []string{fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO %s WITH GRANT OPTION", userAt(r.AdminUser, host))}
+	if r.confined() {
+		q = append(q, fmt.Sprintf("REVOKE FILE, SUPER, SHUTDOWN ON *.* FROM %s", userAt(r.AdminUser, host)))
+	}
+	return q
 }
 
 func (e mariadb) command(r *record, in Installation, first bool) (string, []string) {
@@ -120,12 +155,18 @@ func (e mariadb) command(r *record, in Installation, first bool) (string, []stri
 	return in.Server, args
 }
 
+// open connects as the provider's superuser through the socket or, for
+// an instance whose admin user has every privilege, as the admin user
+// over TCP.
 func (e mariadb) open(r *record) (*sql.DB, error) {
 	cfg := mysql.NewConfig()
 	cfg.User = r.AdminUser
 	cfg.Passwd = r.Password
 	cfg.Net = "tcp"
 	cfg.Addr = fmt.Sprintf("127.0.0.1:%d", r.Port)
+	if r.confined() {
+		cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = "root", r.SuperPassword, "unix", e.socket(r)
+	}
 	cfg.Timeout = 5 * time.Second
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
@@ -201,30 +242,16 @@ func (e mariadb) applyAccess(ctx context.Context, r *record) error {
 		return err
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(ctx, "SELECT Host FROM mysql.user WHERE User = ?", r.AdminUser)
+	have, err := column(ctx, db, "SELECT Host FROM mysql.user WHERE User = ?", r.AdminUser)
 	if err != nil {
-		return err
-	}
-	var have []string
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			_ = rows.Close()
-			return err
-		}
-		have = append(have, h)
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
 	for _, h := range want {
 		if slices.Contains(have, h) {
 			continue
 		}
-		for _, q := range []string{
-			fmt.Sprintf("CREATE USER %s IDENTIFIED BY %s", userAt(r.AdminUser, h), sqlString(r.Password)),
-			fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO %s WITH GRANT OPTION", userAt(r.AdminUser, h)),
-		} {
+		for _, q := range append([]string{fmt.Sprintf("CREATE USER %s IDENTIFIED BY %s", userAt(r.AdminUser, h), sqlString(r.Password))},
+			adminGrants(r, h)...) {
 			if _, err := db.ExecContext(ctx, q); err != nil {
 				return fmt.Errorf("add account host %s: %s", h, strings.ReplaceAll(err.Error(), r.Password, "[redacted]"))
 			}
@@ -261,10 +288,10 @@ func (e mariadb) backup(ctx context.Context, r *record, in Installation, dir str
 		return e.dump(ctx, r, in, dir)
 	}
 	target := filepath.Join(dir, "data")
-	if err := e.p.run(ctx, nil, in.Backup, "--defaults-file="+e.cnf(r), "--backup", "--target-dir="+target); err != nil {
+	if err := e.p.run(ctx, e.a, nil, in.Backup, "--defaults-file="+e.cnf(r), "--backup", "--target-dir="+target); err != nil {
 		return "", err
 	}
-	if err := e.p.run(ctx, nil, in.Backup, "--prepare", "--target-dir="+target); err != nil {
+	if err := e.p.run(ctx, e.a, nil, in.Backup, "--prepare", "--target-dir="+target); err != nil {
 		return "", err
 	}
 	return methodMariaBackup, nil
@@ -272,32 +299,20 @@ func (e mariadb) backup(ctx context.Context, r *record, in Installation, dir str
 
 func (e mariadb) dump(ctx context.Context, r *record, in Installation, dir string) (string, error) {
 	if in.Dump == "" || in.Client == "" {
-		return "", dbaas.Unsupported(providerName, "backup", "neither mariadb-backup nor mariadb-dump is installed: "+installMariaDB)
+		return "", fail(dbaas.ErrUnsupported, errors.New("neither mariadb-backup nor mariadb-dump is installed: "+installMariaDB))
 	}
 	db, err := e.open(r)
 	if err != nil {
 		return "", err
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(ctx, "SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN ('mysql', 'sys', 'performance_schema', 'information_schema') ORDER BY 1")
+	names, err := column(ctx, db, "SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN ('mysql', 'sys', 'performance_schema', 'information_schema') ORDER BY 1")
 	if err != nil {
-		return "", err
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			_ = rows.Close()
-			return "", err
-		}
-		names = append(names, n)
-	}
-	if err := rows.Close(); err != nil {
 		return "", err
 	}
 	args := []string{"--defaults-file=" + e.cnf(r), "--single-transaction", "--routines", "--events", "--triggers",
 		"--result-file=" + filepath.Join(dir, "dump.sql"), "--databases"}
-	if err := e.p.run(ctx, nil, in.Dump, append(args, names...)...); err != nil {
+	if err := e.p.run(ctx, e.a, nil, in.Dump, append(args, names...)...); err != nil {
 		return "", err
 	}
 	return methodMariaDump, nil
@@ -310,28 +325,34 @@ func (e mariadb) loadDump(ctx context.Context, b *backupRecord, r *record) error
 		return err
 	}
 	if in.Client == "" {
-		return dbaas.Unsupported(providerName, "restore", "the mariadb client is not installed: "+installMariaDB)
+		return fail(dbaas.ErrUnsupported, errors.New("the mariadb client is not installed: "+installMariaDB))
 	}
-	return e.p.runInput(ctx, filepath.Join(e.p.store.backupFiles(b.ID), "dump.sql"), in.Client, "--defaults-file="+e.cnf(r))
+	return e.p.runInput(ctx, e.a, filepath.Join(e.p.store.backupFiles(b.ID), "dump.sql"), in.Client, "--defaults-file="+e.cnf(r))
 }
 
-// restoreFiles copies a prepared backup into the new data directory.
+// restoreFiles copies a prepared backup into the new data directory as
+// this process (the backup is its own, not readable by the instance's
+// user), then gives the copy to the instance's user.
 func (e mariadb) restoreFiles(ctx context.Context, b *backupRecord, r *record) error {
 	in, err := e.p.installation(dbaas.MariaDB, b.Version)
 	if err != nil {
 		return err
 	}
 	if in.Backup == "" {
-		return dbaas.Unsupported(providerName, "restore", "mariadb-backup is not installed: "+installMariaDB)
+		return fail(dbaas.ErrUnsupported, errors.New("mariadb-backup is not installed: "+installMariaDB))
 	}
 	if err := e.configure(r); err != nil {
 		return err
 	}
-	return e.p.run(ctx, nil, in.Backup, "--defaults-file="+e.cnf(r), "--copy-back",
-		"--target-dir="+filepath.Join(e.p.store.backupFiles(b.ID), "data"))
+	if err := e.p.run(ctx, processAccount, nil, in.Backup, "--defaults-file="+e.cnf(r), "--copy-back",
+		"--target-dir="+filepath.Join(e.p.store.backupFiles(b.ID), "data")); err != nil {
+		return err
+	}
+	return e.a.chownTree(e.dataDir(r))
 }
 
-// setPassword changes the password of every admin account.
+// setPassword changes the password of every admin account; old is the
+// admin user's password, for an instance where it has every privilege.
 func (e mariadb) setPassword(ctx context.Context, r *record, old, pw string) error {
 	rr := *r
 	rr.Password = old
@@ -340,24 +361,34 @@ func (e mariadb) setPassword(ctx context.Context, r *record, old, pw string) err
 		return err
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(ctx, "SELECT Host FROM mysql.user WHERE User = ?", r.AdminUser)
+	hosts, err := column(ctx, db, "SELECT Host FROM mysql.user WHERE User = ?", r.AdminUser)
 	if err != nil {
 		return err
 	}
-	var hosts []string
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err == nil {
-			hosts = append(hosts, h)
-		}
-	}
-	_ = rows.Close()
 	for _, h := range hosts {
 		if _, err := db.ExecContext(ctx, "ALTER USER "+userAt(r.AdminUser, h)+" IDENTIFIED BY "+sqlString(pw)); err != nil {
 			return fmt.Errorf("set admin password: %s", strings.ReplaceAll(err.Error(), pw, "[redacted]"))
 		}
 	}
 	return nil
+}
+
+// column returns the first column of a query's rows.
+func column(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // userAt quotes user@host.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,37 +15,33 @@ import (
 	"time"
 )
 
-// run runs a tool as the account, with its output kept for the error.
+// run runs a tool as account a, with its output kept for the error.
 // Secrets go through env or files, never args, so that ps cannot show
 // them.
-func (p *Provider) run(ctx context.Context, env []string, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.SysProcAttr = p.acct.sysProcAttr()
-	cmd.Env = append(baseEnv(), env...)
-	cmd.Dir = "/"
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s failed (%w): %s", filepath.Base(name), err, errorLines(out.String()))
-	}
-	return nil
+func (p *servers) run(ctx context.Context, a account, env []string, name string, args ...string) error {
+	return p.runWith(ctx, a, env, nil, name, args...)
 }
 
-// runInput runs a tool as the account with a file as its input; the file
+// runInput runs a tool as account a with a file as its input; the file
 // is opened by this process, so it need not be readable by the account.
-func (p *Provider) runInput(ctx context.Context, input, name string, args ...string) error {
+func (p *servers) runInput(ctx context.Context, a account, input, name string, args ...string) error {
 	f, err := os.Open(input)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	return p.runWith(ctx, a, nil, f, name, args...)
+}
+
+func (p *servers) runWith(ctx context.Context, a account, env []string, stdin io.Reader, name string, args ...string) error {
+	if a.err != nil {
+		return a.err
+	}
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.SysProcAttr = p.acct.sysProcAttr()
-	cmd.Env = baseEnv()
+	cmd.SysProcAttr = a.sysProcAttr()
+	cmd.Env = append(baseEnv(), env...)
 	cmd.Dir = "/"
-	cmd.Stdin = f
+	cmd.Stdin = stdin
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
@@ -61,19 +58,22 @@ func baseEnv() []string {
 	return []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "LANG=C"}
 }
 
-// spawn starts a server as the account in its own session, output
+// spawn starts a server as account a in its own session, output
 // appended to logPath. A goroutine reaps it, so a killed server does not
 // linger as a zombie; exited is closed when it has.
-func (p *Provider) spawn(logPath, name string, args ...string) (pid int, exited <-chan struct{}, err error) {
+func (p *servers) spawn(a account, logPath, name string, args ...string) (pid int, exited <-chan struct{}, err error) {
+	if a.err != nil {
+		return 0, nil, a.err
+	}
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return 0, nil, err
 	}
-	if p.acct.drop {
-		_ = logf.Chown(p.acct.uid, p.acct.gid)
+	if a.drop {
+		_ = logf.Chown(a.uid, a.gid)
 	}
 	cmd := exec.Command(name, args...)
-	cmd.SysProcAttr = p.acct.sysProcAttr()
+	cmd.SysProcAttr = a.sysProcAttr()
 	cmd.Env = baseEnv()
 	cmd.Dir = "/"
 	cmd.Stdout = logf

@@ -8,14 +8,22 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 )
 
-// DefaultRunAs is the system user the servers run as when the process is
-// root. A dedicated user keeps the instances' files apart from the
-// distribution's own postgres and mysql services.
+// DefaultRunAs is the system user that servers made before each instance
+// had its own account run as (and that initdb and the other tools of
+// those instances run as) when the process is root. A dedicated user
+// keeps their files apart from the distribution's own postgres and mysql
+// services.
 const DefaultRunAs = "dbaaskit"
+
+// instanceUserPrefix starts the name of each instance's own system user
+// ("dbaaskit-" and the twelve hex digits of its id): the hyphen keeps it
+// apart from every database user name, which may not hold one.
+const instanceUserPrefix = "dbaaskit-"
 
 // account is the OS user the servers run as.
 type account struct {
@@ -24,7 +32,14 @@ type account struct {
 	// drop is true when the process must switch to uid/gid to run the
 	// servers (it is root).
 	drop bool
+	// err says why the account cannot be used (an instance's user was
+	// removed behind the provider's back); everything run as it fails.
+	err error
 }
+
+// processAccount is the process's own identity: tools run as it copy
+// backups that outlived their instance's account.
+var processAccount = account{name: "this process"}
 
 // useraddMu serialises user creation inside this process; useradd itself
 // locks /etc/passwd against other processes.
@@ -74,6 +89,61 @@ func resolveAccount(ctx context.Context, name string) (account, error) {
 	return account{name: name, uid: uid, gid: gid, drop: true}, nil
 }
 
+// instanceUser is the name of the system user of instance id.
+func instanceUser(id string) string {
+	return instanceUserPrefix + strings.TrimPrefix(id, "local-")
+}
+
+// createInstanceUser creates an instance's own system user (and group).
+// A user of that name that exists already is refused, never adopted: it
+// is someone else's.
+func createInstanceUser(ctx context.Context, name string) (account, error) {
+	useraddMu.Lock()
+	defer useraddMu.Unlock()
+	if _, err := user.Lookup(name); err == nil {
+		return account{}, fmt.Errorf("create system user %s: a user of that name exists already and is not this instance's", name)
+	}
+	out, err := exec.CommandContext(ctx, "useradd", "--system", "--user-group", "--no-create-home",
+		"--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "--comment", "dbaaskit local database server", name).CombinedOutput()
+	if err != nil {
+		return account{}, fmt.Errorf("create system user %s with useradd (%v): %s", name, err, strings.TrimSpace(string(out)))
+	}
+	return lookupAccount(name)
+}
+
+// lookupAccount returns an existing unprivileged user the servers run as
+// (the process being root).
+func lookupAccount(name string) (account, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return account{}, fmt.Errorf("system user %s of the instance: %w", name, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	if uid == 0 {
+		return account{}, fmt.Errorf("system user %s has uid 0", name)
+	}
+	return account{name: name, uid: uid, gid: gid, drop: true}, nil
+}
+
+// removeInstanceUser removes an instance's own system user and its
+// group; one already gone is no error.
+func removeInstanceUser(ctx context.Context, name string) error {
+	useraddMu.Lock()
+	defer useraddMu.Unlock()
+	if _, err := user.Lookup(name); err != nil {
+		return nil
+	}
+	out, err := exec.CommandContext(ctx, "userdel", name).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("remove system user %s with userdel (%v): %s", name, err, strings.TrimSpace(string(out)))
+	}
+	if _, err := user.LookupGroup(name); err == nil {
+		_ = exec.CommandContext(ctx, "groupdel", name).Run()
+	}
+	return nil
+}
+
 func asUnknownUser(err error, target *user.UnknownUserError) bool {
 	u, ok := err.(user.UnknownUserError)
 	if ok {
@@ -94,6 +164,9 @@ func (a account) sysProcAttr() *syscall.SysProcAttr {
 
 // mkdirOwned creates dir (mode 0700) owned by the account.
 func (a account) mkdirOwned(dir string) error {
+	if a.err != nil {
+		return a.err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -107,6 +180,9 @@ func (a account) mkdirOwned(dir string) error {
 // atomically but not synced: the servers' files are written again from
 // the (synced) state record before every start.
 func (a account) writeOwned(path string, data []byte) error {
+	if a.err != nil {
+		return a.err
+	}
 	if err := writeFile(path, data, 0o600, false); err != nil {
 		return err
 	}
@@ -142,4 +218,21 @@ func (a account) canEnter(dir string) (string, os.FileMode) {
 			return "", 0
 		}
 	}
+}
+
+// chownTree gives the files under dir to the account (a restore copied
+// them as this process).
+func (a account) chownTree(dir string) error {
+	if a.err != nil {
+		return a.err
+	}
+	if !a.drop {
+		return nil
+	}
+	return filepath.WalkDir(dir, func(path string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, a.uid, a.gid)
+	})
 }

@@ -48,6 +48,14 @@ type record struct {
 	// CACert is the instance's CA certificate (PEM); empty for instances
 	// made before the servers spoke TLS, which keep plain TCP.
 	CACert string `json:"ca_cert,omitempty"`
+	// SuperPassword is the password of the provider's own superuser
+	// (postgres, root), who logs in through the server's Unix socket only;
+	// the admin user handed out is no superuser. Empty for instances made
+	// before that, whose admin user is the superuser.
+	SuperPassword string `json:"super_password,omitempty"`
+	// OSUser is the instance's own system user its server runs as (as
+	// root); empty when it runs as the provider's shared account.
+	OSUser string `json:"os_user,omitempty"`
 
 	// certs is the TLS material made with the record, until build writes
 	// it to the server directory; it is never kept in state.
@@ -56,6 +64,10 @@ type record struct {
 
 // tls reports whether the instance's server speaks TLS.
 func (r *record) tls() bool { return r.CACert != "" }
+
+// confined reports whether the provider keeps a superuser of its own and
+// hands out an admin user without superuser rights.
+func (r *record) confined() bool { return r.SuperPassword != "" }
 
 // backupRecord is a backup as kept on disk (backups/<id>.json, mode 0600).
 type backupRecord struct {
@@ -72,6 +84,9 @@ type backupRecord struct {
 	CreatedAt    time.Time        `json:"created_at"`
 	SizeBytes    int64            `json:"size_bytes"`
 	Method       string           `json:"method"`
+	// SuperPassword is the instance's SuperPassword when the backup was
+	// taken: a physical backup carries that superuser.
+	SuperPassword string `json:"super_password,omitempty"`
 }
 
 // store is the state directory.
@@ -112,12 +127,8 @@ func (s store) init() error {
 // lock takes an exclusive lock on the state directory across processes;
 // it guards name and port choices.
 func (s store) lock() (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := flock(filepath.Join(s.dir, "lock"))
 	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		_ = f.Close()
 		return nil, err
 	}
 	return func() {
@@ -130,12 +141,8 @@ func (s store) lock() (func(), error) {
 // that another process can tell a create in progress from one whose
 // process died.
 func (s store) buildLock(id string) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.instancesDir(), id+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := flock(filepath.Join(s.instancesDir(), id+".lock"))
 	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		_ = f.Close()
 		return nil, err
 	}
 	return func() {
@@ -143,6 +150,19 @@ func (s store) buildLock(id string) (func(), error) {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		_ = f.Close()
 	}, nil
+}
+
+// flock opens (creating, mode 0600) and exclusively locks path.
+func flock(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // building reports whether another process holds id's build lock.
@@ -160,26 +180,46 @@ func (s store) building(id string) bool {
 	return errors.Is(err, syscall.EWOULDBLOCK)
 }
 
-// CorruptStateError says that a state file cannot be read; it names the
-// file and what to do.
+// CorruptStateError says that a state file cannot be used; it names the
+// file, the field at fault and what to do.
 type CorruptStateError struct {
 	Path string
-	Err  error
+	// Field is the field at fault ("port", "engine", …, or "mode" for a
+	// file others may read); empty when the file does not parse.
+	Field string
+	Err   error
 }
 
 func (e *CorruptStateError) Error() string {
-	return fmt.Sprintf("state file %s is corrupt (%v): restore it from a copy, or remove it to forget that entry (its server files, if any, stay under servers/)", e.Path, e.Err)
+	if e.Field == "mode" {
+		return fmt.Sprintf("state file %s is refused (mode: %v): it holds a password: chmod 600 %s, and change the password if others read it", e.Path, e.Err, e.Path)
+	}
+	cause := e.Err.Error()
+	if e.Field != "" {
+		cause = e.Field + ": " + cause
+	}
+	return fmt.Sprintf("state file %s is corrupt (%s): restore it from a copy, or remove it to forget that entry (its server files, if any, stay under servers/)", e.Path, cause)
 }
 
 // Unwrap makes errors.Is(err, dbaas.ErrConflict) true.
 func (e *CorruptStateError) Unwrap() error { return dbaas.ErrConflict }
 
+// readJSON reads a state file, refusing one that others may read: every
+// state file holds a password.
 func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if m := fi.Mode().Perm(); m&0o077 != 0 {
+		return &CorruptStateError{Path: path, Field: "mode", Err: fmt.Errorf("%04o lets users other than its owner read it", m)}
+	}
+	dec := json.NewDecoder(f)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return &CorruptStateError{Path: path, Err: err}
@@ -187,15 +227,42 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
+// checkEngine refuses an engine local servers do not run.
+func checkEngine(path string, e dbaas.Engine) error {
+	if e != dbaas.Postgres && e != dbaas.MariaDB {
+		return &CorruptStateError{Path: path, Field: "engine", Err: fmt.Errorf("%q is not postgres or mariadb", truncate(string(e), 32))}
+	}
+	return nil
+}
+
 func (s store) readRecord(id string) (*record, error) {
 	var r record
-	if err := readJSON(s.recordPath(id), &r); err != nil {
+	path := s.recordPath(id)
+	if err := readJSON(path, &r); err != nil {
 		return nil, err
 	}
-	if r.ID != id || r.Engine == "" || r.Port == 0 {
-		return nil, &CorruptStateError{Path: s.recordPath(id), Err: errors.New("id, engine or port missing or wrong")}
+	if r.ID != id {
+		return nil, &CorruptStateError{Path: path, Field: "id", Err: fmt.Errorf("%q is not the file's name", truncate(r.ID, 64))}
+	}
+	if err := checkEngine(path, r.Engine); err != nil {
+		return nil, err
+	}
+	if r.Port < 1 || r.Port > 65535 {
+		return nil, &CorruptStateError{Path: path, Field: "port", Err: fmt.Errorf("%d is not a TCP port (1-65535)", r.Port)}
+	}
+	// The provider runs the server as this user and removes it with the
+	// instance: it may only be the instance's own.
+	if r.OSUser != "" && r.OSUser != instanceUser(r.ID) {
+		return nil, &CorruptStateError{Path: path, Field: "os_user", Err: fmt.Errorf("%q is not %s, the instance's own system user", truncate(r.OSUser, 64), instanceUser(r.ID))}
 	}
 	return &r, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 func (s store) writeRecord(r *record) error {
@@ -233,11 +300,15 @@ func listIDs(dir string) ([]string, error) {
 
 func (s store) readBackup(id string) (*backupRecord, error) {
 	var b backupRecord
-	if err := readJSON(s.backupPath(id), &b); err != nil {
+	path := s.backupPath(id)
+	if err := readJSON(path, &b); err != nil {
 		return nil, err
 	}
-	if b.ID != id || b.Engine == "" {
-		return nil, &CorruptStateError{Path: s.backupPath(id), Err: errors.New("id or engine missing or wrong")}
+	if b.ID != id {
+		return nil, &CorruptStateError{Path: path, Field: "id", Err: fmt.Errorf("%q is not the file's name", truncate(b.ID, 64))}
+	}
+	if err := checkEngine(path, b.Engine); err != nil {
+		return nil, err
 	}
 	return &b, nil
 }

@@ -91,22 +91,22 @@ func newCerts(name string) (*serverCerts, error) {
 
 // The instance's TLS files live in its server directory, outside the data
 // directory, so that backups never carry the key.
-func (p *Provider) caFile(r *record) string   { return p.tlsFile(r, "ca") }
-func (p *Provider) certFile(r *record) string { return p.tlsFile(r, "cert") }
-func (p *Provider) keyFile(r *record) string  { return p.tlsFile(r, "key") }
+func (p *servers) caFile(r *record) string   { return p.tlsFile(r, "ca") }
+func (p *servers) certFile(r *record) string { return p.tlsFile(r, "cert") }
+func (p *servers) keyFile(r *record) string  { return p.tlsFile(r, "key") }
 
-func (p *Provider) tlsFile(r *record, kind string) string {
+func (p *servers) tlsFile(r *record, kind string) string {
 	return filepath.Join(p.store.serverDir(r.ID), "tls-"+kind+".pem")
 }
 
 // writeCerts writes the instance's TLS files, mode 0600 and owned by the
 // servers' user: PostgreSQL refuses a key others can read.
-func (p *Provider) writeCerts(r *record, c *serverCerts) error {
+func (p *servers) writeCerts(r *record, c *serverCerts) error {
 	for _, f := range []struct {
 		path string
 		data []byte
 	}{{p.caFile(r), c.caPEM}, {p.certFile(r), c.certPEM}, {p.keyFile(r), c.keyPEM}} {
-		if err := p.acct.writeOwned(f.path, f.data); err != nil {
+		if err := p.account(r).writeOwned(f.path, f.data); err != nil {
 			return fmt.Errorf("write TLS file %s: %w", f.path, err)
 		}
 	}

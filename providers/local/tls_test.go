@@ -2,10 +2,8 @@ package local
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
 	"database/sql"
-	"encoding/hex"
 	"encoding/pem"
 	"net"
 	"os"
@@ -20,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 )
 
 // encryptedSession connects from local to host:port checking the server
@@ -52,8 +51,7 @@ func encryptedSession(t *testing.T, conn *dbaas.ConnectionInfo, ca []byte, local
 		err = pc.QueryRow(ctx, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl)
 		return ssl, err
 	}
-	sum := sha256.Sum256(ca)
-	cfg, err := c.MySQLConfig(tlsName(&c)+"-"+hex.EncodeToString(sum[:6]), dbaas.DSNOptions{})
+	cfg, err := sqlconn.MySQLConfig(&c, dbaas.DSNOptions{})
 	require.NoError(t, err)
 	cfg.DialFunc = dial
 	connector, err := mysql.NewConnector(cfg)
@@ -113,19 +111,19 @@ func TestConnectionsUseTLSWithTheInstanceCA(t *testing.T) {
 				assert.NotEmpty(t, cipher)
 			}
 
-			r, err := p.store.readRecord(inst.ID)
+			r, err := p.s.store.readRecord(inst.ID)
 			require.NoError(t, err)
-			for _, f := range []string{p.caFile(r), p.certFile(r), p.keyFile(r)} {
+			for _, f := range []string{p.s.caFile(r), p.s.certFile(r), p.s.keyFile(r)} {
 				fi, err := os.Stat(f)
 				require.NoError(t, err)
 				assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), f)
-				assert.Equal(t, uint32(p.acct.uid), fi.Sys().(*syscall.Stat_t).Uid, "%s belongs to the servers' user", f)
+				assert.Equal(t, uint32(p.s.account(r).uid), fi.Sys().(*syscall.Stat_t).Uid, "%s belongs to the servers' user", f)
 			}
-			state, err := os.ReadFile(p.store.recordPath(inst.ID))
+			state, err := os.ReadFile(p.s.store.recordPath(inst.ID))
 			require.NoError(t, err)
 			assert.NotContains(t, string(state), "PRIVATE KEY", "no key in state")
 
-			pemCert, err := os.ReadFile(p.certFile(r))
+			pemCert, err := os.ReadFile(p.s.certFile(r))
 			require.NoError(t, err)
 			block, _ = pem.Decode(pemCert)
 			require.NotNil(t, block)
@@ -169,10 +167,10 @@ func TestTLSIsRequiredBeyondLoopback(t *testing.T) {
 			require.NoError(t, plainSession(conn, loopback, "127.0.0.1"), "loopback may stay plain")
 			require.NoError(t, plainSession(conn, net.IPv4(127, 0, 0, 2), "127.0.0.1"), "an allowed loopback source may stay plain")
 
-			r, err := p.store.readRecord(inst.ID)
+			r, err := p.s.store.readRecord(inst.ID)
 			require.NoError(t, err)
 			if e == dbaas.Postgres {
-				hba, err := os.ReadFile(filepath.Join(postgres{p}.dataDir(r), "pg_hba.conf"))
+				hba, err := os.ReadFile(filepath.Join(postgres{p: p.s}.dataDir(r), "pg_hba.conf"))
 				require.NoError(t, err)
 				assert.Contains(t, string(hba), "hostssl all          all   "+ip.String()+"/32")
 			} else {
@@ -195,11 +193,11 @@ func TestInstanceWithoutCAKeepsPlainTCP(t *testing.T) {
 			ctx := context.Background()
 			inst := createWait(t, p, spec("old", e))
 			require.NoError(t, p.Stop(ctx, inst.ID))
-			r, err := p.store.readRecord(inst.ID)
+			r, err := p.s.store.readRecord(inst.ID)
 			require.NoError(t, err)
 			r.CACert = ""
-			require.NoError(t, p.store.writeRecord(r))
-			for _, f := range []string{p.caFile(r), p.certFile(r), p.keyFile(r)} {
+			require.NoError(t, p.s.store.writeRecord(r))
+			for _, f := range []string{p.s.caFile(r), p.s.certFile(r), p.s.keyFile(r)} {
 				require.NoError(t, os.Remove(f))
 			}
 			require.NoError(t, p.Start(ctx, inst.ID))

@@ -11,7 +11,7 @@ import (
 // Allow adds sources to the access list, in the order given; a source
 // already present is left as it is. Every source kind is accepted. The
 // list is refused whole when one source is invalid, before any change.
-func (p *Provider) Allow(ctx context.Context, id string, sources ...dbaas.Source) error {
+func (p *store) Allow(ctx context.Context, id string, sources []dbaas.Source) error {
 	return p.changeAccess(ctx, "allow", id, sources, func(list []dbaas.Source, s dbaas.Source) []dbaas.Source {
 		if slices.Contains(list, s) {
 			return list
@@ -22,28 +22,14 @@ func (p *Provider) Allow(ctx context.Context, id string, sources ...dbaas.Source
 
 // Revoke removes sources from the access list; an absent one is not an
 // error.
-func (p *Provider) Revoke(ctx context.Context, id string, sources ...dbaas.Source) error {
+func (p *store) Revoke(ctx context.Context, id string, sources []dbaas.Source) error {
 	return p.changeAccess(ctx, "revoke", id, sources, func(list []dbaas.Source, s dbaas.Source) []dbaas.Source {
 		return slices.DeleteFunc(list, func(x dbaas.Source) bool { return x == s })
 	})
 }
 
-func (p *Provider) changeAccess(ctx context.Context, op, id string, sources []dbaas.Source,
+func (p *store) changeAccess(ctx context.Context, op, id string, sources []dbaas.Source,
 	apply func([]dbaas.Source, dbaas.Source) []dbaas.Source) error {
-	if err := requireID(op, id); err != nil {
-		return err
-	}
-	if len(sources) == 0 {
-		return dbaas.NewError(op, id, nil, dbaas.InvalidField("sources", "at least one is required"))
-	}
-	for i, s := range sources {
-		if err := s.Validate(); err != nil {
-			return dbaas.NewError(op, id, nil, fmt.Errorf("sources[%d]: %w", i, err))
-		}
-	}
-	if err := dbaas.CheckSources(Name, p.Capabilities(), sources); err != nil {
-		return err
-	}
 	if err := p.begin(ctx, op, id); err != nil {
 		return err
 	}
@@ -66,7 +52,7 @@ func (p *Provider) changeAccess(ctx context.Context, op, id string, sources []db
 			}
 		}
 		if n > dbaas.MaxAccessSources {
-			return dbaas.NewError(op, id, nil, dbaas.InvalidField("sources", fmt.Sprintf("the access list would hold %d sources, more than %d", n, dbaas.MaxAccessSources)))
+			return newErr(nil, dbaas.InvalidField("sources", fmt.Sprintf("the access list would hold %d sources, more than %d", n, dbaas.MaxAccessSources)))
 		}
 	}
 	for _, s := range sources {
@@ -76,10 +62,7 @@ func (p *Provider) changeAccess(ctx context.Context, op, id string, sources []db
 }
 
 // Access returns the access list in the order the sources were added.
-func (p *Provider) Access(ctx context.Context, id string) ([]dbaas.Source, error) {
-	if err := requireID("access", id); err != nil {
-		return nil, err
-	}
+func (p *store) Access(ctx context.Context, id string) ([]dbaas.Source, error) {
 	if err := p.begin(ctx, "access", id); err != nil {
 		return nil, err
 	}

@@ -10,9 +10,6 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 )
 
-// BackupCreating is the status of a backup while Options.BackupDelay runs.
-const BackupCreating = "creating"
-
 // backupNameRE follows RDS snapshot identifiers, the strictest of the
 // clouds, so that names that work here work there.
 var backupNameRE = regexp.MustCompile(`^[A-Za-z]([A-Za-z0-9]|-[A-Za-z0-9])*$`)
@@ -21,11 +18,15 @@ const maxBackupNameLen = 255
 
 func checkBackupName(op, id, field, name string) error {
 	if len(name) > maxBackupNameLen || !backupNameRE.MatchString(name) {
-		return dbaas.NewError(op, id, nil, dbaas.InvalidField(field,
+		return newErr(nil, dbaas.InvalidField(field,
 			fmt.Sprintf("must be 1 to %d letters, digits and single hyphens, starting with a letter and not ending with a hyphen", maxBackupNameLen)))
 	}
 	return nil
 }
+
+// windowSuffix ends the id of the point-in-time window entry of Backups:
+// restore from it with dbaas.AtTime, not dbaas.FromBackup.
+const windowSuffix = "@point-in-time"
 
 type backup struct {
 	id, name       string
@@ -41,9 +42,9 @@ type backup struct {
 	data           []entry
 }
 
-func (b *backup) status(now time.Time) string {
+func (b *backup) status(now time.Time) dbaas.BackupStatus {
 	if now.Before(b.readyAt) {
-		return BackupCreating
+		return dbaas.BackupCreating
 	}
 	return dbaas.BackupAvailable
 }
@@ -67,7 +68,7 @@ func (b *backup) view(now time.Time) *dbaas.Backup {
 
 // newBackupLocked snapshots in's data as a backup; p.mu is held and name
 // is known to be free.
-func (p *Provider) newBackupLocked(in *instance, name string, kind dbaas.BackupKind, now time.Time) *backup {
+func (p *store) newBackupLocked(in *instance, name string, kind dbaas.BackupKind, now time.Time) *backup {
 	b := &backup{
 		id:         fmt.Sprintf("bk-%06d", p.nextSeqLocked()),
 		name:       name,
@@ -96,10 +97,7 @@ func (p *Provider) newBackupLocked(in *instance, name string, kind dbaas.BackupK
 // empty (then "<instance name>-<time>-<n>"); a name in use gives
 // ErrAlreadyExists. The backup is "creating", and the instance backing-up,
 // for Options.BackupDelay; the data it holds is the data at the call.
-func (p *Provider) Backup(ctx context.Context, id, name string) (*dbaas.Backup, error) {
-	if err := requireID("backup", id); err != nil {
-		return nil, err
-	}
+func (p *store) Backup(ctx context.Context, id, name string) (*dbaas.Backup, error) {
 	if name != "" {
 		if err := checkBackupName("backup", id, "name", name); err != nil {
 			return nil, err
@@ -122,7 +120,7 @@ func (p *Provider) Backup(ctx context.Context, id, name string) (*dbaas.Backup, 
 		name = fmt.Sprintf("%s-%s-%d", in.name, now.UTC().Format("20060102150405"), p.seq+1)
 	}
 	if other, ok := p.names[name]; ok {
-		return nil, dbaas.NewError("backup", id, dbaas.ErrAlreadyExists, fmt.Errorf("backup name %q is taken by backup %s", name, other))
+		return nil, newErr(dbaas.ErrAlreadyExists, fmt.Errorf("backup name %q is taken by backup %s", name, other))
 	}
 	b := p.newBackupLocked(in, name, dbaas.BackupManual, now)
 	in.backingUpUntil = b.readyAt
@@ -133,10 +131,7 @@ func (p *Provider) Backup(ctx context.Context, id, name string) (*dbaas.Backup, 
 // final backups, which outlive it, and while it lives the point-in-time
 // window (kind point-in-time, from when it became available or the start
 // of its retention period to now). An id with neither gives ErrNotFound.
-func (p *Provider) Backups(ctx context.Context, id string) ([]*dbaas.Backup, error) {
-	if err := requireID("backups", id); err != nil {
-		return nil, err
-	}
+func (p *store) Backups(ctx context.Context, id string) ([]*dbaas.Backup, error) {
 	if err := p.begin(ctx, "backups", id); err != nil {
 		return nil, err
 	}
@@ -152,12 +147,12 @@ func (p *Provider) Backups(ctx context.Context, id string) ([]*dbaas.Backup, err
 	}
 	in, live := p.instances[id]
 	if !live && len(out) == 0 {
-		return nil, dbaas.NewError("backups", id, dbaas.ErrNotFound, fmt.Errorf("no instance or backup of instance %q", id))
+		return nil, newErr(dbaas.ErrNotFound, fmt.Errorf("no instance or backup of instance %q", id))
 	}
 	if live {
 		if earliest, ok := in.window(now); ok {
 			out = append(out, &dbaas.Backup{
-				ID:              dbaas.PointInTime(id, now),
+				ID:              id + windowSuffix,
 				InstanceID:      id,
 				Name:            "point-in-time",
 				Kind:            dbaas.BackupPointInTime,
@@ -188,23 +183,14 @@ func (in *instance) window(now time.Time) (earliest time.Time, ok bool) {
 }
 
 // Restore makes a new instance, described by spec, from a backup id or a
-// dbaas.PointInTime reference of a live instance. A point in time (whole
+// point in time of a live instance (dbaas.AtTime). A point in time (whole
 // seconds) must lie in the window Backups reports, its start rounded down
 // to the second; the new instance holds every value written at or before
 // it. The engine must be the backup's; the new instance keeps the
 // backup's user and database (spec may repeat them but not change them)
 // and takes spec's password when given, else the backup's.
-func (p *Provider) Restore(ctx context.Context, backupID string, spec dbaas.Spec) (*dbaas.Instance, error) {
-	if err := checkSpec("restore", &spec); err != nil {
-		return nil, err
-	}
-	if backupID == "" {
-		return nil, dbaas.NewError("restore", "", nil, dbaas.InvalidField("backup_id", "is required"))
-	}
-	pitrID, at, pitr, err := dbaas.ParsePointInTime(backupID)
-	if err != nil {
-		return nil, dbaas.NewError("restore", "", nil, err)
-	}
+func (p *store) Restore(ctx context.Context, from dbaas.RestorePoint, spec dbaas.Spec) (*dbaas.Instance, error) {
+	backupID := from.BackupID
 	if err := p.begin(ctx, "restore", backupID); err != nil {
 		return nil, err
 	}
@@ -212,8 +198,9 @@ func (p *Provider) Restore(ctx context.Context, backupID string, spec dbaas.Spec
 	defer p.mu.Unlock()
 	now := p.now()
 	var src *backup
-	if pitr {
-		src, err = p.pointInTimeLocked(pitrID, at, now)
+	var err error
+	if from.IsPointInTime() {
+		src, err = p.pointInTimeLocked(from.InstanceID, from.Time, now)
 	} else {
 		src, err = p.restorableLocked(backupID, now)
 	}
@@ -224,7 +211,7 @@ func (p *Provider) Restore(ctx context.Context, backupID string, spec dbaas.Spec
 		return nil, err
 	}
 	if id, ok := p.byName[spec.Name]; ok {
-		return nil, dbaas.NewError("restore", spec.Name, dbaas.ErrAlreadyExists, fmt.Errorf("instance %s has that name", id))
+		return nil, newErr(dbaas.ErrAlreadyExists, fmt.Errorf("instance %s has that name", id))
 	}
 	spec.AdminUser, spec.Database = src.user, src.database
 	if spec.AdminPassword.IsZero() {
@@ -242,21 +229,21 @@ func (p *Provider) Restore(ctx context.Context, backupID string, spec dbaas.Spec
 	return in.view(now), nil
 }
 
-func (p *Provider) restorableLocked(backupID string, now time.Time) (*backup, error) {
+func (p *store) restorableLocked(backupID string, now time.Time) (*backup, error) {
 	p.sweepLocked(now)
 	b, ok := p.backups[backupID]
 	if !ok {
-		return nil, dbaas.NewError("restore", backupID, dbaas.ErrNotFound, fmt.Errorf("no backup with id %q", backupID))
+		return nil, newErr(dbaas.ErrNotFound, fmt.Errorf("no backup with id %q", backupID))
 	}
 	if st := b.status(now); st != dbaas.BackupAvailable {
-		return nil, dbaas.NewError("restore", backupID, dbaas.ErrConflict, fmt.Errorf("backup is %s: wait until it is available", st))
+		return nil, newErr(dbaas.ErrConflict, fmt.Errorf("backup is %s: wait until it is available", st))
 	}
 	return b, nil
 }
 
 // pointInTimeLocked builds the state of instance id at t as a transient
 // backup.
-func (p *Provider) pointInTimeLocked(id string, t, now time.Time) (*backup, error) {
+func (p *store) pointInTimeLocked(id string, t, now time.Time) (*backup, error) {
 	in, err := p.lookupLocked("restore", id, now)
 	if err != nil {
 		return nil, err
@@ -266,7 +253,7 @@ func (p *Provider) pointInTimeLocked(id string, t, now time.Time) (*backup, erro
 		return nil, conflict("restore", id, in.status(now), "it has no point-in-time window")
 	}
 	if t.Before(earliest.Truncate(time.Second)) || t.After(now) {
-		return nil, dbaas.NewError("restore", id, nil, dbaas.InvalidField("backup_id",
+		return nil, newErr(nil, dbaas.InvalidField("from.time",
 			fmt.Sprintf("point in time %s is outside the restorable window %s to %s",
 				t.UTC().Format(time.RFC3339), earliest.UTC().Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano))))
 	}
@@ -283,11 +270,11 @@ func (p *Provider) pointInTimeLocked(id string, t, now time.Time) (*backup, erro
 func checkRestoreSpec(backupID string, spec *dbaas.Spec, src *backup) error {
 	switch {
 	case spec.Engine != src.engine:
-		return dbaas.NewError("restore", backupID, nil, dbaas.InvalidField("engine", fmt.Sprintf("must be %s, the engine of the backup", src.engine)))
+		return newErr(nil, dbaas.InvalidField("engine", fmt.Sprintf("must be %s, the engine of the backup", src.engine)))
 	case spec.AdminUser != "" && spec.AdminUser != src.user:
-		return dbaas.NewError("restore", backupID, nil, dbaas.InvalidField("admin_user", fmt.Sprintf("a restore keeps the backup's user %s", src.user)))
+		return newErr(nil, dbaas.InvalidField("admin_user", fmt.Sprintf("a restore keeps the backup's user %s", src.user)))
 	case spec.Database != "" && spec.Database != src.database:
-		return dbaas.NewError("restore", backupID, nil, dbaas.InvalidField("database", fmt.Sprintf("a restore keeps the backup's database %s", src.database)))
+		return newErr(nil, dbaas.InvalidField("database", fmt.Sprintf("a restore keeps the backup's database %s", src.database)))
 	}
 	return nil
 }

@@ -10,19 +10,19 @@ import (
 // MaxValueLen bounds one value of the data store.
 const MaxValueLen = 4096
 
-// Put appends value to the instance's data store: the stand-in for the
+// put is Put.
 // rows of a real database, so that tests can prove what a backup or a
 // restore holds. The instance must be serving (available or backing-up).
 // Put is data, not API: Calls does not count it.
-func (p *Provider) Put(ctx context.Context, id, value string) error {
-	if err := requireID("put", id); err != nil {
+func (p *store) put(ctx context.Context, id, value string) error {
+	if err := requireID(id); err != nil {
 		return err
 	}
 	if len(value) > MaxValueLen {
-		return dbaas.NewError("put", id, nil, dbaas.InvalidField("value", fmt.Sprintf("must be at most %d bytes", MaxValueLen)))
+		return newErr(nil, dbaas.InvalidField("value", fmt.Sprintf("must be at most %d bytes", MaxValueLen)))
 	}
 	if err := ctx.Err(); err != nil {
-		return dbaas.NewError("put", id, nil, err)
+		return newErr(nil, err)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -40,12 +40,12 @@ func (p *Provider) Put(ctx context.Context, id, value string) error {
 
 // Values returns the values of the instance's data store, in the order
 // they were written. The instance must be serving.
-func (p *Provider) Values(ctx context.Context, id string) ([]string, error) {
-	if err := requireID("values", id); err != nil {
+func (p *store) values(ctx context.Context, id string) ([]string, error) {
+	if err := requireID(id); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, dbaas.NewError("values", id, nil, err)
+		return nil, newErr(nil, err)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -68,9 +68,9 @@ func (p *Provider) Values(ctx context.Context, id string) ([]string, error) {
 // provider points at (every instance has a host of its own), so that code
 // given only connection details, like dbaastest.Harness.WriteData, can
 // reach its data store.
-func (p *Provider) InstanceFor(conn *dbaas.ConnectionInfo) (string, error) {
+func (p *store) instanceFor(conn *dbaas.ConnectionInfo) (string, error) {
 	if conn == nil {
-		return "", dbaas.NewError("instance for", "", nil, dbaas.InvalidField("conn", "is nil"))
+		return "", newErr(nil, dbaas.InvalidField("conn", "is nil"))
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -80,5 +80,5 @@ func (p *Provider) InstanceFor(conn *dbaas.ConnectionInfo) (string, error) {
 			return id, nil
 		}
 	}
-	return "", dbaas.NewError("instance for", conn.Endpoint.Host, dbaas.ErrNotFound, fmt.Errorf("no instance at endpoint %s", conn.Endpoint))
+	return "", newErr(dbaas.ErrNotFound, fmt.Errorf("no instance at endpoint %s", conn.Endpoint))
 }

@@ -36,7 +36,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	copyInst, err := p.Restore(ctx, b.ID, dbaas.Spec{Name: "shop-copy", Engine: dbaas.Postgres, Size: "small"})
+	copyInst, err := p.Restore(ctx, dbaas.FromBackup(b.ID), dbaas.Spec{Name: "shop-copy", Engine: dbaas.Postgres, Size: "small"})
 	if err != nil {
 		panic(err)
 	}
@@ -61,7 +61,7 @@ func ExampleProvider_Put() {
 	good := list[len(list)-1].LatestRestore.Truncate(time.Second)
 	_ = p.Put(ctx, inst.ID, "bad write")
 
-	restored, err := p.Restore(ctx, dbaas.PointInTime(inst.ID, good), dbaas.Spec{Name: "shop-fixed", Engine: dbaas.MySQL, Size: "small"})
+	restored, err := p.Restore(ctx, dbaas.AtTime(inst.ID, good), dbaas.Spec{Name: "shop-fixed", Engine: dbaas.MySQL, Size: "small"})
 	if err != nil {
 		panic(err)
 	}

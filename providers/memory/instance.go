@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/driver"
 )
 
 // Defaults of an instance whose spec leaves them empty.
@@ -51,6 +52,10 @@ type instance struct {
 	// once the clock reaches it.
 	deleteAt time.Time
 	data     []entry
+	// databases and users are the application's (Provider.EnsureUser):
+	// database names, and user name → user.
+	databases map[string]bool
+	users     map[string]*dbaas.User
 }
 
 func (in *instance) status(now time.Time) dbaas.Status {
@@ -118,21 +123,9 @@ func defaultVersion(e dbaas.Engine) string {
 	return "8.0"
 }
 
-// checkSpec applies Spec.Validate and the provider's own rules: memory
-// takes no provider options.
-func checkSpec(op string, spec *dbaas.Spec) error {
-	if err := spec.Validate(); err != nil {
-		return dbaas.NewError(op, "", nil, err)
-	}
-	for _, k := range slices.Sorted(maps.Keys(spec.Options)) {
-		return dbaas.NewError(op, spec.Name, nil, dbaas.InvalidField("options["+k+"]", "is unknown: the memory provider takes no options"))
-	}
-	return nil
-}
-
 // newInstanceLocked makes and stores an instance from spec; p.mu is held
 // and the name is known to be free.
-func (p *Provider) newInstanceLocked(spec dbaas.Spec, now time.Time) *instance {
+func (p *store) newInstanceLocked(spec dbaas.Spec, now time.Time) *instance {
 	n := p.nextSeqLocked()
 	in := &instance{
 		id:             fmt.Sprintf("mem-%06d", n),
@@ -192,7 +185,7 @@ func (p *Provider) newInstanceLocked(spec dbaas.Spec, now time.Time) *instance {
 // sweepLocked removes the instances whose deletion is over; p.mu is held.
 // It does nothing until the earliest deletion is due, so that a call
 // costs the same however many instances there are.
-func (p *Provider) sweepLocked(now time.Time) {
+func (p *store) sweepLocked(now time.Time) {
 	if len(p.deleting) == 0 || now.Before(p.nextSweep) {
 		return
 	}
@@ -208,7 +201,7 @@ func (p *Provider) sweepLocked(now time.Time) {
 	}
 }
 
-func (p *Provider) removeLocked(id string) {
+func (p *store) removeLocked(id string) {
 	in := p.instances[id]
 	delete(p.instances, id)
 	delete(p.deleting, id)
@@ -218,26 +211,23 @@ func (p *Provider) removeLocked(id string) {
 
 // lookupLocked returns the live (possibly deleting) instance id; p.mu is
 // held.
-func (p *Provider) lookupLocked(op, id string, now time.Time) (*instance, error) {
+func (p *store) lookupLocked(op, id string, now time.Time) (*instance, error) {
 	p.sweepLocked(now)
 	in, ok := p.instances[id]
 	if !ok {
-		return nil, dbaas.NewError(op, id, dbaas.ErrNotFound, fmt.Errorf("no instance with id %q", id))
+		return nil, newErr(dbaas.ErrNotFound, fmt.Errorf("no instance with id %q", id))
 	}
 	return in, nil
 }
 
 func conflict(op, id string, st dbaas.Status, why string) error {
-	return dbaas.NewError(op, id, dbaas.ErrConflict, fmt.Errorf("instance is %s: %s", st, why))
+	return newErr(dbaas.ErrConflict, fmt.Errorf("instance is %s: %s", st, why))
 }
 
 // Create validates spec, then starts provisioning: the instance is
 // provisioning until Options.ProvisionDelay has passed. A name in use
 // (by an instance not yet fully deleted) gives ErrAlreadyExists.
-func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance, error) {
-	if err := checkSpec("create", &spec); err != nil {
-		return nil, err
-	}
+func (p *store) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance, error) {
 	if err := p.begin(ctx, "create", spec.Name); err != nil {
 		return nil, err
 	}
@@ -246,16 +236,13 @@ func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance
 	now := p.now()
 	p.sweepLocked(now)
 	if id, ok := p.byName[spec.Name]; ok {
-		return nil, dbaas.NewError("create", spec.Name, dbaas.ErrAlreadyExists, fmt.Errorf("instance %s has that name", id))
+		return nil, newErr(dbaas.ErrAlreadyExists, fmt.Errorf("instance %s has that name", id))
 	}
 	return p.newInstanceLocked(spec, now).view(now), nil
 }
 
 // Get returns the instance, or ErrNotFound.
-func (p *Provider) Get(ctx context.Context, id string) (*dbaas.Instance, error) {
-	if err := requireID("get", id); err != nil {
-		return nil, err
-	}
+func (p *store) Get(ctx context.Context, id string) (*dbaas.Instance, error) {
 	if err := p.begin(ctx, "get", id); err != nil {
 		return nil, err
 	}
@@ -270,7 +257,7 @@ func (p *Provider) Get(ctx context.Context, id string) (*dbaas.Instance, error) 
 }
 
 // List returns every instance, oldest first.
-func (p *Provider) List(ctx context.Context) ([]*dbaas.Instance, error) {
+func (p *store) List(ctx context.Context) ([]*dbaas.Instance, error) {
 	if err := p.begin(ctx, "list", ""); err != nil {
 		return nil, err
 	}
@@ -311,10 +298,7 @@ func compareIDs(a, b string) int {
 // the instance: Backups(id) lists it after the deletion and Restore takes
 // it. A final backup name in use gives ErrAlreadyExists and deletes
 // nothing. The instance is deleting for Options.DeleteDelay, then gone.
-func (p *Provider) Delete(ctx context.Context, id string, opts dbaas.DeleteOptions) error {
-	if err := requireID("delete", id); err != nil {
-		return err
-	}
+func (p *store) Delete(ctx context.Context, id string, opts dbaas.DeleteOptions) error {
 	if opts.FinalBackupName != "" {
 		if err := checkBackupName("delete", id, "final_backup_name", opts.FinalBackupName); err != nil {
 			return err
@@ -334,12 +318,12 @@ func (p *Provider) Delete(ctx context.Context, id string, opts dbaas.DeleteOptio
 		return conflict("delete", id, st, "it is being deleted already")
 	}
 	if in.protected {
-		return dbaas.NewError("delete", id, dbaas.ErrConflict, fmt.Errorf("deletion protection is on: turn it off with SetDeletionProtection first"))
+		return newErr(dbaas.ErrConflict, fmt.Errorf("deletion protection is on: turn it off with SetDeletionProtection first"))
 	}
 	if !opts.SkipFinalBackup {
-		name := dbaas.FinalBackupName(opts, in.name, now)
+		name := driver.FinalBackupName(opts, in.name, now)
 		if other, ok := p.names[name]; ok {
-			return dbaas.NewError("delete", id, dbaas.ErrAlreadyExists, fmt.Errorf("final backup name %q is taken by backup %s: nothing was deleted", name, other))
+			return newErr(dbaas.ErrAlreadyExists, fmt.Errorf("final backup name %q is taken by backup %s: nothing was deleted", name, other))
 		}
 		p.newBackupLocked(in, name, dbaas.BackupFinal, now)
 	}
@@ -359,10 +343,7 @@ func (p *Provider) Delete(ctx context.Context, id string, opts dbaas.DeleteOptio
 // in 127.0.0.0/8, so that it names exactly this instance), credentials
 // and database, with TLS disabled. Before provisioning is over there is
 // no endpoint yet: ErrConflict.
-func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
-	if err := requireID("connection", id); err != nil {
-		return nil, err
-	}
+func (p *store) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
 	if err := p.begin(ctx, "connection", id); err != nil {
 		return nil, err
 	}
@@ -389,20 +370,17 @@ func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.Connection
 }
 
 // Stop stops an available instance; stopping a stopped one does nothing.
-func (p *Provider) Stop(ctx context.Context, id string) error {
+func (p *store) Stop(ctx context.Context, id string) error {
 	return p.setStopped(ctx, "stop", id, true)
 }
 
 // Start starts a stopped instance; starting an available one does
 // nothing.
-func (p *Provider) Start(ctx context.Context, id string) error {
+func (p *store) Start(ctx context.Context, id string) error {
 	return p.setStopped(ctx, "start", id, false)
 }
 
-func (p *Provider) setStopped(ctx context.Context, op, id string, stop bool) error {
-	if err := requireID(op, id); err != nil {
-		return err
-	}
+func (p *store) setStopped(ctx context.Context, op, id string, stop bool) error {
 	if err := p.begin(ctx, op, id); err != nil {
 		return err
 	}
@@ -424,8 +402,8 @@ func (p *Provider) setStopped(ctx context.Context, op, id string, stop bool) err
 
 // SetDeletionProtection turns the deletion protection of an instance on
 // or off, as the clouds' modify calls do.
-func (p *Provider) SetDeletionProtection(ctx context.Context, id string, on bool) error {
-	if err := requireID("set deletion protection", id); err != nil {
+func (p *store) setDeletionProtection(ctx context.Context, id string, on bool) error {
+	if err := requireID(id); err != nil {
 		return err
 	}
 	if err := p.begin(ctx, "set deletion protection", id); err != nil {

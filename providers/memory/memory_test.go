@@ -57,7 +57,7 @@ func TestOpenSettings(t *testing.T) {
 		{"defaults", nil, "", 0},
 		{"provision delay", map[string]string{"provision_delay": "2m"}, "", 2 * time.Minute},
 		{"all delays", map[string]string{"provision_delay": "1s", "backup_delay": "2s", "delete_delay": "3s"}, "", time.Second},
-		{"unknown key", map[string]string{"provision_dealy": "1s"}, `setting "provision_dealy" is unknown`, 0},
+		{"unknown key", map[string]string{"provision_dealy": "1s"}, `settings.provision_dealy: is unknown`, 0},
 		{"not a duration", map[string]string{"backup_delay": "soon"}, "settings.backup_delay", 0},
 		{"negative", map[string]string{"delete_delay": "-1s"}, "settings.delete_delay", 0},
 	}
@@ -73,7 +73,11 @@ func TestOpenSettings(t *testing.T) {
 			assert.Equal(t, tt.delay, p.Capabilities().TypicalProvisioning)
 			var mp *memory.Provider
 			require.True(t, p.As(&mp), "As(**memory.Provider)")
-			assert.Same(t, p, mp)
+			inst, err := p.Create(ctx, spec("shop"))
+			require.NoError(t, err)
+			got, err := mp.Get(ctx, inst.ID)
+			require.NoError(t, err, "the *memory.Provider from As holds the instances of the provider")
+			assert.Equal(t, inst.ID, got.ID)
 		})
 	}
 }
@@ -266,7 +270,7 @@ func TestBackupTakesBackupDelay(t *testing.T) {
 	require.NoError(t, p.Put(ctx, inst.ID, "a"))
 	b, err := p.Backup(ctx, inst.ID, "nightly")
 	require.NoError(t, err)
-	assert.Equal(t, memory.BackupCreating, b.Status)
+	assert.Equal(t, dbaas.BackupCreating, b.Status)
 	assert.Equal(t, int64(1), b.SizeBytes)
 	got, err := p.Get(ctx, inst.ID)
 	require.NoError(t, err)
@@ -275,7 +279,7 @@ func TestBackupTakesBackupDelay(t *testing.T) {
 
 	_, err = p.Backup(ctx, inst.ID, "again")
 	assert.ErrorIs(t, err, dbaas.ErrConflict, "one backup at a time")
-	_, err = p.Restore(ctx, b.ID, spec("copy"))
+	_, err = p.Restore(ctx, dbaas.FromBackup(b.ID), spec("copy"))
 	assert.ErrorIs(t, err, dbaas.ErrConflict, "a creating backup cannot be restored")
 
 	clock.Advance(5 * time.Minute)
@@ -283,7 +287,7 @@ func TestBackupTakesBackupDelay(t *testing.T) {
 	assert.ErrorIs(t, err, dbaas.ErrAlreadyExists, "backup names are unique")
 	_, err = p.Backup(ctx, inst.ID, "bad--name")
 	assert.ErrorIs(t, err, dbaas.ErrInvalidArgument)
-	restored, err := p.Restore(ctx, b.ID, spec("copy"))
+	restored, err := p.Restore(ctx, dbaas.FromBackup(b.ID), spec("copy"))
 	require.NoError(t, err)
 	assert.Equal(t, dbaas.StatusRestoring, restored.Status)
 	clock.Advance(time.Minute)
@@ -313,7 +317,7 @@ func TestPointInTimeRestore(t *testing.T) {
 	assert.Equal(t, readyAt, w.EarliestRestore, "the window starts when the instance became available")
 	assert.Equal(t, clock.Now(), w.LatestRestore)
 
-	restored, err := p.Restore(ctx, dbaas.PointInTime(inst.ID, cut), spec("copy"))
+	restored, err := p.Restore(ctx, dbaas.AtTime(inst.ID, cut), spec("copy"))
 	require.NoError(t, err)
 	values, err := p.Values(ctx, restored.ID)
 	require.NoError(t, err)
@@ -328,9 +332,9 @@ func TestPointInTimeRestore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := p.Restore(ctx, dbaas.PointInTime(inst.ID, tt.at), spec("late"))
+			_, err := p.Restore(ctx, dbaas.AtTime(inst.ID, tt.at), spec("late"))
 			require.ErrorIs(t, err, dbaas.ErrInvalidArgument)
-			assert.Contains(t, err.Error(), "backup_id")
+			assert.Contains(t, err.Error(), "from.time")
 		})
 	}
 
@@ -338,7 +342,7 @@ func TestPointInTimeRestore(t *testing.T) {
 	list, err = p.Backups(ctx, inst.ID)
 	require.NoError(t, err)
 	assert.Equal(t, clock.Now().AddDate(0, 0, -1), list[0].EarliestRestore, "the window keeps BackupRetentionDays")
-	_, err = p.Restore(ctx, dbaas.PointInTime(inst.ID, cut), spec("old"))
+	_, err = p.Restore(ctx, dbaas.AtTime(inst.ID, cut), spec("old"))
 	assert.ErrorIs(t, err, dbaas.ErrInvalidArgument, "past the retention period")
 }
 
@@ -358,17 +362,17 @@ func TestRestoreRules(t *testing.T) {
 	otherUser.AdminUser = "someone"
 	tests := []struct {
 		name  string
-		ref   string
+		ref   dbaas.RestorePoint
 		spec  dbaas.Spec
 		kind  error
 		field string
 	}{
-		{"other engine", b.ID, otherEngine, dbaas.ErrInvalidArgument, "engine"},
-		{"other user", b.ID, otherUser, dbaas.ErrInvalidArgument, "admin_user"},
-		{"name taken", b.ID, spec("shop"), dbaas.ErrAlreadyExists, ""},
-		{"unknown backup", "bk-999999", spec("copy"), dbaas.ErrNotFound, ""},
-		{"no backup id", "", spec("copy"), dbaas.ErrInvalidArgument, "backup_id"},
-		{"bad reference", inst.ID + "@yesterday", spec("copy"), dbaas.ErrInvalidArgument, "point-in-time"},
+		{"other engine", dbaas.FromBackup(b.ID), otherEngine, dbaas.ErrInvalidArgument, "engine"},
+		{"other user", dbaas.FromBackup(b.ID), otherUser, dbaas.ErrInvalidArgument, "admin_user"},
+		{"name taken", dbaas.FromBackup(b.ID), spec("shop"), dbaas.ErrAlreadyExists, ""},
+		{"unknown backup", dbaas.FromBackup("bk-999999"), spec("copy"), dbaas.ErrNotFound, ""},
+		{"no backup id", dbaas.FromBackup(""), spec("copy"), dbaas.ErrInvalidArgument, "from"},
+		{"no time", dbaas.RestorePoint{InstanceID: inst.ID}, spec("copy"), dbaas.ErrInvalidArgument, "from.time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -378,7 +382,7 @@ func TestRestoreRules(t *testing.T) {
 		})
 	}
 
-	restored, err := p.Restore(ctx, b.ID, spec("copy"))
+	restored, err := p.Restore(ctx, dbaas.FromBackup(b.ID), spec("copy"))
 	require.NoError(t, err)
 	clock.Advance(time.Nanosecond)
 	conn, err := p.Connection(ctx, restored.ID)

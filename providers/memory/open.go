@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/driver"
 )
 
 // The settings dbaas.Open("memory", cfg) reads from cfg.Settings, each a
@@ -16,23 +17,33 @@ const (
 	SettingDeleteDelay    = "delete_delay"
 )
 
-func init() { dbaas.Register(Name, open) }
+// info is the memory provider's registration.
+var info = driver.Info{
+	Capabilities: capabilities,
+	Settings:     []string{SettingProvisionDelay, SettingBackupDelay, SettingDeleteDelay},
+	Open: func(ctx context.Context, cfg dbaas.Config) (driver.Driver, error) {
+		opts, err := options(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return newStore(opts), nil
+	},
+}
 
-// open makes a fresh, empty provider for each call: memory instances live
+func init() { driver.Register(Name, info) }
+
+// options reads a Config; every Open makes a fresh, empty store: memory instances live
 // as long as the provider value. cfg.Region is the default region; token,
 // base URL and HTTP client mean nothing here and are not read.
-func open(_ context.Context, cfg dbaas.Config) (dbaas.Provider, error) {
-	if err := dbaas.UnknownSettings(Name, cfg.Settings, SettingProvisionDelay, SettingBackupDelay, SettingDeleteDelay); err != nil {
-		return nil, err
-	}
+func options(cfg dbaas.Config) (Options, error) {
 	if cfg.Region != "" {
 		// The spec's rules for a region apply to the default one too.
 		probe := dbaas.Spec{Name: "probe", Engine: dbaas.Postgres, Size: "probe", Region: cfg.Region}
 		if err := probe.Validate(); err != nil {
-			return nil, dbaas.InvalidField("region", fmt.Sprintf("%q: must be letters, digits, dots, underscores and hyphens", truncate(cfg.Region, 32)))
+			return Options{}, dbaas.InvalidField("region", fmt.Sprintf("%q: must be letters, digits, dots, underscores and hyphens", truncate(cfg.Region, 32)))
 		}
 	}
-	opts := Options{Region: cfg.Region}
+	opts := Options{Region: cfg.Region, Observer: cfg.Observer}
 	for key, dst := range map[string]*time.Duration{
 		SettingProvisionDelay: &opts.ProvisionDelay,
 		SettingBackupDelay:    &opts.BackupDelay,
@@ -44,11 +55,11 @@ func open(_ context.Context, cfg dbaas.Config) (dbaas.Provider, error) {
 		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			return nil, dbaas.InvalidField("settings."+key, fmt.Sprintf("%q is not a non-negative Go duration such as 50ms or 2m", truncate(v, 32)))
+			return Options{}, dbaas.InvalidField("settings."+key, fmt.Sprintf("%q is not a non-negative Go duration such as 50ms or 2m", truncate(v, 32)))
 		}
 		*dst = d
 	}
-	return New(opts), nil
+	return opts, nil
 }
 
 func truncate(s string, n int) string {

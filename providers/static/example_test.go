@@ -34,5 +34,5 @@ func Example() {
 	fmt.Println(err)
 	// Output:
 	// db-1234.example.net 25060 doadmin [redacted] require
-	// backup: unsupported: static: backups are managed where the database was made
+	// static: backup static: unsupported: this provider cannot backup (see its Capabilities)
 }

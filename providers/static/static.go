@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/driver"
 )
 
 // Name is the name the provider registers under.
@@ -59,32 +61,49 @@ type Database struct {
 // Provider is a dbaas.Provider over a fixed set of existing databases. It
 // holds no state that changes and is safe for concurrent use.
 type Provider struct {
-	dbs   map[string]Database
-	order []string
+	dbaas.Provider
 }
 
-func init() { dbaas.Register(Name, open) }
+var _ dbaas.Provider = (*Provider)(nil)
 
-func open(_ context.Context, cfg dbaas.Config) (dbaas.Provider, error) {
-	s := cfg.Settings
-	if err := dbaas.UnknownSettings(Name, s, SettingEngine, SettingHost, SettingPort, SettingPrivateHost, SettingUser,
-		SettingPassword, SettingPasswordFile, SettingDatabase, SettingTLS, SettingCAFile, SettingName); err != nil {
-		return nil, err
-	}
+// capabilities are the most a static provider can do: read. Nothing can
+// be created, no access or backup managed; an opened provider says
+// ReadablePassword, CACertificate and PrivateNetwork only when its
+// databases have them.
+var capabilities = dbaas.Capabilities{ReadablePassword: true, CACertificate: true, PrivateNetwork: true, AppUsers: dbaas.AppUsersSQL}
+
+// info is the static provider's registration.
+var info = driver.Info{
+	Capabilities: capabilities,
+	Settings: []string{SettingEngine, SettingHost, SettingPort, SettingPrivateHost, SettingUser,
+		SettingPassword, SettingPasswordFile, SettingDatabase, SettingTLS, SettingCAFile, SettingName},
+	Open: func(_ context.Context, cfg dbaas.Config) (driver.Driver, error) {
+		db, err := fromSettings(cfg.Settings)
+		if err != nil {
+			return nil, err
+		}
+		return newDriver(db)
+	},
+}
+
+func init() { driver.Register(Name, info) }
+
+// fromSettings reads the one database of a Config.
+func fromSettings(s map[string]string) (Database, error) {
 	db := Database{Name: s[SettingName], User: s[SettingUser], Database: s[SettingDatabase], TLS: dbaas.TLSMode(s[SettingTLS])}
 	if s[SettingEngine] == "" {
-		return nil, dbaas.InvalidField("settings."+SettingEngine, "is required: postgres, mysql or mariadb")
+		return db, dbaas.InvalidField("settings."+SettingEngine, "is required: postgres, mysql or mariadb")
 	}
 	e, err := dbaas.ParseEngine(s[SettingEngine])
 	if err != nil {
-		return nil, dbaas.InvalidField("settings."+SettingEngine, err.Error())
+		return db, dbaas.InvalidField("settings."+SettingEngine, err.Error())
 	}
 	db.Engine = e
 	db.Endpoint.Host = s[SettingHost]
 	if p := s[SettingPort]; p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil {
-			return nil, dbaas.InvalidField("settings."+SettingPort, fmt.Sprintf("%q is not a number", truncate(p, 16)))
+			return db, dbaas.InvalidField("settings."+SettingPort, fmt.Sprintf("%q is not a number", truncate(p, 16)))
 		}
 		db.Endpoint.Port = n
 	}
@@ -93,45 +112,53 @@ func open(_ context.Context, cfg dbaas.Config) (dbaas.Provider, error) {
 	}
 	switch {
 	case s[SettingPassword] != "" && s[SettingPasswordFile] != "":
-		return nil, dbaas.InvalidField("settings."+SettingPasswordFile, "give password or password_file, not both")
+		return db, dbaas.InvalidField("settings."+SettingPasswordFile, "give password or password_file, not both")
 	case s[SettingPassword] != "":
 		db.Password = dbaas.NewSecret(s[SettingPassword])
 	case s[SettingPasswordFile] != "":
 		b, err := os.ReadFile(s[SettingPasswordFile])
 		if err != nil {
-			return nil, dbaas.InvalidField("settings."+SettingPasswordFile, fmt.Sprintf("cannot read %s: %v", s[SettingPasswordFile], err))
+			return db, dbaas.InvalidField("settings."+SettingPasswordFile, fmt.Sprintf("cannot read %s: %v", s[SettingPasswordFile], err))
 		}
 		db.Password = dbaas.NewSecret(strings.TrimRight(string(b), "\r\n"))
 	}
 	if f := s[SettingCAFile]; f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return nil, dbaas.InvalidField("settings."+SettingCAFile, fmt.Sprintf("cannot read %s: %v", f, err))
+			return db, dbaas.InvalidField("settings."+SettingCAFile, fmt.Sprintf("cannot read %s: %v", f, err))
 		}
 		db.CACertPEM = b
 	}
-	return New(db)
+	return db, nil
 }
 
 // New returns a provider of the databases given. Each is checked now:
 // a clear error names the database and the field at fault.
 func New(dbs ...Database) (*Provider, error) {
+	d, err := newDriver(dbs...)
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{Provider: driver.NewProvider(Name, d, info, nil)}, nil
+}
+
+func newDriver(dbs ...Database) (*databases, error) {
 	if len(dbs) == 0 {
 		return nil, dbaas.InvalidField("databases", "at least one database is required")
 	}
-	p := &Provider{dbs: map[string]Database{}}
+	d := &databases{dbs: map[string]Database{}}
 	for i, db := range dbs {
 		db, err := check(db)
 		if err != nil {
 			return nil, fmt.Errorf("static database %d (%s): %w", i, db.Name, err)
 		}
-		if _, dup := p.dbs[db.Name]; dup {
+		if _, dup := d.dbs[db.Name]; dup {
 			return nil, dbaas.InvalidField(fmt.Sprintf("databases[%d].name", i), fmt.Sprintf("%q is used twice", db.Name))
 		}
-		p.dbs[db.Name] = db
-		p.order = append(p.order, db.Name)
+		d.dbs[db.Name] = db
+		d.order = append(d.order, db.Name)
 	}
-	return p, nil
+	return d, nil
 }
 
 func check(db Database) (Database, error) {
@@ -189,11 +216,17 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-func (p *Provider) lookup(op, id string) (Database, error) {
-	db, ok := p.dbs[id]
+// databases is the driver: the configured databases, by name.
+type databases struct {
+	dbs   map[string]Database
+	order []string
+}
+
+func (d *databases) lookup(id string) (Database, error) {
+	db, ok := d.dbs[id]
 	if !ok {
-		return db, dbaas.NewError(op, truncate(id, 64), dbaas.ErrNotFound,
-			fmt.Errorf("static: no database %q is configured (configured: %s)", truncate(id, 64), strings.Join(p.order, ", ")))
+		return db, &dbaas.Error{Kind: dbaas.ErrNotFound,
+			Err: fmt.Errorf("no database %q is configured (configured: %s)", truncate(id, 64), strings.Join(d.order, ", "))}
 	}
 	return db, nil
 }
@@ -215,11 +248,8 @@ func (db Database) instance() *dbaas.Instance {
 
 // Get returns the configured database id. Its status is available: the
 // provider has no way to know otherwise without connecting.
-func (p *Provider) Get(ctx context.Context, id string) (*dbaas.Instance, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, dbaas.NewError("get", id, nil, err)
-	}
-	db, err := p.lookup("get", id)
+func (d *databases) Get(_ context.Context, id string) (*dbaas.Instance, error) {
+	db, err := d.lookup(id)
 	if err != nil {
 		return nil, err
 	}
@@ -227,23 +257,17 @@ func (p *Provider) Get(ctx context.Context, id string) (*dbaas.Instance, error) 
 }
 
 // List returns every configured database, in configuration order.
-func (p *Provider) List(ctx context.Context) ([]*dbaas.Instance, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, dbaas.NewError("list", "", nil, err)
-	}
-	out := make([]*dbaas.Instance, 0, len(p.order))
-	for _, n := range p.order {
-		out = append(out, p.dbs[n].instance())
+func (d *databases) List(context.Context) ([]*dbaas.Instance, error) {
+	out := make([]*dbaas.Instance, 0, len(d.order))
+	for _, n := range d.order {
+		out = append(out, d.dbs[n].instance())
 	}
 	return out, nil
 }
 
 // Connection returns the configured endpoint and credentials.
-func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, dbaas.NewError("connection", id, nil, err)
-	}
-	db, err := p.lookup("connection", id)
+func (d *databases) Connection(_ context.Context, id string) (*dbaas.ConnectionInfo, error) {
+	db, err := d.lookup(id)
 	if err != nil {
 		return nil, err
 	}
@@ -259,58 +283,33 @@ func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.Connection
 	}, nil
 }
 
-// Create returns dbaas.ErrUnsupported: the databases exist already.
-func (p *Provider) Create(context.Context, dbaas.Spec) (*dbaas.Instance, error) {
-	return nil, dbaas.Unsupported(Name, "create", "databases are configured, not provisioned")
+// errManaged answers the calls the capabilities rule out, should the
+// portable layer ever pass one on.
+var errManaged = &dbaas.Error{Kind: dbaas.ErrUnsupported, Err: errors.New("the database is managed where it was made")}
+
+func (d *databases) Create(context.Context, dbaas.Spec) (*dbaas.Instance, error) {
+	return nil, errManaged
+}
+func (d *databases) Delete(context.Context, string, dbaas.DeleteOptions) error { return errManaged }
+func (d *databases) Allow(context.Context, string, []dbaas.Source) error       { return errManaged }
+func (d *databases) Revoke(context.Context, string, []dbaas.Source) error      { return errManaged }
+func (d *databases) Access(context.Context, string) ([]dbaas.Source, error)    { return nil, errManaged }
+func (d *databases) Backup(context.Context, string, string) (*dbaas.Backup, error) {
+	return nil, errManaged
+}
+func (d *databases) Backups(context.Context, string) ([]*dbaas.Backup, error) { return nil, errManaged }
+func (d *databases) Restore(context.Context, dbaas.RestorePoint, dbaas.Spec) (*dbaas.Instance, error) {
+	return nil, errManaged
 }
 
-// Delete returns dbaas.ErrUnsupported (dbaas.ErrNotFound for an id that
-// is not configured).
-func (p *Provider) Delete(_ context.Context, id string, _ dbaas.DeleteOptions) error {
-	if _, err := p.lookup("delete", id); err != nil {
-		return err
-	}
-	return dbaas.Unsupported(Name, "delete", "a configured database cannot be deleted through dbaas")
-}
-
-// Allow returns dbaas.ErrUnsupported: access is managed where the
-// database was made.
-func (p *Provider) Allow(_ context.Context, _ string, _ ...dbaas.Source) error {
-	return dbaas.Unsupported(Name, "allow", "access is managed where the database was made")
-}
-
-// Revoke returns dbaas.ErrUnsupported.
-func (p *Provider) Revoke(_ context.Context, _ string, _ ...dbaas.Source) error {
-	return dbaas.Unsupported(Name, "revoke", "access is managed where the database was made")
-}
-
-// Access returns dbaas.ErrUnsupported.
-func (p *Provider) Access(_ context.Context, _ string) ([]dbaas.Source, error) {
-	return nil, dbaas.Unsupported(Name, "access", "access is managed where the database was made")
-}
-
-// Backup returns dbaas.ErrUnsupported.
-func (p *Provider) Backup(_ context.Context, _, _ string) (*dbaas.Backup, error) {
-	return nil, dbaas.Unsupported(Name, "backup", "backups are managed where the database was made")
-}
-
-// Backups returns dbaas.ErrUnsupported.
-func (p *Provider) Backups(_ context.Context, _ string) ([]*dbaas.Backup, error) {
-	return nil, dbaas.Unsupported(Name, "backups", "backups are managed where the database was made")
-}
-
-// Restore returns dbaas.ErrUnsupported.
-func (p *Provider) Restore(_ context.Context, _ string, _ dbaas.Spec) (*dbaas.Instance, error) {
-	return nil, dbaas.Unsupported(Name, "restore", "backups are managed where the database was made")
-}
-
-// Capabilities says that nothing but reading works: no engine can be
-// created, no access or backup managed. ReadablePassword and
-// CACertificate are true when every database has one.
-func (p *Provider) Capabilities() dbaas.Capabilities {
-	c := dbaas.Capabilities{ReadablePassword: true, CACertificate: true}
-	for _, n := range p.order {
-		db := p.dbs[n]
+// Capabilities are the registered ones, less ReadablePassword and
+// CACertificate unless every database has a password and a CA, and less
+// PrivateNetwork unless one has a private endpoint.
+func (d *databases) Capabilities() dbaas.Capabilities {
+	c := capabilities
+	c.PrivateNetwork = false
+	for _, n := range d.order {
+		db := d.dbs[n]
 		if db.Password.IsZero() {
 			c.ReadablePassword = false
 		}
@@ -324,5 +323,11 @@ func (p *Provider) Capabilities() dbaas.Capabilities {
 	return c
 }
 
+// ErrorKind is nil: every error of the driver names its sentinel.
+func (d *databases) ErrorKind(error) error { return nil }
+
 // As reports false: there is no client underneath.
-func (p *Provider) As(any) bool { return false }
+func (d *databases) As(any) bool { return false }
+
+// Close does nothing: the provider holds no connection.
+func (d *databases) Close() error { return nil }

@@ -115,7 +115,7 @@ func TestEverythingElseIsUnsupported(t *testing.T) {
 		"backup":  func() error { _, err := p.Backup(ctx, id, "b"); return err },
 		"backups": func() error { _, err := p.Backups(ctx, id); return err },
 		"restore": func() error {
-			_, err := p.Restore(ctx, "b", dbaas.Spec{Name: "x", Engine: dbaas.MySQL, Size: "s"})
+			_, err := p.Restore(ctx, dbaas.FromBackup("b"), dbaas.Spec{Name: "x", Engine: dbaas.MySQL, Size: "s"})
 			return err
 		},
 	}
@@ -177,4 +177,24 @@ func TestBadConfiguration(t *testing.T) {
 	_, err = static.New(static.Database{Engine: dbaas.MySQL, Endpoint: dbaas.Endpoint{Host: "a"}, User: "u"},
 		static.Database{Engine: dbaas.MySQL, Endpoint: dbaas.Endpoint{Host: "b"}, User: "u"})
 	assert.ErrorIs(t, err, dbaas.ErrInvalidArgument, "two databases with the default name")
+}
+
+// The registered capabilities are known without configuration, and an
+// opened provider never claims more than them.
+func TestCapabilitiesWithoutConfiguration(t *testing.T) {
+	reg, err := dbaas.CapabilitiesOf(static.Name)
+	require.NoError(t, err)
+	assert.False(t, reg.Provision || reg.Access || reg.OnDemandBackup || reg.Restore)
+	assert.True(t, reg.ReadablePassword && reg.CACertificate && reg.PrivateNetwork, "the most a configuration can give")
+
+	p, err := static.New(static.Database{Engine: dbaas.Postgres, Endpoint: dbaas.Endpoint{Host: "db"}, User: "u",
+		Password: dbaas.NewSecret("pw-12345")})
+	require.NoError(t, err)
+	caps := p.Capabilities()
+	assert.True(t, caps.ReadablePassword)
+	assert.False(t, caps.CACertificate, "no CA configured")
+	assert.False(t, caps.PrivateNetwork, "no private endpoint configured")
+	require.NoError(t, p.Close())
+	_, err = p.Get(context.Background(), static.DefaultName)
+	assert.ErrorIs(t, err, dbaas.ErrConflict, "a closed provider answers nothing")
 }
