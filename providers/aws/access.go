@@ -13,46 +13,46 @@ import (
 )
 
 // target is what access calls work on: the instance's port and security
-// groups, and which of them is the configured one.
+// groups, and which of them is its own (InstanceSecurityGroupName).
 type target struct {
 	port    int32
 	groups  []ec2types.SecurityGroup
 	managed *ec2types.SecurityGroup
 }
 
-func (p *Provider) target(ctx context.Context, op, id string) (*target, error) {
-	d, err := p.describe(ctx, op, id)
+func (d *rdsDriver) target(ctx context.Context, id string) (*target, error) {
+	db, err := d.describe(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	t := &target{}
-	if d.Endpoint != nil {
-		t.port = aws.ToInt32(d.Endpoint.Port)
+	if db.Endpoint != nil {
+		t.port = aws.ToInt32(db.Endpoint.Port)
 	}
 	if t.port == 0 {
 		// No endpoint while RDS creates the instance: the port it will
 		// listen on is the one it was created with.
-		t.port = aws.ToInt32(d.DbInstancePort)
+		t.port = aws.ToInt32(db.DbInstancePort)
 	}
 	if t.port == 0 {
-		return nil, dbaas.NewError(op, id, dbaas.ErrConflict, fmt.Errorf("instance is %s and has no port yet: wait until it is available", aws.ToString(d.DBInstanceStatus)))
+		return nil, &dbaas.Error{Kind: dbaas.ErrConflict, Err: fmt.Errorf("instance is %s and has no port yet: wait until it is available", aws.ToString(db.DBInstanceStatus))}
 	}
 	var ids []string
-	for _, g := range d.VpcSecurityGroups {
+	for _, g := range db.VpcSecurityGroups {
 		ids = append(ids, aws.ToString(g.VpcSecurityGroupId))
 	}
 	if len(ids) == 0 {
 		return t, nil
 	}
-	out, err := p.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: ids})
+	out, err := d.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: ids})
 	if err != nil {
-		return nil, wrap(op, id, err)
+		return nil, apiErr(err)
 	}
 	t.groups = out.SecurityGroups
 	for i := range t.groups {
 		g := &t.groups[i]
-		// The instance's groups are all in its VPC: the name tells ours.
-		if aws.ToString(g.GroupName) == p.opts.SecurityGroupName {
+		// The instance's groups are all in its VPC: the name tells its own.
+		if aws.ToString(g.GroupName) == InstanceSecurityGroupName(id) {
 			t.managed = g
 		}
 	}
@@ -113,8 +113,8 @@ func permission(src dbaas.Source, port int32) ec2types.IpPermission {
 
 // Access lists the sources that can reach the instance's port through any
 // of its security groups.
-func (p *Provider) Access(ctx context.Context, id string) ([]dbaas.Source, error) {
-	t, err := p.target(ctx, "access", id)
+func (d *rdsDriver) Access(ctx context.Context, id string) ([]dbaas.Source, error) {
+	t, err := d.target(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -145,40 +145,13 @@ func (p *Provider) Access(ctx context.Context, id string) ([]dbaas.Source, error
 	return out, nil
 }
 
-func (p *Provider) checkSources(op, id string, sources []dbaas.Source) error {
-	if id == "" {
-		return dbaas.NewError(op, id, dbaas.ErrInvalidArgument, errEmptyID)
-	}
-	if err := dbaas.CheckSources(Name, p.Capabilities(), sources); err != nil {
-		return dbaas.NewError(op, id, dbaas.Kind(err), err)
-	}
-	return nil
-}
-
 // Allow authorizes TCP on the instance's port from each source in the
-// configured security group. A rule already present is not an error and
+// instance's own security group, so no other instance's access changes. A rule already present is not an error and
 // is not sent again.
-func (p *Provider) Allow(ctx context.Context, id string, sources ...dbaas.Source) error {
-	if err := p.checkSources("allow", id, sources); err != nil {
-		return err
-	}
-	if len(sources) == 0 {
-		return nil
-	}
-	t, err := p.target(ctx, "allow", id)
+func (d *rdsDriver) Allow(ctx context.Context, id string, sources []dbaas.Source) error {
+	t, have, err := d.managedRules(ctx, id)
 	if err != nil {
 		return err
-	}
-	if t.managed == nil {
-		return p.notManaged("allow", id)
-	}
-	have := map[string]bool{}
-	for _, perm := range t.managed.IpPermissions {
-		if exact(perm, t.port) {
-			for _, s := range sourcesOf(perm) {
-				have[s.String()] = true
-			}
-		}
 	}
 	var missing []dbaas.Source
 	for _, s := range sources {
@@ -187,68 +160,19 @@ func (p *Provider) Allow(ctx context.Context, id string, sources ...dbaas.Source
 			missing = append(missing, s)
 		}
 	}
-	return p.authorize(ctx, "allow", id, aws.ToString(t.managed.GroupId), t.port, missing)
+	return d.authorize(ctx, aws.ToString(t.managed.GroupId), t.port, missing)
 }
 
-func (p *Provider) notManaged(op, id string) error {
-	return dbaas.NewError(op, id, dbaas.ErrConflict, fmt.Errorf("the instance does not carry the security group %s that this provider manages; attach it, or open a provider configured with the instance's group", p.opts.SecurityGroupName))
-}
-
-// authorize adds the rules in one call. EC2 refuses the whole call when
-// one rule exists already (someone added it since we looked); then each
-// rule is sent alone and a duplicate is taken as done.
-func (p *Provider) authorize(ctx context.Context, op, id, groupID string, port int32, sources []dbaas.Source) error {
-	if len(sources) == 0 {
-		return nil
-	}
-	perms := make([]ec2types.IpPermission, len(sources))
-	for i, s := range sources {
-		perms[i] = permission(s, port)
-	}
-	_, err := p.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(groupID), IpPermissions: perms})
-	switch code(err) {
-	case "InvalidPermission.Duplicate":
-	case "InvalidGroup.NotFound":
-		// Deleted behind our back: look it up (or make it) again next time.
-		p.mu.Lock()
-		for vpc, id := range p.groupIDs {
-			if id == groupID {
-				delete(p.groupIDs, vpc)
-			}
-		}
-		p.mu.Unlock()
-		return wrap(op, id, err)
-	default:
-		return wrap(op, id, err)
-	}
-	if len(perms) == 1 {
-		return nil
-	}
-	for _, perm := range perms {
-		_, err := p.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(groupID), IpPermissions: []ec2types.IpPermission{perm}})
-		if err != nil && code(err) != "InvalidPermission.Duplicate" {
-			return wrap(op, id, err)
-		}
-	}
-	return nil
-}
-
-// Revoke removes the rules for each source on the instance's port from the
-// configured security group. An absent rule is not an error. Rules in the
-// instance's other groups are left alone (and still listed by Access).
-func (p *Provider) Revoke(ctx context.Context, id string, sources ...dbaas.Source) error {
-	if err := p.checkSources("revoke", id, sources); err != nil {
-		return err
-	}
-	if len(sources) == 0 {
-		return nil
-	}
-	t, err := p.target(ctx, "revoke", id)
+// managedRules reads the instance's access target and the sources that
+// its own group lets in on its port by rules of this adapter's
+// shape: what Allow need not send again and Revoke may remove.
+func (d *rdsDriver) managedRules(ctx context.Context, id string) (*target, map[string]bool, error) {
+	t, err := d.target(ctx, id)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if t.managed == nil {
-		return p.notManaged("revoke", id)
+		return nil, nil, &dbaas.Error{Kind: dbaas.ErrConflict, Err: fmt.Errorf("the instance does not carry a security group of its own (%s, which Create makes): attach one of that name, in the instance's VPC, to manage its access here", InstanceSecurityGroupName(id))}
 	}
 	have := map[string]bool{}
 	for _, perm := range t.managed.IpPermissions {
@@ -257,6 +181,56 @@ func (p *Provider) Revoke(ctx context.Context, id string, sources ...dbaas.Sourc
 				have[s.String()] = true
 			}
 		}
+	}
+	return t, have, nil
+}
+
+// authorize adds the rules in one call. EC2 refuses the whole call when
+// one rule exists already (someone added it since we looked); then each
+// rule is sent alone and a duplicate is taken as done.
+func (d *rdsDriver) authorize(ctx context.Context, groupID string, port int32, sources []dbaas.Source) error {
+	if len(sources) == 0 {
+		return nil
+	}
+	perms := make([]ec2types.IpPermission, len(sources))
+	for i, s := range sources {
+		perms[i] = permission(s, port)
+	}
+	_, err := d.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(groupID), IpPermissions: perms})
+	switch code(err) {
+	case "InvalidPermission.Duplicate":
+	case "InvalidGroup.NotFound":
+		// Deleted behind our back: look it up (or make it) again next time.
+		d.mu.Lock()
+		for vpc, id := range d.groupIDs {
+			if id == groupID {
+				delete(d.groupIDs, vpc)
+			}
+		}
+		d.mu.Unlock()
+		return apiErr(err)
+	default:
+		return apiErr(err)
+	}
+	if len(perms) == 1 {
+		return nil
+	}
+	for _, perm := range perms {
+		_, err := d.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(groupID), IpPermissions: []ec2types.IpPermission{perm}})
+		if err != nil && code(err) != "InvalidPermission.Duplicate" {
+			return apiErr(err)
+		}
+	}
+	return nil
+}
+
+// Revoke removes the rules for each source on the instance's port from the
+// instance's own security group. An absent rule is not an error. Rules in the
+// instance's other groups are left alone (and still listed by Access).
+func (d *rdsDriver) Revoke(ctx context.Context, id string, sources []dbaas.Source) error {
+	t, have, err := d.managedRules(ctx, id)
+	if err != nil {
+		return err
 	}
 	var perms []ec2types.IpPermission
 	for _, s := range sources {
@@ -268,10 +242,10 @@ func (p *Provider) Revoke(ctx context.Context, id string, sources ...dbaas.Sourc
 	if len(perms) == 0 {
 		return nil
 	}
-	_, err = p.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: t.managed.GroupId, IpPermissions: perms})
+	_, err = d.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: t.managed.GroupId, IpPermissions: perms})
 	if code(err) == "InvalidPermission.NotFound" {
 		// Revoked by someone else since we looked.
 		return nil
 	}
-	return wrap("revoke", id, err)
+	return apiErr(err)
 }

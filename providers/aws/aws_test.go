@@ -3,13 +3,17 @@ package aws_test
 import (
 	"context"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/dbaastest"
@@ -19,6 +23,17 @@ import (
 	awsp "github.com/agiledeploy/dbaaskit/providers/aws"
 	"github.com/agiledeploy/dbaaskit/providers/aws/awssim"
 )
+
+// TestMain keeps the AWS credential chain off the instance metadata
+// service (no traffic leaves loopback) and checks that the tests, which
+// close every provider and simulator, leak no goroutine: an HTTP
+// connection kept alive after Close would.
+func TestMain(m *testing.M) {
+	if err := os.Setenv("AWS_EC2_METADATA_DISABLED", "true"); err != nil {
+		panic(err)
+	}
+	goleak.VerifyTestMain(m)
+}
 
 var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -57,6 +72,14 @@ func newEnv(t testing.TB, simOpts awssim.Options, opts awsp.Options) *env {
 	}
 	p, err := awsp.New(context.Background(), opts)
 	require.NoError(t, err)
+	t.Cleanup(func() {
+		// Let RDS finish the deletes the test left, as a caller waiting
+		// for them would, so that Close removes the instances' groups.
+		if c, ok := opts.Clock.(*fakeclock.Clock); ok {
+			c.Advance(24 * time.Hour)
+		}
+		assert.NoError(t, p.Close())
+	})
 	return &env{sim: sim, p: p, url: url}
 }
 
@@ -99,4 +122,27 @@ func TestConformance(t *testing.T) {
 		ReadData:          readData,
 		NoPointInTimeData: true,
 	})
+}
+
+// toolkitGroup returns the id of the toolkit's security group in vpc.
+func toolkitGroup(t *testing.T, e *env, name, vpc string) string {
+	t.Helper()
+	var client *ec2.Client
+	require.True(t, e.p.As(&client))
+	out, err := client.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("group-name"), Values: []string{name}}, {Name: aws.String("vpc-id"), Values: []string{vpc}}}})
+	require.NoError(t, err)
+	require.Len(t, out.SecurityGroups, 1, "one group %s in %s", name, vpc)
+	return aws.ToString(out.SecurityGroups[0].GroupId)
+}
+
+// groupsNamed returns the security groups of that name, in any VPC.
+func groupsNamed(t *testing.T, e *env, name string) []ec2types.SecurityGroup {
+	t.Helper()
+	var client *ec2.Client
+	require.True(t, e.p.As(&client))
+	out, err := client.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("group-name"), Values: []string{name}}}})
+	require.NoError(t, err)
+	return out.SecurityGroups
 }

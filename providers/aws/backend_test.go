@@ -94,6 +94,8 @@ func TestConnectionReachesRealDatabase(t *testing.T) {
 	}
 	// Deletes finish on the simulated clock; Close detaches what is left.
 	clock.Advance(time.Hour)
+	_, err := e.p.List(ctx) // the provider sees the instances gone and removes their groups
+	require.NoError(t, err)
 	require.NoError(t, e.sim.Close())
 	attached, snapshots := backend.Held()
 	assert.Zero(t, attached, "every database was dropped")

@@ -2,9 +2,9 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,27 +12,47 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/driver"
 )
+
+// windowSuffix ends the id of the point-in-time window entry of Backups.
+// It cannot be a snapshot identifier, so Restore knows the entry for
+// what it is.
+const windowSuffix = "@point-in-time"
+
+// identifierRule is RDS's rule for instance and snapshot identifiers.
+const identifierRule = "must be 1 to 255 letters, digits and hyphens, start with a letter, not end with a hyphen and have no two hyphens in a row"
+
+func validIdentifier(s string) bool { return len(s) <= 255 && identifierRE.MatchString(s) }
 
 // Backup takes a manual snapshot (CreateDBSnapshot) named name, or
 // "<id>-<yyyymmddhhmmss>" when name is empty. The instance must be
 // available (ErrConflict otherwise).
-func (p *Provider) Backup(ctx context.Context, id, name string) (*dbaas.Backup, error) {
-	if id == "" {
-		return nil, dbaas.NewError("backup", id, dbaas.ErrInvalidArgument, errEmptyID)
-	}
+func (d *rdsDriver) Backup(ctx context.Context, id, name string) (*dbaas.Backup, error) {
 	if name == "" {
-		name = id + "-" + p.opts.Clock.Now().UTC().Format("20060102150405")
+		name = id + "-" + d.opts.Clock.Now().UTC().Format("20060102150405")
 	}
-	if len(name) > 255 || !identifierRE.MatchString(name) {
-		return nil, dbaas.NewError("backup", id, dbaas.ErrInvalidArgument,
-			dbaas.InvalidField("name", "must be 1 to 255 letters, digits and hyphens, start with a letter, not end with a hyphen and have no two hyphens in a row"))
+	if !validIdentifier(name) {
+		return nil, dbaas.InvalidField("name", identifierRule)
 	}
-	out, err := p.rds.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String(id), DBSnapshotIdentifier: aws.String(name)})
+	out, err := d.rds.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String(id), DBSnapshotIdentifier: aws.String(name)})
 	if err != nil {
-		return nil, wrap("backup", id, err)
+		return nil, apiErr(err)
 	}
 	return toBackup(out.DBSnapshot), nil
+}
+
+// snapshotStatus maps every RDS DB snapshot status word to the normalized
+// one; words not listed become unknown.
+var snapshotStatus = map[string]dbaas.BackupStatus{
+	"creating":                dbaas.BackupCreating,
+	"copying":                 dbaas.BackupCreating,
+	"available":               dbaas.BackupAvailable,
+	"deleting":                dbaas.BackupDeleting,
+	"deleted":                 dbaas.BackupDeleting,
+	"failed":                  dbaas.BackupFailed,
+	"incompatible-restore":    dbaas.BackupFailed,
+	"incompatible-parameters": dbaas.BackupFailed,
 }
 
 // toBackup converts a snapshot. A final snapshot is a manual one that
@@ -44,9 +64,13 @@ func toBackup(s *types.DBSnapshot) *dbaas.Backup {
 		InstanceID: aws.ToString(s.DBInstanceIdentifier),
 		Name:       aws.ToString(s.DBSnapshotIdentifier),
 		Kind:       dbaas.BackupManual,
-		Status:     aws.ToString(s.Status),
+		RawStatus:  aws.ToString(s.Status),
+		Status:     dbaas.BackupUnknown,
 		Engine:     dbaas.Engine(aws.ToString(s.Engine)),
 		SizeBytes:  int64(aws.ToInt32(s.AllocatedStorage)) << 30,
+	}
+	if st, ok := snapshotStatus[strings.ToLower(b.RawStatus)]; ok {
+		b.Status = st
 	}
 	if e, err := dbaas.ParseEngine(string(b.Engine)); err == nil {
 		b.Engine = e
@@ -67,30 +91,38 @@ func toBackup(s *types.DBSnapshot) *dbaas.Backup {
 
 // Backups lists the instance's automated and manual snapshots, oldest
 // first, and, while the instance exists with automated backups on, its
-// point-in-time window (Kind point-in-time, ID a PointInTime reference to
-// its latest restorable time). The snapshots of a deleted instance are
-// still listed.
-func (p *Provider) Backups(ctx context.Context, id string) ([]*dbaas.Backup, error) {
-	d, err := p.describe(ctx, "backups", id)
-	if err != nil && !errors.Is(err, dbaas.ErrNotFound) {
-		return nil, err
+// point-in-time window (Kind point-in-time; restore it with
+// dbaas.AtTime). The snapshots of a deleted instance are still listed.
+func (d *rdsDriver) Backups(ctx context.Context, id string) ([]*dbaas.Backup, error) {
+	db, derr := d.describe(ctx, id)
+	if derr != nil && !isNotFound(derr) {
+		return nil, derr
+	}
+	// RDS takes DBInstanceIdentifier only for an existing instance: the
+	// snapshots of a deleted one (its final snapshot) are found by
+	// listing them all and reading the instance each names.
+	in := &rds.DescribeDBSnapshotsInput{}
+	if db != nil {
+		in.DBInstanceIdentifier = aws.String(id)
 	}
 	var out []*dbaas.Backup
-	pages := rds.NewDescribeDBSnapshotsPaginator(p.rds, &rds.DescribeDBSnapshotsInput{DBInstanceIdentifier: aws.String(id)})
+	pages := rds.NewDescribeDBSnapshotsPaginator(d.rds, in)
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, wrap("backups", id, err)
+			return nil, apiErr(err)
 		}
 		for i := range page.DBSnapshots {
-			out = append(out, toBackup(&page.DBSnapshots[i]))
+			if sn := &page.DBSnapshots[i]; strings.EqualFold(aws.ToString(sn.DBInstanceIdentifier), id) {
+				out = append(out, toBackup(sn))
+			}
 		}
 	}
-	if d == nil && len(out) == 0 {
-		return nil, dbaas.NewError("backups", id, dbaas.ErrNotFound, nil)
+	if db == nil && len(out) == 0 {
+		return nil, derr
 	}
 	slices.SortStableFunc(out, func(a, b *dbaas.Backup) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	if d != nil && aws.ToInt32(d.BackupRetentionPeriod) > 0 && d.LatestRestorableTime != nil {
+	if db != nil && aws.ToInt32(db.BackupRetentionPeriod) > 0 && db.LatestRestorableTime != nil {
 		earliest := time.Time{}
 		for _, b := range out {
 			if b.Kind == dbaas.BackupAutomated && b.Status == dbaas.BackupAvailable && (earliest.IsZero() || b.CreatedAt.Before(earliest)) {
@@ -98,10 +130,10 @@ func (p *Provider) Backups(ctx context.Context, id string) ([]*dbaas.Backup, err
 			}
 		}
 		if !earliest.IsZero() {
-			latest := d.LatestRestorableTime.UTC()
+			latest := db.LatestRestorableTime.UTC()
 			out = append(out, &dbaas.Backup{
-				ID: dbaas.PointInTime(id, latest), InstanceID: id, Name: "point-in-time", Kind: dbaas.BackupPointInTime,
-				Status: dbaas.BackupAvailable, Engine: toInstance(d, "").Engine, CreatedAt: earliest,
+				ID: id + windowSuffix, InstanceID: id, Name: "point-in-time", Kind: dbaas.BackupPointInTime,
+				Status: dbaas.BackupAvailable, Engine: toInstance(db, "").Engine, CreatedAt: earliest,
 				EarliestRestore: earliest, LatestRestore: latest,
 			})
 		}
@@ -109,155 +141,142 @@ func (p *Provider) Backups(ctx context.Context, id string) ([]*dbaas.Backup, err
 	return out, nil
 }
 
-// Restore makes a new instance, named spec.Name, from a snapshot id
-// (RestoreDBInstanceFromDBSnapshot) or from a dbaas.PointInTime reference
-// (RestoreDBInstanceToPointInTime). The new instance keeps the master
-// user and password of the backup, so spec must leave them empty.
-func (p *Provider) Restore(ctx context.Context, backupID string, spec dbaas.Spec) (*dbaas.Instance, error) {
-	if backupID == "" {
-		return nil, dbaas.NewError("restore", spec.Name, dbaas.ErrInvalidArgument, dbaas.InvalidField("backup_id", "is empty"))
+// Restore makes a new instance, named spec.Name, from a snapshot
+// (RestoreDBInstanceFromDBSnapshot) or from an instance at a time
+// (RestoreDBInstanceToPointInTime). The new instance listens on the
+// source's port unless spec.Port is set, and keeps the master user and
+// password of the backup, so spec must leave them empty. RDS makes no
+// managed secret for a restored instance: Connection has its password
+// when this process set the source's (or restored the source), else
+// Options.MasterPassword, else none.
+func (d *rdsDriver) Restore(ctx context.Context, from dbaas.RestorePoint, spec dbaas.Spec) (*dbaas.Instance, error) {
+	if strings.HasSuffix(from.BackupID, windowSuffix) {
+		return nil, dbaas.InvalidField("from", "is the point-in-time window of Backups, not a snapshot: restore it with dbaas.AtTime")
 	}
-	source, at, pitr, err := dbaas.ParsePointInTime(backupID)
+	pl, err := d.plan(&spec, true)
 	if err != nil {
-		return nil, dbaas.NewError("restore", spec.Name, dbaas.ErrInvalidArgument, err)
-	}
-	pl, err := p.plan(&spec, true)
-	if err != nil {
-		return nil, dbaas.NewError("restore", spec.Name, dbaas.Kind(err), err)
+		return nil, err
 	}
 	// The backup's engine must be the spec's: check it before making
 	// anything.
-	var engine, sourceID string
-	if pitr {
-		d, err := p.describe(ctx, "restore", source)
+	// The new instance listens on the source's port unless spec says
+	// otherwise (RDS's default too), and has the source's master
+	// password, known to this process when it set it.
+	var engine dbaas.Engine
+	var port int32
+	var password dbaas.Secret
+	if from.IsPointInTime() {
+		db, err := d.describe(ctx, from.InstanceID)
 		if err != nil {
 			return nil, err
 		}
-		engine, sourceID = string(toInstance(d, "").Engine), source
+		engine = toInstance(db, "").Engine
+		port = aws.ToInt32(db.DbInstancePort)
+		if db.Endpoint != nil && aws.ToInt32(db.Endpoint.Port) != 0 {
+			port = aws.ToInt32(db.Endpoint.Port)
+		}
+		password, _ = d.knownPassword(aws.ToString(db.DbiResourceId), from.InstanceID)
 	} else {
-		out, err := p.rds.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(backupID)})
+		out, err := d.rds.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(from.BackupID)})
 		if err != nil {
-			return nil, wrap("restore", backupID, err)
+			return nil, apiErr(err)
 		}
 		if len(out.DBSnapshots) == 0 {
-			return nil, dbaas.NewError("restore", backupID, dbaas.ErrNotFound, nil)
+			return nil, &dbaas.Error{Kind: dbaas.ErrNotFound, Err: fmt.Errorf("RDS describes no DB snapshot %s", from.BackupID)}
 		}
-		b := toBackup(&out.DBSnapshots[0])
-		engine, sourceID = string(b.Engine), b.InstanceID
+		sn := &out.DBSnapshots[0]
+		engine, port = toBackup(sn).Engine, aws.ToInt32(sn.Port)
+		password, _ = d.knownPassword(aws.ToString(sn.DbiResourceId), aws.ToString(sn.DBInstanceIdentifier))
 	}
-	if engine != string(spec.Engine) {
-		return nil, dbaas.NewError("restore", spec.Name, dbaas.ErrInvalidArgument,
-			dbaas.InvalidField("engine", fmt.Sprintf("the backup holds a %s database, not %s", engine, spec.Engine)))
+	if pl.port != 0 {
+		port = int32(pl.port)
+	}
+	if port == 0 {
+		port = int32(spec.Engine.DefaultPort())
+	}
+	if engine != spec.Engine {
+		return nil, dbaas.InvalidField("engine", fmt.Sprintf("the backup holds a %s database, not %s", engine, spec.Engine))
+	}
+	if err := d.exists(ctx, spec.Name); err != nil {
+		return nil, err
 	}
 	var m made
-	groupID, err := p.prepare(ctx, "restore", &spec, pl, &m)
+	groupID, err := d.prepare(ctx, &spec, pl, port, &m)
 	if err != nil {
 		return nil, m.wrap(err)
 	}
 	token := newToken()
-	var d *types.DBInstance
-	// Both restores take the same settings; only the source differs.
-	if pitr {
-		var out *rds.RestoreDBInstanceToPointInTimeOutput
-		out, err = p.rds.RestoreDBInstanceToPointInTime(ctx, &rds.RestoreDBInstanceToPointInTimeInput{
-			SourceDBInstanceIdentifier: aws.String(source), TargetDBInstanceIdentifier: aws.String(spec.Name),
-			RestoreTime: aws.Time(at), DBInstanceClass: aws.String(spec.Size), Port: aws.Int32(int32(pl.port)),
+	return d.launch(ctx, spec.Name, token, m, groupID, password, func() (*types.DBInstance, error) {
+		if from.IsPointInTime() {
+			out, err := d.rds.RestoreDBInstanceToPointInTime(ctx, &rds.RestoreDBInstanceToPointInTimeInput{
+				SourceDBInstanceIdentifier: aws.String(from.InstanceID), TargetDBInstanceIdentifier: aws.String(spec.Name),
+				RestoreTime: aws.Time(from.Time), DBInstanceClass: aws.String(spec.Size), Port: aws.Int32(port),
+				PubliclyAccessible: aws.Bool(spec.PublicAccess), DeletionProtection: aws.Bool(spec.DeletionProtection),
+				StorageType: aws.String(pl.storageType), VpcSecurityGroupIds: []string{groupID}, Tags: tags(&spec, pl, token),
+				CopyTagsToSnapshot: aws.Bool(true), AvailabilityZone: nonEmpty(pl.az), DBSubnetGroupName: nonEmpty(pl.subnetGroup),
+			})
+			if err != nil {
+				return nil, err
+			}
+			return out.DBInstance, nil
+		}
+		out, err := d.rds.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{
+			DBSnapshotIdentifier: aws.String(from.BackupID), DBInstanceIdentifier: aws.String(spec.Name),
+			DBInstanceClass: aws.String(spec.Size), Port: aws.Int32(port),
 			PubliclyAccessible: aws.Bool(spec.PublicAccess), DeletionProtection: aws.Bool(spec.DeletionProtection),
-			StorageType: aws.String(pl.storageType), VpcSecurityGroupIds: []string{groupID}, Tags: p.tags(&spec, pl, token),
+			StorageType: aws.String(pl.storageType), VpcSecurityGroupIds: []string{groupID}, Tags: tags(&spec, pl, token),
 			CopyTagsToSnapshot: aws.Bool(true), AvailabilityZone: nonEmpty(pl.az), DBSubnetGroupName: nonEmpty(pl.subnetGroup),
 		})
-		if err == nil {
-			d = out.DBInstance
+		if err != nil {
+			return nil, err
 		}
-	} else {
-		var out *rds.RestoreDBInstanceFromDBSnapshotOutput
-		out, err = p.rds.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{
-			DBSnapshotIdentifier: aws.String(backupID), DBInstanceIdentifier: aws.String(spec.Name),
-			DBInstanceClass: aws.String(spec.Size), Port: aws.Int32(int32(pl.port)),
-			PubliclyAccessible: aws.Bool(spec.PublicAccess), DeletionProtection: aws.Bool(spec.DeletionProtection),
-			StorageType: aws.String(pl.storageType), VpcSecurityGroupIds: []string{groupID}, Tags: p.tags(&spec, pl, token),
-			CopyTagsToSnapshot: aws.Bool(true), AvailabilityZone: nonEmpty(pl.az), DBSubnetGroupName: nonEmpty(pl.subnetGroup),
-		})
-		if err == nil {
-			d = out.DBInstance
-		}
-	}
-	if err != nil {
-		return p.restoreFailed(ctx, spec.Name, token, sourceID, m, err)
-	}
-	p.inheritPassword(spec.Name, sourceID)
-	return toInstance(d, p.opts.Region), nil
-}
-
-func (p *Provider) restoreFailed(ctx context.Context, name, token, sourceID string, m made, err error) (*dbaas.Instance, error) {
-	if code(err) == "DBInstanceAlreadyExists" {
-		if inst, ok := p.ours(ctx, name, token); ok {
-			p.inheritPassword(name, sourceID)
-			return inst, nil
-		}
-	}
-	return nil, m.wrap(wrap("restore", name, err))
-}
-
-// inheritPassword remembers for a restored instance the password this
-// Provider set on its source, which RDS carries over.
-func (p *Provider) inheritPassword(id, source string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if pw, ok := p.passwords[source]; ok {
-		p.passwords[id] = pw
-	}
+		return out.DBInstance, nil
+	})
 }
 
 // Delete deletes the instance. Unless opts.SkipFinalBackup, RDS takes a
 // final snapshot named opts.FinalBackupName, else the instance's
 // final_snapshot_identifier option, else "<id>-final-<time>"; the
 // instance must then be available (ErrConflict otherwise).
-func (p *Provider) Delete(ctx context.Context, id string, opts dbaas.DeleteOptions) error {
-	if id == "" {
-		return dbaas.NewError("delete", id, dbaas.ErrInvalidArgument, errEmptyID)
+func (d *rdsDriver) Delete(ctx context.Context, id string, opts dbaas.DeleteOptions) error {
+	if n := opts.FinalBackupName; n != "" && !validIdentifier(n) {
+		return dbaas.InvalidField("final_backup_name", identifierRule)
 	}
-	if opts.SkipFinalBackup && opts.FinalBackupName != "" {
-		return dbaas.NewError("delete", id, dbaas.ErrInvalidArgument, dbaas.InvalidField("final_backup_name", "is set but SkipFinalBackup says to take none"))
+	in := &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(id), SkipFinalSnapshot: aws.Bool(opts.SkipFinalBackup)}
+	db, err := d.describe(ctx, id)
+	if err != nil {
+		return err
 	}
-	if n := opts.FinalBackupName; n != "" && (len(n) > 255 || !identifierRE.MatchString(n)) {
-		return dbaas.NewError("delete", id, dbaas.ErrInvalidArgument, dbaas.InvalidField("final_backup_name", "must be 1 to 255 letters, digits and hyphens, start with a letter, not end with a hyphen and have no two hyphens in a row"))
+	own, err := d.ownGroupOf(ctx, db)
+	if err != nil {
+		return err
 	}
-	in := &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(id)}
-	if opts.SkipFinalBackup {
-		in.SkipFinalSnapshot = aws.Bool(true)
-	} else {
-		d, err := p.describe(ctx, "delete", id)
-		if err != nil {
-			return err
-		}
-		tagged, _ := tagValue(d.TagList, tagFinalSnapshot)
+	if !opts.SkipFinalBackup {
+		tagged, _ := tagValue(db.TagList, tagFinalSnapshot)
 		name := opts.FinalBackupName
 		if name == "" {
 			name = tagged
 		}
 		if name == "" {
-			name = dbaas.FinalBackupName(opts, id, p.opts.Clock.Now())
+			name = driver.FinalBackupName(opts, id, d.opts.Clock.Now())
 		}
 		if name != tagged {
 			// The tag, copied to the final snapshot, is how Backups knows
 			// it for a final one.
-			_, err := p.rds.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{
-				ResourceName: d.DBInstanceArn,
+			_, err := d.rds.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{
+				ResourceName: db.DBInstanceArn,
 				Tags:         []types.Tag{{Key: aws.String(tagFinalSnapshot), Value: aws.String(name)}},
 			})
 			if err != nil {
-				return wrap("delete", id, err)
+				return apiErr(err)
 			}
 		}
-		in.SkipFinalSnapshot = aws.Bool(false)
 		in.FinalDBSnapshotIdentifier = aws.String(name)
 	}
-	if _, err := p.rds.DeleteDBInstance(ctx, in); err != nil {
-		return wrap("delete", id, err)
+	if _, err := d.rds.DeleteDBInstance(ctx, in); err != nil {
+		return apiErr(err)
 	}
-	p.mu.Lock()
-	delete(p.passwords, id)
-	p.mu.Unlock()
+	d.releaseGroup(ctx, id, own)
+	// The password stays known: a restore of the final snapshot has it.
 	return nil
 }

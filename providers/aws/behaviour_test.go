@@ -18,37 +18,13 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
 	awsp "github.com/agiledeploy/dbaaskit/providers/aws"
 	"github.com/agiledeploy/dbaaskit/providers/aws/awssim"
 )
-
-func TestNormalizeStatus(t *testing.T) {
-	tests := map[string]dbaas.Status{
-		"creating": dbaas.StatusProvisioning, "available": dbaas.StatusAvailable, "backing-up": dbaas.StatusBackingUp,
-		"modifying": dbaas.StatusModifying, "rebooting": dbaas.StatusModifying, "upgrading": dbaas.StatusModifying,
-		"maintenance": dbaas.StatusModifying, "deleting": dbaas.StatusDeleting, "failed": dbaas.StatusFailed,
-		"stopped": dbaas.StatusStopped, "stopping": dbaas.StatusStopped, "starting": dbaas.StatusProvisioning,
-		"storage-full": dbaas.StatusFailed, "incompatible-parameters": dbaas.StatusFailed,
-		"incompatible-restore": dbaas.StatusFailed, "incompatible-network": dbaas.StatusFailed,
-		"inaccessible-encryption-credentials": dbaas.StatusFailed, "storage-optimization": dbaas.StatusModifying,
-		"Available": dbaas.StatusAvailable, "something-new": dbaas.StatusUnknown, "": dbaas.StatusUnknown,
-	}
-	for raw, want := range tests {
-		t.Run(raw, func(t *testing.T) {
-			got := awsp.NormalizeStatus(raw)
-			assert.Equal(t, want, got)
-			assert.True(t, got.Valid())
-		})
-	}
-	// Every status word the SDK's waiter treats as failure is terminal for Wait.
-	for _, raw := range []string{"deleted", "deleting", "failed", "incompatible-restore", "incompatible-parameters"} {
-		s := awsp.NormalizeStatus(raw)
-		assert.True(t, s.Terminal() || s == dbaas.StatusUnknown, "%s → %s", raw, s)
-	}
-}
 
 func TestCreateRefusesBadInputBeforeAnyCall(t *testing.T) {
 	e := newEnv(t, awssim.Options{}, awsp.Options{Region: "eu-west-1"})
@@ -64,7 +40,7 @@ func TestCreateRefusesBadInputBeforeAnyCall(t *testing.T) {
 		{"zone elsewhere", func(s *dbaas.Spec) { s.Region = "us-east-1a" }, "region", dbaas.ErrInvalidArgument},
 		{"three nodes", func(s *dbaas.Spec) { s.Nodes = 3 }, "nodes", dbaas.ErrInvalidArgument},
 		{"multi-az in one zone", func(s *dbaas.Spec) { s.Nodes, s.Region = 2, "eu-west-1b" }, "nodes", dbaas.ErrInvalidArgument},
-		{"unknown option", func(s *dbaas.Spec) { s.Options = map[string]string{"multi_az": "true"} }, "options[multi_az]", dbaas.ErrInvalidArgument},
+		{"unknown option", func(s *dbaas.Spec) { s.Options = map[string]string{"multi_az": "true"} }, "multi_az", dbaas.ErrInvalidArgument},
 		{"storage type", func(s *dbaas.Spec) { s.Options = map[string]string{"storage_type": "ssd"} }, "options[storage_type]", dbaas.ErrInvalidArgument},
 		{"final snapshot wanted, no identifier", func(s *dbaas.Spec) { s.Options = map[string]string{"final_snapshot_identifier": ""} }, "options[final_snapshot_identifier]", dbaas.ErrInvalidArgument},
 		{"final snapshot identifier", func(s *dbaas.Spec) { s.Options = map[string]string{"final_snapshot_identifier": "bad--id"} }, "options[final_snapshot_identifier]", dbaas.ErrInvalidArgument},
@@ -135,7 +111,7 @@ func TestCreateIsNeverDuplicated(t *testing.T) {
 	e := newEnv(t, awssim.Options{}, awsp.Options{})
 	// The create takes effect but its answer is lost: the SDK sends it
 	// again and RDS says the instance exists.
-	e.sim.InjectFault(awssim.Fault{Action: "CreateDBInstance", Drop: true, AfterApply: true})
+	e.sim.Inject(awssim.Fault{Op: "CreateDBInstance", Drop: true, AfterHandling: true})
 	inst, err := e.p.Create(context.Background(), spec("once", dbaas.Postgres))
 	require.NoError(t, err, "the retried create is recognised as ours")
 	assert.Equal(t, "once", inst.ID)
@@ -157,19 +133,19 @@ func TestRetriesAndThrottling(t *testing.T) {
 		kind  error
 		code  string
 	}{
-		{"503 then success", awssim.Fault{Action: "DescribeDBInstances", Status: 503, Times: 2}, 3, nil, ""},
-		{"500 then success", awssim.Fault{Action: "DescribeDBInstances", Status: 500, Times: 1}, 2, nil, ""},
-		{"throttled then success", awssim.Fault{Action: "DescribeDBInstances", Code: "Throttling", Times: 2}, 3, nil, ""},
-		{"dropped then success", awssim.Fault{Action: "DescribeDBInstances", Drop: true, Times: 2}, 3, nil, ""},
-		{"throttled past every attempt", awssim.Fault{Action: "DescribeDBInstances", Code: "Throttling", Times: 100}, 3, dbaas.ErrRateLimited, "Throttling"},
-		{"access denied is not retried", awssim.Fault{Action: "DescribeDBInstances", Status: 403, Code: "AccessDenied"}, 1, dbaas.ErrPermissionDenied, "AccessDenied"},
+		{"503 then success", awssim.Fault{Op: "DescribeDBInstances", Status: 503, Times: 2}, 3, nil, ""},
+		{"500 then success", awssim.Fault{Op: "DescribeDBInstances", Status: 500, Times: 1}, 2, nil, ""},
+		{"throttled then success", awssim.Fault{Op: "DescribeDBInstances", Code: "Throttling", Times: 2}, 3, nil, ""},
+		{"dropped then success", awssim.Fault{Op: "DescribeDBInstances", Drop: true, Times: 2}, 3, nil, ""},
+		{"throttled past every attempt", awssim.Fault{Op: "DescribeDBInstances", Code: "Throttling", Times: 100}, 3, dbaas.ErrRateLimited, "Throttling"},
+		{"access denied is not retried", awssim.Fault{Op: "DescribeDBInstances", Status: 403, Code: "AccessDenied"}, 1, dbaas.ErrPermissionDenied, "AccessDenied"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, awssim.Options{}, awsp.Options{MaxAttempts: 3})
 			_, err := e.p.Create(context.Background(), spec("retry", dbaas.MySQL))
 			require.NoError(t, err)
-			e.sim.InjectFault(tt.fault)
+			e.sim.Inject(tt.fault)
 			before := e.sim.Calls("DescribeDBInstances")
 			inst, err := e.p.Get(context.Background(), "retry")
 			assert.Equal(t, tt.calls, e.sim.Calls("DescribeDBInstances")-before)
@@ -195,7 +171,7 @@ func TestThrottledWaitRetries(t *testing.T) {
 	inst, err := e.p.Create(ctx, spec("throttledwait", dbaas.Postgres))
 	require.NoError(t, err)
 	// With no SDK retries left, Wait itself rides out the throttling.
-	e.sim.InjectFault(awssim.Fault{Action: "DescribeDBInstances", Code: "Throttling", Times: 2})
+	e.sim.Inject(awssim.Fault{Op: "DescribeDBInstances", Code: "Throttling", Times: 2})
 	got, err := dbaas.Wait(ctx, e.p, inst.ID, dbaas.WaitOptions{Clock: clock})
 	require.NoError(t, err)
 	assert.Equal(t, dbaas.StatusAvailable, got.Status)
@@ -215,24 +191,23 @@ func TestAllowSendsEachRuleOnce(t *testing.T) {
 
 	// Someone adds b between our look and our call: EC2 refuses the whole
 	// call as a duplicate, and each rule is then sent alone.
-	e.sim.InjectFault(awssim.Fault{Action: "AuthorizeSecurityGroupIngress", Status: 400, Code: "InvalidPermission.Duplicate"})
+	e.sim.Inject(awssim.Fault{Op: "AuthorizeSecurityGroupIngress", Status: 400, Code: "InvalidPermission.Duplicate"})
 	require.NoError(t, e.p.Allow(ctx, "access", b, c))
 	got, err := e.p.Access(ctx, "access")
 	require.NoError(t, err)
-	assert.Equal(t, []dbaas.Source{a, c, b}, got)
+	web := dbaas.Source{Kind: dbaas.SourceSecurityGroup, Value: toolkitGroup(t, e, awsp.DefaultSecurityGroupName, awssim.DefaultVPC)}
+	assert.Equal(t, []dbaas.Source{a, c, b, web}, got)
 
 	require.NoError(t, e.p.Revoke(ctx, "access", a, dbaas.CIDR("198.51.100.0/24")), "revoking an absent source is not an error")
 	got, err = e.p.Access(ctx, "access")
 	require.NoError(t, err)
-	assert.Equal(t, []dbaas.Source{c, b}, got)
+	assert.Equal(t, []dbaas.Source{c, b, web}, got)
 
-	// The rules are TCP on the instance's port in the toolkit's group.
-	var client *ec2.Client
-	require.True(t, e.p.As(&client))
-	out, err := client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{awsp.DefaultSecurityGroupName}}}})
-	require.NoError(t, err)
-	require.Len(t, out.SecurityGroups, 1)
-	for _, perm := range out.SecurityGroups[0].IpPermissions {
+	// The rules are TCP on the instance's port in its own group.
+	own := groupsNamed(t, e, awsp.InstanceSecurityGroupName("access"))
+	require.Len(t, own, 1)
+	assert.Empty(t, groupsNamed(t, e, awsp.DefaultSecurityGroupName)[0].IpPermissions, "the toolkit's group is a source, not a list of rules")
+	for _, perm := range own[0].IpPermissions {
 		assert.Equal(t, "tcp", aws.ToString(perm.IpProtocol))
 		assert.EqualValues(t, 5432, aws.ToInt32(perm.FromPort))
 		assert.EqualValues(t, 5432, aws.ToInt32(perm.ToPort))
@@ -244,7 +219,7 @@ func TestHalfwayFailureIsReportedAndReused(t *testing.T) {
 	ctx := context.Background()
 	s := spec("halfway", dbaas.Postgres)
 	s.Access = []dbaas.Source{dbaas.CIDR("10.0.0.0/16")}
-	e.sim.InjectFault(awssim.Fault{Action: "CreateDBInstance", Status: 400, Code: "InsufficientDBInstanceCapacity"})
+	e.sim.Inject(awssim.Fault{Op: "CreateDBInstance", Status: 400, Code: "InsufficientDBInstanceCapacity"})
 	_, err := e.p.Create(ctx, s)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "security group sg-", "the error says what was made")
@@ -254,13 +229,16 @@ func TestHalfwayFailureIsReportedAndReused(t *testing.T) {
 	require.ErrorAs(t, err, &ae, "and so does the SDK's error")
 	assert.Equal(t, "InsufficientDBInstanceCapacity", ae.ErrorCode())
 	assert.Empty(t, e.sim.Instances())
+	assert.Empty(t, groupsNamed(t, e, awsp.InstanceSecurityGroupName("halfway")), "the instance's own group is removed with the failed create")
+	assert.Len(t, groupsNamed(t, e, "FreshGroup"), 1, "the toolkit's group is kept")
 
 	inst, err := e.p.Create(ctx, s)
 	require.NoError(t, err, "a retry reuses what the first attempt made")
-	assert.EqualValues(t, 1, e.sim.Calls("CreateSecurityGroup"))
+	assert.Len(t, groupsNamed(t, e, "FreshGroup"), 1)
 	got, err := e.p.Access(ctx, inst.ID)
 	require.NoError(t, err)
-	assert.Equal(t, s.Access, got)
+	web := dbaas.Source{Kind: dbaas.SourceSecurityGroup, Value: toolkitGroup(t, e, "FreshGroup", awssim.DefaultVPC)}
+	assert.Equal(t, append(s.Access, web), got)
 
 	// Another process (a fresh Provider) finds the group by name.
 	other, err := awsp.New(ctx, awsp.Options{Region: "us-east-1", BaseEndpoint: e.url, SecurityGroupName: "FreshGroup",
@@ -268,9 +246,10 @@ func TestHalfwayFailureIsReportedAndReused(t *testing.T) {
 			return aws.Credentials{AccessKeyID: "AKIDOTHER", SecretAccessKey: "s"}, nil
 		}))})
 	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, other.Close()) })
 	_, err = other.Create(ctx, spec("halfway2", dbaas.Postgres))
 	require.NoError(t, err)
-	assert.EqualValues(t, 1, e.sim.Calls("CreateSecurityGroup"))
+	assert.Len(t, groupsNamed(t, e, "FreshGroup"), 1)
 }
 
 func TestDeleteTakesFinalSnapshot(t *testing.T) {
@@ -357,6 +336,7 @@ func TestConnectionPassword(t *testing.T) {
 			return aws.Credentials{AccessKeyID: "AKIDOTHER", SecretAccessKey: "s"}, nil
 		})})
 	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, other.Close()) })
 	c, err = other.Connection(ctx, "given")
 	require.NoError(t, err)
 	assert.Equal(t, "Configured-pw1", c.Password.Reveal())
@@ -402,14 +382,18 @@ func TestOpenByName(t *testing.T) {
 	settings := map[string]string{"access_key_id": "AKIDOPEN", "secret_access_key": "s", "security_group_name": "Opened", "vpc_id": "vpc-0abc"}
 	p, err := dbaas.Open(ctx, "aws", dbaas.Config{Region: "us-east-1", BaseURL: url, Settings: settings})
 	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, p.Close()) })
 	_, err = p.Create(ctx, spec("opened", dbaas.Postgres))
 	require.NoError(t, err)
 	var client *ec2.Client
 	require.True(t, p.As(&client))
 	out, err := client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{"vpc-0abc"}}}})
 	require.NoError(t, err)
-	require.Len(t, out.SecurityGroups, 1)
-	assert.Equal(t, "Opened", aws.ToString(out.SecurityGroups[0].GroupName))
+	var names []string
+	for _, g := range out.SecurityGroups {
+		names = append(names, aws.ToString(g.GroupName))
+	}
+	assert.ElementsMatch(t, []string{"Opened", awsp.InstanceSecurityGroupName("opened")}, names)
 
 	bad := []struct {
 		name string
@@ -432,9 +416,10 @@ func TestOpenByName(t *testing.T) {
 		})
 	}
 	// Wrong credentials are a permission error.
-	p, err = dbaas.Open(ctx, "aws", dbaas.Config{Region: "us-east-1", BaseURL: url, Settings: map[string]string{"access_key_id": "AKIDWRONG", "secret_access_key": "s"}})
+	wrong, err := dbaas.Open(ctx, "aws", dbaas.Config{Region: "us-east-1", BaseURL: url, Settings: map[string]string{"access_key_id": "AKIDWRONG", "secret_access_key": "s"}})
 	require.NoError(t, err)
-	_, err = p.List(ctx)
+	t.Cleanup(func() { assert.NoError(t, wrong.Close()) })
+	_, err = wrong.List(ctx)
 	assert.ErrorIs(t, err, dbaas.ErrPermissionDenied)
 }
 
@@ -453,7 +438,9 @@ func TestAs(t *testing.T) {
 	assert.False(t, e.p.As(&h))
 }
 
-func TestConcurrentAllowOnSharedGroup(t *testing.T) {
+// TestConcurrentAllow allows sources on two instances at once: each gets
+// its own, once, whoever won the race, and none of the other's.
+func TestConcurrentAllow(t *testing.T) {
 	e := newEnv(t, awssim.Options{}, awsp.Options{})
 	ctx := context.Background()
 	for _, n := range []string{"cc1", "cc2"} {
@@ -472,9 +459,15 @@ func TestConcurrentAllowOnSharedGroup(t *testing.T) {
 	}
 	wg.Wait()
 	require.NoError(t, errors.Join(errs...))
-	got, err := e.p.Access(ctx, "cc1")
-	require.NoError(t, err)
-	assert.Len(t, got, 4, "each source once, whoever won the race")
+	web := dbaas.Source{Kind: dbaas.SourceSecurityGroup, Value: toolkitGroup(t, e, awsp.DefaultSecurityGroupName, awssim.DefaultVPC)}
+	for id, want := range map[string][]dbaas.Source{
+		"cc1": {dbaas.CIDR("10.0.0.0/24"), dbaas.CIDR("10.0.2.0/24"), web},
+		"cc2": {dbaas.CIDR("10.0.1.0/24"), dbaas.CIDR("10.0.3.0/24"), web},
+	} {
+		got, err := e.p.Access(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, id)
+	}
 }
 
 func TestPrivateNetworkPlacesTheGroup(t *testing.T) {
@@ -497,5 +490,96 @@ func TestPrivateNetworkPlacesTheGroup(t *testing.T) {
 	require.NoError(t, e.p.Allow(ctx, "invpc", dbaas.CIDR("10.9.0.0/16")))
 	got, err := e.p.Access(ctx, "default")
 	require.NoError(t, err)
-	assert.Empty(t, got, "another VPC's group is another access list")
+	assert.Equal(t, []dbaas.Source{{Kind: dbaas.SourceSecurityGroup, Value: toolkitGroup(t, e, awsp.DefaultSecurityGroupName, "vpc-0aaa")}}, got,
+		"the toolkit's group of its own VPC")
+	got, err = e.p.Access(ctx, "invpc")
+	require.NoError(t, err)
+	assert.Equal(t, []dbaas.Source{dbaas.CIDR("10.9.0.0/16"), {Kind: dbaas.SourceSecurityGroup, Value: toolkitGroup(t, e, awsp.DefaultSecurityGroupName, "vpc-0bbb")}}, got)
+}
+
+// TestCloseDropsConnections proves that Close releases the HTTP
+// connections of a provider that made its own client, while the
+// endpoint is still up (a closed simulator would drop them itself), and
+// that calls after Close fail without reaching AWS.
+func TestCloseDropsConnections(t *testing.T) {
+	sim, url, err := awssim.Start(awssim.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, sim.Close()) })
+	baseline := goleak.IgnoreCurrent()
+	ctx := context.Background()
+	p, err := dbaas.Open(ctx, "aws", dbaas.Config{Region: "us-east-1", BaseURL: url,
+		Settings: map[string]string{"access_key_id": "AKIDCLOSE", "secret_access_key": "s"}})
+	require.NoError(t, err)
+	_, err = p.List(ctx)
+	require.NoError(t, err)
+
+	require.NoError(t, p.Close())
+	goleak.VerifyNone(t, baseline)
+	calls := sim.TotalCalls()
+	_, err = p.List(ctx)
+	require.ErrorIs(t, err, dbaas.ErrConflict)
+	assert.Contains(t, err.Error(), "closed")
+	assert.Equal(t, calls, sim.TotalCalls(), "no call after Close")
+	require.NoError(t, p.Close(), "a second Close is not an error")
+}
+
+// TestRestorePoints restores a snapshot and a point in time, and refuses
+// the window entry of Backups given as a snapshot, and a restore that
+// would change the master credentials, before any call.
+func TestRestorePoints(t *testing.T) {
+	clock := fakeclock.NewAuto(start)
+	simOpts := realistic
+	simOpts.Clock = clock
+	e := newEnv(t, simOpts, awsp.Options{})
+	ctx := context.Background()
+	wait := dbaas.WaitOptions{Clock: clock}
+	src, err := e.p.Create(ctx, spec("rsrc", dbaas.Postgres))
+	require.NoError(t, err)
+	_, err = dbaas.Wait(ctx, e.p, src.ID, wait)
+	require.NoError(t, err)
+	b, err := e.p.Backup(ctx, src.ID, "rsrc-snap")
+	require.NoError(t, err)
+	_, err = dbaas.WaitBackup(ctx, e.p, src.ID, b.ID, dbaas.WaitBackupOptions{Clock: clock})
+	require.NoError(t, err)
+	list, err := e.p.Backups(ctx, src.ID)
+	require.NoError(t, err)
+	window := list[len(list)-1]
+	require.Equal(t, dbaas.BackupPointInTime, window.Kind)
+
+	refused := []struct {
+		name  string
+		from  dbaas.RestorePoint
+		spec  func() dbaas.Spec
+		field string
+	}{
+		{"window as a snapshot", dbaas.FromBackup(window.ID), func() dbaas.Spec { return spec("rwin", dbaas.Postgres) }, "dbaas.AtTime"},
+		{"another engine", dbaas.FromBackup(b.ID), func() dbaas.Spec { return spec("reng", dbaas.MySQL) }, "engine"},
+		{"master password", dbaas.FromBackup(b.ID), func() dbaas.Spec {
+			s := spec("rpw", dbaas.Postgres)
+			s.AdminPassword = dbaas.NewSecret("Other-pass1")
+			return s
+		}, "admin_password"},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			restores := e.sim.Calls("RestoreDBInstanceFromDBSnapshot") + e.sim.Calls("RestoreDBInstanceToPointInTime")
+			_, err := e.p.Restore(ctx, tt.from, tt.spec())
+			require.ErrorIs(t, err, dbaas.ErrInvalidArgument)
+			assert.Contains(t, err.Error(), tt.field)
+			assert.Equal(t, restores, e.sim.Calls("RestoreDBInstanceFromDBSnapshot")+e.sim.Calls("RestoreDBInstanceToPointInTime"))
+		})
+	}
+
+	for name, from := range map[string]dbaas.RestorePoint{
+		"rsnap": dbaas.FromBackup(b.ID),
+		"rpitr": dbaas.AtTime(src.ID, window.LatestRestore),
+	} {
+		inst, err := e.p.Restore(ctx, from, spec(name, dbaas.Postgres))
+		require.NoError(t, err, "restore %s", from)
+		assert.Equal(t, name, inst.ID)
+		_, err = dbaas.Wait(ctx, e.p, name, wait)
+		require.NoError(t, err)
+	}
+	assert.EqualValues(t, 1, e.sim.Calls("RestoreDBInstanceFromDBSnapshot"))
+	assert.EqualValues(t, 1, e.sim.Calls("RestoreDBInstanceToPointInTime"))
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
+	"github.com/agiledeploy/dbaaskit/internal/simkit"
 	awsp "github.com/agiledeploy/dbaaskit/providers/aws"
 	"github.com/agiledeploy/dbaaskit/providers/aws/awssim"
 )
@@ -50,6 +51,7 @@ func BenchmarkCreateWait(b *testing.B) {
 		_, err = dbaas.Wait(ctx, p, inst.ID, dbaas.WaitOptions{Clock: clock})
 		require.NoError(b, err)
 		late += clock.Now().Sub(t0) - benchProvision - benchBackup
+		require.NoError(b, p.Close())
 	}
 	n := float64(b.N)
 	b.ReportMetric(float64(e.sim.TotalCalls()-calls0)/n, "calls/op")
@@ -99,11 +101,11 @@ func BenchmarkSDKWaiter(b *testing.B) {
 func BenchmarkSyncAccess(b *testing.B) {
 	for _, bc := range []struct {
 		name string
-		rate float64
+		rate int
 	}{{"unthrottled", 0}, {"throttled", 300}} {
 		b.Run(bc.name, func(b *testing.B) {
 			const instances, workers = 500, 8
-			e := newEnv(b, awssim.Options{RateLimit: bc.rate, Burst: 50, RetryAfter: 50 * time.Millisecond},
+			e := newEnv(b, awssim.Options{RateLimit: simkit.Rate{Limit: bc.rate, Window: time.Second, Burst: 50}, RetryAfter: 50 * time.Millisecond},
 				awsp.Options{MaxBackoff: time.Second})
 			ctx := context.Background()
 			ids := make([]string, instances)
@@ -124,7 +126,7 @@ func BenchmarkSyncAccess(b *testing.B) {
 				}
 				require.NoError(b, err)
 			}
-			throttled0, calls0 := e.sim.Throttled(), e.sim.TotalCalls()
+			throttled0, calls0 := e.sim.RateLimited(), e.sim.TotalCalls()
 			var failed atomic.Int64
 			b.ResetTimer()
 			for round := 0; b.Loop(); round++ {
@@ -151,7 +153,7 @@ func BenchmarkSyncAccess(b *testing.B) {
 			}
 			n := float64(b.N)
 			b.ReportMetric(float64(failed.Load()), "failed")
-			b.ReportMetric(float64(e.sim.Throttled()-throttled0)/n, "throttled/op")
+			b.ReportMetric(float64(e.sim.RateLimited()-throttled0)/n, "throttled/op")
 			b.ReportMetric(float64(e.sim.TotalCalls()-calls0)/n, "calls/op")
 		})
 	}

@@ -14,35 +14,38 @@ import (
 // Connection returns the instance's endpoint (Endpoint.Address, the host
 // alone, and Endpoint.Port), master user and database. The password comes
 // from Secrets Manager when RDS manages it (ManageMasterUserPassword),
-// else from what this Provider set at create, else from
-// Options.MasterPassword: RDS never gives a password back. The CA
+// else from what this Provider set at create (and carried over to the
+// instances it restored from that one's snapshots), else from
+// Options.MasterPassword: RDS never gives a password back. With none of
+// these the Password is empty, as Capabilities.ReadablePassword (false
+// without Options.MasterPassword) says it may be. The CA
 // certificate is Options.CABundlePEM: RDS gives no PEM through its API.
-func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
-	d, err := p.describe(ctx, "connection", id)
+func (d *rdsDriver) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
+	db, err := d.describe(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	inst := toInstance(d, p.opts.Region)
+	inst := toInstance(db, d.opts.Region)
 	if inst.Endpoint.IsZero() {
-		return nil, dbaas.NewError("connection", id, dbaas.ErrConflict, fmt.Errorf("instance is %s and has no endpoint yet: wait until it is available", inst.RawStatus))
+		return nil, &dbaas.Error{Kind: dbaas.ErrConflict, Err: fmt.Errorf("instance is %s and has no endpoint yet: wait until it is available", inst.RawStatus)}
 	}
 	c := &dbaas.ConnectionInfo{
 		Engine:    inst.Engine,
 		Endpoint:  inst.Endpoint,
-		User:      aws.ToString(d.MasterUsername),
-		Database:  aws.ToString(d.DBName),
-		TLS:       p.opts.TLS,
-		CACertPEM: p.opts.CABundlePEM,
+		User:      aws.ToString(db.MasterUsername),
+		Database:  aws.ToString(db.DBName),
+		TLS:       d.opts.TLS,
+		CACertPEM: d.opts.CABundlePEM,
 	}
 	if c.Database == "" && c.Engine == dbaas.Postgres {
 		// RDS makes no database unless asked; PostgreSQL always has this one.
 		c.Database = "postgres"
 	}
 	switch {
-	case d.MasterUserSecret != nil && aws.ToString(d.MasterUserSecret.SecretArn) != "":
-		out, err := p.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: d.MasterUserSecret.SecretArn})
+	case db.MasterUserSecret != nil && aws.ToString(db.MasterUserSecret.SecretArn) != "":
+		out, err := d.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: db.MasterUserSecret.SecretArn})
 		if err != nil {
-			return nil, wrap("connection", id, err)
+			return nil, apiErr(err)
 		}
 		var v struct {
 			Username string `json:"username"`
@@ -50,20 +53,17 @@ func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.Connection
 		}
 		if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &v); err != nil {
 			// The secret's text must not reach the error.
-			return nil, dbaas.NewError("connection", id, nil, fmt.Errorf("master user secret %s is not the JSON RDS writes", aws.ToString(d.MasterUserSecret.SecretArn)))
+			return nil, fmt.Errorf("master user secret %s is not the JSON RDS writes", aws.ToString(db.MasterUserSecret.SecretArn))
 		}
 		c.Password = dbaas.NewSecret(v.Password)
 		if v.Username != "" {
 			c.User = v.Username
 		}
 	default:
-		p.mu.Lock()
-		pw, ok := p.passwords[id]
-		p.mu.Unlock()
-		if ok {
-			c.Password = dbaas.NewSecret(pw)
+		if pw, ok := d.knownPassword(aws.ToString(db.DbiResourceId), id); ok {
+			c.Password = pw
 		} else {
-			c.Password = p.opts.MasterPassword
+			c.Password = d.opts.MasterPassword
 		}
 	}
 	return c, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -12,15 +11,11 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 )
-
-var errEmptyID = errors.New("id is empty")
 
 // Spec.Options keys this provider reads; any other key is refused.
 const (
@@ -70,27 +65,29 @@ type createPlan struct {
 }
 
 // plan checks spec against the rules RDS would apply, before any call.
-func (p *Provider) plan(spec *dbaas.Spec, restore bool) (*createPlan, error) {
-	if err := spec.Validate(); err != nil {
-		return nil, err
-	}
-	pl := &createPlan{port: spec.Port, storageType: "gp3", encrypted: true, subnetGroup: p.opts.SubnetGroup, vpc: p.opts.VPCID}
+// The portable layer has checked the rules every cloud shares, the
+// engine, the access source kinds and the option keys.
+func (d *rdsDriver) plan(spec *dbaas.Spec, restore bool) (*createPlan, error) {
+	pl := &createPlan{port: spec.Port, storageType: "gp3", encrypted: true, subnetGroup: d.opts.SubnetGroup, vpc: d.opts.VPCID}
 	var problems []dbaas.FieldError
 	add := func(field, rule string) { problems = append(problems, dbaas.FieldError{Field: field, Rule: rule}) }
 	if !classRE.MatchString(spec.Size) {
 		add("size", "must be an RDS DB instance class such as db.t3.micro or db.m6g.large")
 	}
-	if pl.port == 0 {
+	switch {
+	case pl.port == 0 && !restore:
 		pl.port = spec.Engine.DefaultPort()
-	} else if pl.port < 1150 {
+	case pl.port == 0:
+		// A restore listens on the source's port, which Restore reads.
+	case pl.port < 1150:
 		add("port", "must be 1150 to 65535 on RDS")
 	}
 	switch {
-	case spec.Region == "" || spec.Region == p.opts.Region:
-	case azRE.MatchString(spec.Region) && strings.HasPrefix(spec.Region, p.opts.Region):
+	case spec.Region == "" || spec.Region == d.opts.Region:
+	case azRE.MatchString(spec.Region) && strings.HasPrefix(spec.Region, d.opts.Region):
 		pl.az = spec.Region
 	default:
-		add("region", fmt.Sprintf("%q is neither the provider's region %s nor one of its availability zones (%sa, %sb, …)", spec.Region, p.opts.Region, p.opts.Region, p.opts.Region))
+		add("region", fmt.Sprintf("%q is neither the provider's region %s nor one of its availability zones (%sa, %sb, …)", spec.Region, d.opts.Region, d.opts.Region, d.opts.Region))
 	}
 	switch {
 	case spec.Nodes > 2:
@@ -147,19 +144,13 @@ func (p *Provider) plan(spec *dbaas.Spec, restore bool) (*createPlan, error) {
 			switch {
 			case v == "":
 				add(field, "is empty, so the final snapshot taken on delete would have no identifier and the delete would fail: name it, or leave the option out to get <name>-final-<time>")
-			case len(v) > 255 || !identifierRE.MatchString(v):
-				add(field, "must be 1 to 255 letters, digits and hyphens, start with a letter, not end with a hyphen and have no two hyphens in a row")
+			case !validIdentifier(v):
+				add(field, identifierRule)
 			}
-		default:
-			add(field, "is unknown: known options are "+strings.Join([]string{OptionFinalSnapshot, OptionManagePassword, OptionStorageEncrypted, OptionStorageType, OptionSubnetGroup}, ", "))
 		}
 	}
 	if _, set := spec.Options[OptionManagePassword]; !set && spec.AdminPassword.IsZero() {
 		pl.managed = true
-	}
-	if err := dbaas.CheckSources(Name, p.Capabilities(), spec.Access); err != nil && errors.Is(err, dbaas.ErrUnsupported) {
-		// Validate has vouched for the sources; only their kind can fail.
-		return nil, err
 	}
 	if restore {
 		if !spec.AdminPassword.IsZero() {
@@ -191,7 +182,7 @@ func newToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (p *Provider) tags(spec *dbaas.Spec, pl *createPlan, token string) []types.Tag {
+func tags(spec *dbaas.Spec, pl *createPlan, token string) []types.Tag {
 	var tags []types.Tag
 	for _, k := range sortedKeys(spec.Tags) {
 		tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(spec.Tags[k])})
@@ -206,35 +197,36 @@ func (p *Provider) tags(spec *dbaas.Spec, pl *createPlan, token string) []types.
 // made lists what a Create made before it failed, for its error.
 type made []string
 
+// wrap adds the list to err, keeping its sentinel and the SDK error
+// reachable (and a *dbaas.Error's field).
 func (m made) wrap(err error) error {
 	if len(m) == 0 || err == nil {
 		return err
 	}
-	what := strings.Join(m, ", ")
-	var de *dbaas.Error
-	if !errors.As(err, &de) {
-		return fmt.Errorf("%w (already made and kept, a retry reuses them: %s)", err, what)
+	note := func(err error) error {
+		return fmt.Errorf("%w (already made and kept, a retry reuses them: %s)", err, strings.Join(m, ", "))
 	}
-	// Keep the sentinel and the SDK error reachable; add the note.
-	c := *de
-	if de.Err == nil {
-		c.Err = fmt.Errorf("already made and kept, a retry reuses them: %s", what)
-	} else {
-		c.Err = fmt.Errorf("%w (already made and kept, a retry reuses them: %s)", de.Err, what)
+	if de, ok := err.(*dbaas.Error); ok && de.Err != nil {
+		c := *de
+		c.Err = note(de.Err)
+		return &c
 	}
-	return &c
+	return note(err)
 }
 
 // Create checks spec (no call when it is invalid), ensures the security
 // group and its access rules, and starts CreateDBInstance. It returns at
 // once with status provisioning.
-func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance, error) {
-	pl, err := p.plan(&spec, false)
+func (d *rdsDriver) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance, error) {
+	pl, err := d.plan(&spec, false)
 	if err != nil {
-		return nil, dbaas.NewError("create", spec.Name, dbaas.Kind(err), err)
+		return nil, err
+	}
+	if err := d.exists(ctx, spec.Name); err != nil {
+		return nil, err
 	}
 	var m made
-	groupID, err := p.prepare(ctx, "create", &spec, pl, &m)
+	groupID, err := d.prepare(ctx, &spec, pl, int32(pl.port), &m)
 	if err != nil {
 		return nil, m.wrap(err)
 	}
@@ -252,7 +244,7 @@ func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance
 		DeletionProtection:   aws.Bool(spec.DeletionProtection),
 		CopyTagsToSnapshot:   aws.Bool(true),
 		VpcSecurityGroupIds:  []string{groupID},
-		Tags:                 p.tags(&spec, pl, token),
+		Tags:                 tags(&spec, pl, token),
 	}
 	if spec.Version != "" {
 		in.EngineVersion = aws.String(spec.Version)
@@ -279,139 +271,112 @@ func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance
 	if spec.BackupRetentionDays > 0 {
 		in.BackupRetentionPeriod = aws.Int32(int32(spec.BackupRetentionDays))
 	}
-	out, err := p.rds.CreateDBInstance(ctx, in)
-	if err != nil {
-		if code(err) == "DBInstanceAlreadyExists" {
-			if inst, ok := p.ours(ctx, spec.Name, token); ok {
-				p.remember(spec.Name, spec.AdminPassword)
-				return inst, nil
+	return d.launch(ctx, spec.Name, token, m, groupID, spec.AdminPassword, func() (*types.DBInstance, error) {
+		out, err := d.rds.CreateDBInstance(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return out.DBInstance, nil
+	})
+}
+
+// launch sends a create or restore call and returns the instance it
+// starts; when it fails, the instance's own security group is removed. When the SDK resent a call whose answer was lost and RDS
+// refused the resend as a duplicate, the instance carrying this call's
+// token is the one it made: it is returned, never reported as a conflict
+// or made twice. A known password is kept for Connection.
+func (d *rdsDriver) launch(ctx context.Context, name, token string, m made, groupID string, password dbaas.Secret, call func() (*types.DBInstance, error)) (*dbaas.Instance, error) {
+	db, err := call()
+	if code(err) == "DBInstanceAlreadyExists" {
+		if mine, derr := d.describe(ctx, name); derr == nil {
+			if v, ok := tagValue(mine.TagList, tagCreateToken); ok && v == token {
+				db, err = mine, nil
 			}
 		}
-		return nil, m.wrap(wrap("create", spec.Name, err))
 	}
-	p.remember(spec.Name, spec.AdminPassword)
-	return toInstance(out.DBInstance, p.opts.Region), nil
-}
-
-// ours returns the instance id when this Create call made it: the SDK
-// retried a CreateDBInstance whose answer was lost, and the retry was
-// refused as a duplicate.
-func (p *Provider) ours(ctx context.Context, id, token string) (*dbaas.Instance, bool) {
-	d, err := p.describe(ctx, "create", id)
 	if err != nil {
-		return nil, false
+		return nil, m.wrap(withNote(apiErr(err), d.undo(groupID)))
 	}
-	if v, ok := tagValue(d.TagList, tagCreateToken); ok && v == token {
-		return toInstance(d, p.opts.Region), true
+	if !password.IsZero() {
+		d.mu.Lock()
+		d.passwords[passwordKey(aws.ToString(db.DbiResourceId), name)] = password
+		d.mu.Unlock()
 	}
-	return nil, false
-}
-
-func (p *Provider) remember(id string, pw dbaas.Secret) {
-	if pw.IsZero() {
-		return
-	}
-	p.mu.Lock()
-	p.passwords[id] = pw.Reveal()
-	p.mu.Unlock()
+	return toInstance(db, d.opts.Region), nil
 }
 
 // prepare ensures what an instance needs before it is created: the subnet
-// group, the security group and the access rules of spec. It returns the
-// security group id and adds what it made to m.
-func (p *Provider) prepare(ctx context.Context, op string, spec *dbaas.Spec, pl *createPlan, m *made) (string, error) {
-	if pl.subnetGroup == "" && len(p.opts.SubnetIDs) > 0 {
-		if err := p.ensureSubnetGroup(ctx, op, m); err != nil {
+// group, the toolkit's security group and the instance's own group in
+// the instance's VPC, holding a rule from the toolkit's group and the
+// access rules of spec on the port. It returns the own group, made here
+// (and removed again when a later step fails), and adds the shared
+// things it made to m.
+func (d *rdsDriver) prepare(ctx context.Context, spec *dbaas.Spec, pl *createPlan, port int32, m *made) (string, error) {
+	if pl.subnetGroup == "" && len(d.opts.SubnetIDs) > 0 {
+		if err := d.ensureSubnetGroup(ctx, m); err != nil {
 			return "", err
 		}
 		pl.subnetGroup = DefaultSubnetGroupName
 	}
-	groupID, err := p.ensureGroup(ctx, op, pl.vpc, m)
+	vpc, err := d.vpcOf(ctx, spec, pl)
 	if err != nil {
 		return "", err
 	}
-	if len(spec.Access) > 0 {
-		if err := p.authorize(ctx, op, spec.Name, groupID, int32(pl.port), spec.Access); err != nil {
-			return "", err
-		}
-	}
-	return groupID, nil
-}
-
-// ensureGroup finds the security group of the configured name in vpc (""
-// is the account's default VPC), or creates it.
-func (p *Provider) ensureGroup(ctx context.Context, op, vpc string, m *made) (string, error) {
-	p.mu.Lock()
-	id := p.groupIDs[vpc]
-	p.mu.Unlock()
-	if id != "" {
-		return id, nil
-	}
-	id, err := p.findGroup(ctx, op, vpc)
+	toolkit, err := d.ensureToolkitGroup(ctx, vpc, m)
 	if err != nil {
 		return "", err
 	}
-	if id == "" {
-		in := &ec2.CreateSecurityGroupInput{
-			GroupName:   aws.String(p.opts.SecurityGroupName),
-			Description: aws.String("Database access for the Agile Deployment Toolkit (dbaaskit)"),
-		}
-		if vpc != "" {
-			in.VpcId = aws.String(vpc)
-		}
-		out, err := p.ec2.CreateSecurityGroup(ctx, in)
-		switch {
-		case code(err) == "InvalidGroup.Duplicate":
-			// Made by someone else since we looked: use theirs.
-			if id, err = p.findGroup(ctx, op, vpc); err != nil {
-				return "", err
-			}
-		case err != nil:
-			return "", wrap(op, p.opts.SecurityGroupName, err)
-		default:
-			id = aws.ToString(out.GroupId)
-			*m = append(*m, "security group "+id+" ("+p.opts.SecurityGroupName+")")
-		}
+	id, err := d.freshGroup(ctx, InstanceSecurityGroupName(spec.Name), vpc, "Access to the RDS instance "+spec.Name+" (dbaaskit)")
+	if err != nil {
+		return "", err
 	}
-	if id == "" {
-		return "", dbaas.NewError(op, p.opts.SecurityGroupName, dbaas.ErrConflict, errors.New("security group vanished while it was being made"))
+	sources := append([]dbaas.Source{{Kind: dbaas.SourceSecurityGroup, Value: toolkit}}, spec.Access...)
+	if err := d.authorize(ctx, id, port, sources); err != nil {
+		return "", withNote(err, d.undo(id))
 	}
-	p.mu.Lock()
-	p.groupIDs[vpc] = id
-	p.mu.Unlock()
 	return id, nil
 }
 
-func (p *Provider) findGroup(ctx context.Context, op, vpc string) (string, error) {
-	in := &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{p.opts.SecurityGroupName}}}}
-	if vpc != "" {
-		in.Filters = append(in.Filters, ec2types.Filter{Name: aws.String("vpc-id"), Values: []string{vpc}})
+// exists refuses a create or restore of a name an instance has, before
+// anything is made or changed.
+func (d *rdsDriver) exists(ctx context.Context, name string) error {
+	_, err := d.describe(ctx, name)
+	switch {
+	case err == nil:
+		return &dbaas.Error{Kind: dbaas.ErrAlreadyExists, Err: fmt.Errorf("an RDS instance named %s exists", name)}
+	case isNotFound(err):
+		return nil
 	}
-	out, err := p.ec2.DescribeSecurityGroups(ctx, in)
-	if err != nil {
-		return "", wrap(op, p.opts.SecurityGroupName, err)
-	}
-	for _, g := range out.SecurityGroups {
-		if aws.ToString(g.GroupName) == p.opts.SecurityGroupName {
-			return aws.ToString(g.GroupId), nil
-		}
-	}
-	return "", nil
+	return err
 }
 
-func (p *Provider) ensureSubnetGroup(ctx context.Context, op string, m *made) error {
-	p.mu.Lock()
-	ok := p.subnetsOK
-	p.mu.Unlock()
+// withNote adds note to err, keeping its sentinel and the SDK's error
+// reachable.
+func withNote(err error, note string) error {
+	if note == "" || err == nil {
+		return err
+	}
+	if de, ok := err.(*dbaas.Error); ok && de.Err != nil {
+		c := *de
+		c.Err = fmt.Errorf("%w (%s)", de.Err, note)
+		return &c
+	}
+	return fmt.Errorf("%w (%s)", err, note)
+}
+
+func (d *rdsDriver) ensureSubnetGroup(ctx context.Context, m *made) error {
+	d.mu.Lock()
+	ok := d.subnetsOK
+	d.mu.Unlock()
 	if ok {
 		return nil
 	}
-	_, err := p.rds.DescribeDBSubnetGroups(ctx, &rds.DescribeDBSubnetGroupsInput{DBSubnetGroupName: aws.String(DefaultSubnetGroupName)})
+	_, err := d.rds.DescribeDBSubnetGroups(ctx, &rds.DescribeDBSubnetGroupsInput{DBSubnetGroupName: aws.String(DefaultSubnetGroupName)})
 	if code(err) == "DBSubnetGroupNotFoundFault" {
-		_, err = p.rds.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{
+		_, err = d.rds.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{
 			DBSubnetGroupName:        aws.String(DefaultSubnetGroupName),
 			DBSubnetGroupDescription: aws.String("Subnets of the Agile Deployment Toolkit's databases (dbaaskit)"),
-			SubnetIds:                p.opts.SubnetIDs,
+			SubnetIds:                d.opts.SubnetIDs,
 		})
 		switch {
 		case code(err) == "DBSubnetGroupAlreadyExists":
@@ -421,11 +386,11 @@ func (p *Provider) ensureSubnetGroup(ctx context.Context, op string, m *made) er
 		}
 	}
 	if err != nil {
-		return wrap(op, DefaultSubnetGroupName, err)
+		return apiErr(err)
 	}
-	p.mu.Lock()
-	p.subnetsOK = true
-	p.mu.Unlock()
+	d.mu.Lock()
+	d.subnetsOK = true
+	d.mu.Unlock()
 	return nil
 }
 

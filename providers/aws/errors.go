@@ -1,7 +1,6 @@
 package aws
 
 import (
-	"context"
 	"errors"
 	"strings"
 
@@ -85,8 +84,8 @@ var paramFields = []struct{ param, field string }{
 	{"storage type", "options[storage_type]"},
 	{"Port", "port"},
 	{"port", "port"},
-	{"RestoreTime", "backup_id"},
-	{"Restore time", "backup_id"},
+	{"RestoreTime", "from.time"},
+	{"Restore time", "from.time"},
 	{"DB engine", "engine"},
 	{"Engine", "engine"},
 }
@@ -112,30 +111,27 @@ func fieldOf(msg string) string {
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-// wrap turns an SDK error into a *dbaas.Error whose Kind is the matching
-// sentinel and whose cause stays reachable with errors.As (smithy.APIError,
-// the typed RDS faults).
-func wrap(op, id string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var de *dbaas.Error
-	if errors.As(err, &de) {
+// ErrorKind maps the RDS, EC2 or Secrets Manager error code inside err
+// to its sentinel; the SDK's error stays reachable with errors.As
+// (smithy.APIError, the typed RDS faults).
+func (d *rdsDriver) ErrorKind(err error) error { return errorKinds[code(err)] }
+
+// apiErr is an SDK error as the driver returns it: as it is, or, for an
+// invalid parameter whose message names a Spec field, with that field.
+func apiErr(err error) error {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || errorKinds[ae.ErrorCode()] != dbaas.ErrInvalidArgument {
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return dbaas.NewError(op, id, nil, err)
+	if f := fieldOf(ae.ErrorMessage()); f != "" {
+		return &dbaas.Error{Kind: dbaas.ErrInvalidArgument, Field: f, Err: err}
 	}
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return dbaas.NewError(op, id, nil, err)
-	}
-	kind := errorKinds[ae.ErrorCode()]
-	e := dbaas.NewError(op, id, kind, err)
-	if kind == dbaas.ErrInvalidArgument {
-		e.Field = fieldOf(ae.ErrorMessage())
-	}
-	return e
+	return err
+}
+
+// isNotFound reports whether err says the resource does not exist.
+func isNotFound(err error) bool {
+	return errors.Is(err, dbaas.ErrNotFound) || errorKinds[code(err)] == dbaas.ErrNotFound
 }
 
 // code returns the API error code inside err, or "".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -31,6 +32,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer p.Close()
 	inst, err := p.Create(ctx, dbaas.Spec{
 		Name:   "shop",
 		Engine: dbaas.Postgres,
@@ -51,11 +53,21 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(access)
+	// The instance's access list holds its own sources and the security
+	// group of the toolkit's web servers (AgileDeploymentToolkitSecurityGroup),
+	// whose id is what to launch web servers in.
+	for _, s := range access {
+		if s.Kind == dbaas.SourceSecurityGroup {
+			fmt.Println("web servers:", s.Kind, strings.HasPrefix(s.Value, "sg-"))
+			continue
+		}
+		fmt.Println(s)
+	}
 	// Output:
 	// provisioning
 	// available 5432
-	// [cidr:10.0.0.0/16]
+	// cidr:10.0.0.0/16
+	// web servers: sg true
 }
 
 // Example_open opens the provider by name with the settings a shell
@@ -73,6 +85,7 @@ func Example_open() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer p.Close()
 	caps := p.Capabilities()
 	fmt.Println(caps.SourceKinds, caps.FinalBackup, caps.TypicalProvisioning)
 	// Output: [cidr sg] true 12m0s

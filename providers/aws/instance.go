@@ -2,6 +2,8 @@ package aws
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -60,8 +62,8 @@ var statusMap = map[string]dbaas.Status{
 	"storage-full": dbaas.StatusFailed,
 }
 
-// NormalizeStatus maps an RDS status word to the normalized status.
-func NormalizeStatus(raw string) dbaas.Status {
+// normalizeStatus maps an RDS status word to the normalized status.
+func normalizeStatus(raw string) dbaas.Status {
 	if s, ok := statusMap[strings.ToLower(raw)]; ok {
 		return s
 	}
@@ -81,7 +83,7 @@ func toInstance(d *types.DBInstance, region string) *dbaas.Instance {
 		Nodes:     1,
 		StorageGB: int(aws.ToInt32(d.AllocatedStorage)),
 	}
-	inst.Status = NormalizeStatus(inst.RawStatus)
+	inst.Status = normalizeStatus(inst.RawStatus)
 	if e, err := dbaas.ParseEngine(string(inst.Engine)); err == nil {
 		inst.Engine = e
 	}
@@ -121,41 +123,52 @@ func tagValue(tags []types.Tag, key string) (string, bool) {
 }
 
 // describe returns the RDS instance id.
-func (p *Provider) describe(ctx context.Context, op, id string) (*types.DBInstance, error) {
-	if id == "" {
-		return nil, dbaas.NewError(op, id, dbaas.ErrInvalidArgument, errEmptyID)
+func (d *rdsDriver) describe(ctx context.Context, id string) (*types.DBInstance, error) {
+	out, err := d.rds.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
+	if isNotFound(err) {
+		d.gone(ctx, id)
 	}
-	out, err := p.rds.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
 	if err != nil {
-		return nil, wrap(op, id, err)
+		return nil, apiErr(err)
 	}
 	if len(out.DBInstances) == 0 {
-		return nil, dbaas.NewError(op, id, dbaas.ErrNotFound, nil)
+		return nil, &dbaas.Error{Kind: dbaas.ErrNotFound, Err: errors.New("RDS describes no such DB instance")}
 	}
 	return &out.DBInstances[0], nil
 }
 
 // Get returns the instance, or ErrNotFound.
-func (p *Provider) Get(ctx context.Context, id string) (*dbaas.Instance, error) {
-	d, err := p.describe(ctx, "get", id)
+func (d *rdsDriver) Get(ctx context.Context, id string) (*dbaas.Instance, error) {
+	db, err := d.describe(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return toInstance(d, p.opts.Region), nil
+	return toInstance(db, d.opts.Region), nil
 }
 
 // List returns every DB instance of the region, reading every page.
-func (p *Provider) List(ctx context.Context) ([]*dbaas.Instance, error) {
+func (d *rdsDriver) List(ctx context.Context) ([]*dbaas.Instance, error) {
 	var out []*dbaas.Instance
-	pages := rds.NewDescribeDBInstancesPaginator(p.rds, &rds.DescribeDBInstancesInput{})
+	pages := rds.NewDescribeDBInstancesPaginator(d.rds, &rds.DescribeDBInstancesInput{})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, wrap("list", "", err)
+			return nil, apiErr(err)
 		}
 		for i := range page.DBInstances {
-			out = append(out, toInstance(&page.DBInstances[i], p.opts.Region))
+			out = append(out, toInstance(&page.DBInstances[i], d.opts.Region))
 		}
+	}
+	d.mu.Lock()
+	var gone []string
+	for id := range d.pendingGroups {
+		if !slices.ContainsFunc(out, func(i *dbaas.Instance) bool { return i.ID == id }) {
+			gone = append(gone, id)
+		}
+	}
+	d.mu.Unlock()
+	for _, id := range gone {
+		d.gone(ctx, id)
 	}
 	return out, nil
 }

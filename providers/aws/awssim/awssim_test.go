@@ -27,6 +27,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
+	"github.com/agiledeploy/dbaaskit/internal/simkit"
 	"github.com/agiledeploy/dbaaskit/providers/aws/awssim"
 )
 
@@ -148,9 +149,15 @@ func TestInstanceLifeCycle(t *testing.T) {
 	require.ErrorAs(t, err, &nf)
 	assert.Equal(t, http.StatusNotFound, httpStatus(t, err))
 
-	final, err := c.rds.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBInstanceIdentifier: aws.String("life")})
+	// DBInstanceIdentifier must name an existing instance: the snapshots
+	// of a deleted one are found in the full list.
+	none, err := c.rds.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBInstanceIdentifier: aws.String("life")})
+	require.NoError(t, err)
+	assert.Empty(t, none.DBSnapshots)
+	final, err := c.rds.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{})
 	require.NoError(t, err)
 	require.Len(t, final.DBSnapshots, 1, "automated backups go with the instance, the final snapshot stays")
+	assert.Equal(t, "life", aws.ToString(final.DBSnapshots[0].DBInstanceIdentifier))
 	assert.Equal(t, "life-final", aws.ToString(final.DBSnapshots[0].DBSnapshotIdentifier))
 	assert.Equal(t, "available", aws.ToString(final.DBSnapshots[0].Status))
 	assert.Equal(t, []types.Tag{{Key: aws.String("team"), Value: aws.String("web")}}, final.DBSnapshots[0].TagList, "CopyTagsToSnapshot")
@@ -274,7 +281,8 @@ func TestRestores(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "creating", aws.ToString(out.DBInstance.DBInstanceStatus))
 	assert.Equal(t, "postgres", aws.ToString(out.DBInstance.Engine))
-	require.NotNil(t, out.DBInstance.MasterUserSecret, "a managed password stays managed")
+	assert.Nil(t, out.DBInstance.MasterUserSecret, "RDS makes no managed secret for a restored instance")
+	assert.EqualValues(t, 5432, aws.ToInt32(out.DBInstance.DbInstancePort), "the snapshot's port")
 
 	d := describe(t, c, "src")
 	latest := aws.ToTime(d.LatestRestorableTime)
@@ -417,15 +425,15 @@ func TestFaultsAreRetriedBySDK(t *testing.T) {
 		name  string
 		fault awssim.Fault
 	}{
-		{"503", awssim.Fault{Action: "DescribeDBInstances", Status: http.StatusServiceUnavailable, Times: 2}},
-		{"throttling", awssim.Fault{Action: "DescribeDBInstances", Status: http.StatusBadRequest, Code: "Throttling", Times: 2}},
-		{"dropped", awssim.Fault{Action: "DescribeDBInstances", Drop: true, Times: 2}},
-		{"slow", awssim.Fault{Action: "DescribeDBInstances", Latency: 50 * time.Millisecond, Times: 2}},
+		{"503", awssim.Fault{Op: "DescribeDBInstances", Status: http.StatusServiceUnavailable, Times: 2}},
+		{"throttling", awssim.Fault{Op: "DescribeDBInstances", Status: http.StatusBadRequest, Code: "Throttling", Times: 2}},
+		{"dropped", awssim.Fault{Op: "DescribeDBInstances", Drop: true, Times: 2}},
+		{"slow", awssim.Fault{Op: "DescribeDBInstances", Latency: 50 * time.Millisecond, Times: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newSim(t, awssim.Options{}, 3)
-			c.sim.InjectFault(tt.fault)
+			c.sim.Inject(tt.fault)
 			_, err := c.rds.DescribeDBInstances(context.Background(), &rds.DescribeDBInstancesInput{})
 			require.NoError(t, err)
 			want := int64(3)
@@ -439,7 +447,7 @@ func TestFaultsAreRetriedBySDK(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	clock := fakeclock.New(start)
-	c := newSim(t, awssim.Options{Clock: clock, RateLimit: 1, Burst: 2, RetryAfter: 300 * time.Millisecond}, 1)
+	c := newSim(t, awssim.Options{Clock: clock, RateLimit: simkit.Rate{Limit: 1, Window: time.Second, Burst: 2}, RetryAfter: 300 * time.Millisecond}, 1)
 	ctx := context.Background()
 	for range 2 {
 		_, err := c.rds.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{})

@@ -14,8 +14,11 @@
 // RestoreDBInstanceFromDBSnapshot, RestoreDBInstanceToPointInTime,
 // AddTagsToResource, CreateDBSubnetGroup, DescribeDBSubnetGroups; EC2
 // CreateSecurityGroup, DescribeSecurityGroups, DeleteSecurityGroup,
-// AuthorizeSecurityGroupIngress, RevokeSecurityGroupIngress; Secrets
-// Manager GetSecretValue.
+// AuthorizeSecurityGroupIngress, RevokeSecurityGroupIngress, DescribeVpcs;
+// Secrets Manager GetSecretValue. DescribeDBSnapshots with
+// DBInstanceIdentifier lists nothing for an instance that does not exist
+// (RDS documents that it must), and a restored instance has the source's
+// master password and no managed secret (but see Options.Backend).
 //
 // Instances live through RDS's asynchronous life cycle on an injectable
 // clock: creating (Options.ProvisionDelay), backing-up while the first
@@ -26,9 +29,10 @@
 // does (identifiers, instance classes, engine versions, storage bounds,
 // password rules, ports). Options.RateLimit answers beyond a sustained
 // rate with Throttling (RDS) or RequestLimitExceeded (EC2) and an
-// x-amz-retry-after header; InjectFault adds 5xx answers, latency and
+// x-amz-retry-after header; Inject adds 5xx answers, latency and
 // dropped connections, before or after the request takes effect. Calls
-// counts requests per action. Options.Backend puts a real database behind
+// counts requests per action and Writes those that change something.
+// Options.Backend puts a real database behind
 // each instance. When the Backend is also a simdb.Snapshotter, manual and
 // final snapshots copy the instance's data before CreateDBSnapshot or
 // DeleteDBInstance answers, a restore from them attaches that copy, and

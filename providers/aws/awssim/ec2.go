@@ -55,6 +55,8 @@ func (s *Server) ec2(req *request) ([]byte, error) {
 		result, err = s.changeIngress(req, true)
 	case "RevokeSecurityGroupIngress":
 		result, err = s.changeIngress(req, false)
+	case "DescribeVpcs":
+		result, err = s.describeVpcs(req)
 	default:
 		return nil, &apiError{status: http.StatusBadRequest, code: "InvalidAction", msg: "The action " + req.action + " is not valid for this web service."}
 	}

@@ -483,7 +483,7 @@ func (s *Server) attachFrom(ctx context.Context, id, engine, version, dataKey st
 		if snap, ok := s.opts.Backend.(simdb.Snapshotter); ok && dataKey != "" {
 			db, err = snap.Restore(ctx, dataKey, id, e, version)
 		} else {
-			db, err = s.opts.Backend.Attach(ctx, id, e, version)
+			db, err = simdb.Attach(ctx, s.opts.Backend, id, e, version, s.account(id))
 		}
 	}
 	s.mu.Lock()
@@ -500,10 +500,27 @@ func (s *Server) attachFrom(ctx context.Context, id, engine, version, dataKey st
 		return
 	}
 	inst.db = db
+	if _, kept := s.opts.Backend.(simdb.AccountAttacher); kept && dataKey == "" {
+		// The server was made with the master user, password and
+		// database the instance was created with, as RDS's is.
+		return
+	}
 	inst.User, inst.password, inst.DBName = db.User, db.Password.Reveal(), db.Database
 	if inst.secretARN != "" {
 		s.secrets[inst.secretARN].set(db.User, db.Password.Reveal())
 	}
+}
+
+// account is the master user, password and database instance id was
+// created with, for the server behind it.
+func (s *Server) account(id string) simdb.Account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst, ok := s.instances[id]
+	if !ok {
+		return simdb.Account{}
+	}
+	return simdb.Account{User: inst.User, Password: dbaas.NewSecret(inst.password), Database: inst.DBName}
 }
 
 func (s *Server) describeDBInstances(req *request) (any, error) {
@@ -705,7 +722,7 @@ func (s *Server) describeDBSnapshots(req *request) (any, error) {
 	var match []*snapshot
 	for _, k := range s.snapOrder {
 		sn := s.snapshots[k]
-		if id != "" && sn.InstanceID != id {
+		if id != "" && (sn.InstanceID != id || !s.describesSnapshotsOfLocked(id)) {
 			continue
 		}
 		if typ != "" && sn.Type != typ {
@@ -781,13 +798,13 @@ func (s *Server) addInstanceLocked(inst *instance, set instanceSettings, managed
 }
 
 // newInstanceFromLocked makes the instance a restore creates from the
-// copy sn of its source; a managed password stays managed.
+// copy sn of its source, with the source's master password.
 func (s *Server) newInstanceFromLocked(id string, set instanceSettings, sn *snapshot, now time.Time) (*instance, error) {
 	inst := &instance{
 		ID: id, Engine: sn.Engine, Version: sn.Version, User: sn.User, Storage: sn.Storage,
 		Retention: 1, Encrypted: sn.Encrypted, password: sn.password,
 	}
-	if err := s.addInstanceLocked(inst, set, sn.secretARN != "", now); err != nil {
+	if err := s.addInstanceLocked(inst, set, s.restoredManaged(), now); err != nil {
 		return nil, err
 	}
 	return inst, nil

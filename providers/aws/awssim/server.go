@@ -1,6 +1,7 @@
 package awssim
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,11 +16,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
 	"github.com/agiledeploy/dbaaskit/internal/simhttp"
+	"github.com/agiledeploy/dbaaskit/internal/simkit"
 )
 
 // Options configures a Server. The zero value is a working simulator on
@@ -38,20 +38,24 @@ type Options struct {
 	// gone.
 	DeleteDelay time.Duration
 	// Backend, when set, attaches a real database to each instance: its
-	// endpoint is the instance's Endpoint and its user and password are
-	// the master user's (readable through the managed secret).
+	// endpoint is the instance's Endpoint. A simdb.AccountAttacher makes
+	// it with the master user, password and database given at create, as
+	// RDS does; another Backend's own user, password and database become
+	// the master user's (readable through the managed secret). A restored instance
+	// served by such another Backend has credentials of its own, which the
+	// simulator then holds in a managed secret, unlike RDS.
 	Backend simdb.Backend
 	// Token, when set, is the only access key id accepted; otherwise any
 	// non-empty one is.
 	Token string
 	// Region is the region in ARNs and host names; default us-east-1.
 	Region string
-	// RateLimit is the sustained number of requests per second each
-	// service accepts before it answers with its throttling error; 0
-	// means no limit. Burst is the bucket size (default 1 when RateLimit
-	// is set).
-	RateLimit float64
-	Burst     int
+	// RateLimit is how many requests each service (RDS, EC2, Secrets
+	// Manager) accepts per Window before it answers with its throttling
+	// error, refilled continuously; Burst is the bucket's size. AWS
+	// limits are per second: give Window (default one minute). A zero
+	// Limit means no limit.
+	RateLimit simkit.Rate
 	// RetryAfter is the x-amz-retry-after value (milliseconds) sent with
 	// throttling errors; default 100.
 	RetryAfter time.Duration
@@ -62,33 +66,28 @@ type Options struct {
 	MaxRules int
 }
 
-// Fault is a failure the server injects into the next matching request.
-type Fault struct {
-	// Action limits the fault to one operation ("CreateDBInstance",
-	// "AuthorizeSecurityGroupIngress"); empty matches any.
-	Action string
-	// Status and Code answer with this HTTP status and error code (for
-	// example 503 "ServiceUnavailable", 400 "Throttling") in the
-	// service's error format.
-	Status int
-	Code   string
-	// Drop closes the connection without an answer. With AfterApply the
-	// request is carried out first, so the client cannot know it worked:
-	// the case that duplicates a create when a client retries blindly.
-	Drop       bool
-	AfterApply bool
-	// Latency delays the answer.
-	Latency time.Duration
-	// Times is how many requests the fault hits; 0 means 1.
-	Times int
-}
+// Fault is a failure injected with Inject. Fault.Op matches the
+// operation names Calls counts: the action ("CreateDBInstance",
+// "AuthorizeSecurityGroupIngress", "GetSecretValue"), whatever the
+// service. Fault.Code is the error code ("Throttling",
+// "InvalidPermission.Duplicate"); a Code alone answers 400, and a
+// throttling code carries x-amz-retry-after (Fault.RetryAfter, or
+// Options.RetryAfter).
+type Fault = simkit.Fault
 
 // Server simulates the RDS, EC2 (security groups) and Secrets Manager
 // Query and JSON APIs. It implements http.Handler and is safe for
 // concurrent use.
+//
+// The embedded Controls inject faults (Inject) and count calls (Calls,
+// TotalCalls, Writes, RateLimited).
 type Server struct {
+	*simkit.Controls
 	opts  Options
 	clock dbaas.Clock
+	kit   *simkit.Kit
+	// limiter keys its buckets by service.
+	limiter *simkit.Limiter
 
 	mu         sync.Mutex
 	instances  map[string]*instance
@@ -98,11 +97,6 @@ type Server struct {
 	groups     map[string]*securityGroup
 	subnetGrps map[string]*subnetGroup
 	secrets    map[string]*secret
-	faults     []*Fault
-	limiters   map[string]*rate.Limiter
-
-	calls     sync.Map // "Service Action" -> *atomic.Int64
-	throttled atomic.Int64
 
 	// Background work: Backend Attach and Detach run outside the lock.
 	bgWG sync.WaitGroup
@@ -110,8 +104,6 @@ type Server struct {
 	// which its Detach waits for.
 	dataBusy map[string]*sync.WaitGroup
 	closed   atomic.Bool
-	closeCtx context.Context
-	cancel   context.CancelFunc
 
 	srv *simhttp.Server
 }
@@ -130,22 +122,18 @@ func New(opts Options) *Server {
 	if opts.MaxRules <= 0 {
 		opts.MaxRules = 60
 	}
-	if opts.RateLimit > 0 && opts.Burst <= 0 {
-		opts.Burst = 1
-	}
-	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		opts:       opts,
 		clock:      opts.Clock,
+		limiter:    simkit.NewLimiter(opts.Clock, opts.RateLimit),
 		instances:  map[string]*instance{},
 		snapshots:  map[string]*snapshot{},
 		groups:     map[string]*securityGroup{},
 		subnetGrps: map[string]*subnetGroup{},
 		secrets:    map[string]*secret{},
-		limiters:   map[string]*rate.Limiter{},
-		closeCtx:   ctx,
-		cancel:     cancel,
 	}
+	s.kit = simkit.New(simkit.Config{Clock: opts.Clock, Latency: opts.Latency, Errors: simkit.ErrorWriterFunc(s.writeKitError)})
+	s.Controls = s.kit.Controls()
 	s.groups[defaultGroupID] = &securityGroup{ID: defaultGroupID, Name: "default", Description: "default VPC security group", VpcID: DefaultVPC}
 	return s
 }
@@ -170,8 +158,8 @@ func (s *Server) Close() error {
 		return nil
 	}
 	var errs []error
-	// Wake handlers that sleep on injected latency, so shutdown is quick.
-	s.cancel()
+	// End requests held by injected latency, so shutdown is quick.
+	s.kit.Close()
 	if s.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := s.srv.Shutdown(ctx); err != nil {
@@ -204,58 +192,16 @@ func (s *Server) Close() error {
 			cancel()
 		}
 	}
-	if s.opts.Backend != nil {
-		for _, k := range keys {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			if err := s.opts.Backend.Detach(ctx, k); err != nil {
-				errs = append(errs, fmt.Errorf("awssim: detach %s: %w", k, err))
-			}
-			cancel()
-		}
+	if err := simkit.DetachAll(s.opts.Backend, keys); err != nil {
+		errs = append(errs, fmt.Errorf("awssim: %w", err))
 	}
 	return errors.Join(errs...)
 }
 
-// InjectFault queues f; each request takes the first queued fault that
-// matches its action.
-func (s *Server) InjectFault(f Fault) {
-	if f.Times <= 0 {
-		f.Times = 1
-	}
-	s.mu.Lock()
-	s.faults = append(s.faults, &f)
-	s.mu.Unlock()
-}
-
-// Calls returns how many requests for action (any service) the server has
-// received, faulted and throttled ones included.
-func (s *Server) Calls(action string) int64 {
-	var n int64
-	s.calls.Range(func(k, v any) bool {
-		if _, a, _ := strings.Cut(k.(string), " "); a == action {
-			n += v.(*atomic.Int64).Load()
-		}
-		return true
-	})
-	return n
-}
-
-// TotalCalls returns how many requests the server has received.
-func (s *Server) TotalCalls() int64 {
-	var n int64
-	s.calls.Range(func(_, v any) bool {
-		n += v.(*atomic.Int64).Load()
-		return true
-	})
-	return n
-}
-
-// Throttled returns how many requests the rate limit refused.
-func (s *Server) Throttled() int64 { return s.throttled.Load() }
-
-func (s *Server) count(service, action string) {
-	v, _ := s.calls.LoadOrStore(service+" "+action, new(atomic.Int64))
-	v.(*atomic.Int64).Add(1)
+// Pace returns how long the simulated life cycle takes: an instance is
+// available after its provisioning and its first backup.
+func (s *Server) Pace() simkit.Pace {
+	return simkit.Pace{Provision: s.opts.ProvisionDelay + s.opts.BackupDelay, Backup: s.opts.BackupDelay, Delete: s.opts.DeleteDelay}
 }
 
 var credentialRE = regexp.MustCompile(`Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/aws4_request`)
@@ -291,7 +237,7 @@ func (r *request) list(prefix string) []string {
 // ServeHTTP routes a request by its SigV4 credential scope (or, unsigned,
 // by X-Amz-Target and Version) to RDS, EC2 or Secrets Manager.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req := &request{id: newRequestID()}
+	req := &request{id: simkit.NewUUID()}
 	w.Header().Set("x-amzn-RequestId", req.id)
 	service, akid := "", ""
 	if m := credentialRE.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
@@ -301,7 +247,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, req, err)
 		return
 	}
-	s.count(req.service, req.action)
+	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, req))
+	call := simkit.Call{Op: req.action, Write: isWrite(req.action)}
+	s.kit.Serve(w, r, call, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.serve(w, r, req, akid)
+	}))
+}
+
+// requestKey carries the parsed request to the kit's error writer.
+type requestKey struct{}
+
+// isWrite reports whether an action changes something: every one but
+// the reads (Describe…, List…, Get…).
+func isWrite(action string) bool {
+	for _, read := range []string{"Describe", "List", "Get"} {
+		if strings.HasPrefix(action, read) {
+			return false
+		}
+	}
+	return true
+}
+
+// serve authenticates, throttles and carries out one request.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *request, akid string) {
 	if akid == "" {
 		s.writeError(w, req, authError(req.service, "MissingAuthenticationToken", "Request is missing Authentication Token"))
 		return
@@ -309,25 +277,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Token != "" && akid != s.opts.Token {
 		s.writeError(w, req, authError(req.service, "InvalidClientTokenId", "The security token included in the request is invalid."))
 		return
-	}
-	if d := s.opts.Latency; d > 0 && !s.sleep(r.Context(), d) {
-		drop(w)
-		return
-	}
-	f := s.takeFault(req.action)
-	if f != nil {
-		if f.Latency > 0 && !s.sleep(r.Context(), f.Latency) {
-			drop(w)
-			return
-		}
-		if f.Drop && !f.AfterApply {
-			drop(w)
-			return
-		}
-		if f.Status != 0 || f.Code != "" {
-			s.writeError(w, req, s.faultError(f))
-			return
-		}
 	}
 	if err := s.throttle(req.service); err != nil {
 		s.writeError(w, req, err)
@@ -345,10 +294,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "secretsmanager":
 		body, err = s.secretsManager(req)
 	}
-	if f != nil && f.Drop {
-		drop(w)
-		return
-	}
 	if err != nil {
 		s.writeError(w, req, err)
 		return
@@ -359,19 +304,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/xml")
 	}
 	_, _ = w.Write(body)
-}
-
-// sleep waits d of real time (latency is about the wire, not the life
-// cycle clock) and reports whether the request is still wanted.
-func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
-	return simhttp.Sleep(d, ctx.Done(), s.closeCtx.Done())
-}
-
-// drop closes the connection without an answer.
-func drop(w http.ResponseWriter) {
-	if !simhttp.Drop(w) {
-		panic(http.ErrAbortHandler)
-	}
 }
 
 func (s *Server) parse(r *http.Request, req *request, service string) error {
@@ -415,25 +347,14 @@ func (s *Server) parse(r *http.Request, req *request, service string) error {
 	return nil
 }
 
-func (s *Server) takeFault(action string) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Action != "" && f.Action != action {
-			continue
-		}
-		f.Times--
-		if f.Times <= 0 {
-			s.faults = append(s.faults[:i], s.faults[i+1:]...)
-		}
-		c := *f
-		return &c
+// writeKitError writes the errors of the simulator kit (injected faults,
+// a closed simulator) in the format of the service the request was for.
+func (s *Server) writeKitError(w http.ResponseWriter, r *http.Request, e simkit.Error) {
+	req, _ := r.Context().Value(requestKey{}).(*request)
+	if req == nil {
+		req = &request{id: simkit.NewUUID()}
 	}
-	return nil
-}
-
-func (s *Server) faultError(f *Fault) *apiError {
-	status, code := f.Status, f.Code
+	status, code := e.Status, e.Code
 	if status == 0 {
 		status = http.StatusBadRequest
 	}
@@ -443,33 +364,24 @@ func (s *Server) faultError(f *Fault) *apiError {
 			code = "ServiceUnavailable"
 		}
 	}
-	e := &apiError{status: status, code: code, msg: "injected fault", server: status >= 500}
-	if isThrottleCode(code) {
-		e.retryAfter = s.opts.RetryAfter
+	ae := &apiError{status: status, code: code, msg: cmp.Or(e.Message, http.StatusText(status)), server: status >= 500, retryAfter: e.RetryAfter}
+	if isThrottleCode(code) && ae.retryAfter <= 0 {
+		ae.retryAfter = s.opts.RetryAfter
 	}
-	return e
+	s.writeError(w, req, ae)
 }
 
 func isThrottleCode(code string) bool {
 	return code == "Throttling" || code == "RequestLimitExceeded" || code == "ThrottlingException"
 }
 
+// throttle spends a request of service's bucket, or returns the
+// service's throttling error.
 func (s *Server) throttle(service string) error {
-	if s.opts.RateLimit <= 0 {
+	if s.limiter.Take(service).Allowed {
 		return nil
 	}
-	s.mu.Lock()
-	l := s.limiters[service]
-	if l == nil {
-		l = rate.NewLimiter(rate.Limit(s.opts.RateLimit), s.opts.Burst)
-		s.limiters[service] = l
-	}
-	ok := l.AllowN(s.clock.Now(), 1)
-	s.mu.Unlock()
-	if ok {
-		return nil
-	}
-	s.throttled.Add(1)
+	s.kit.CountRateLimited()
 	switch service {
 	case "ec2":
 		return &apiError{status: http.StatusServiceUnavailable, code: "RequestLimitExceeded", msg: "Request limit exceeded.", retryAfter: s.opts.RetryAfter}
@@ -484,13 +396,6 @@ func authError(service, code, msg string) *apiError {
 		return &apiError{status: http.StatusUnauthorized, code: "AuthFailure", msg: msg}
 	}
 	return &apiError{status: http.StatusForbidden, code: code, msg: msg}
-}
-
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
 func randomHex(n int) string {

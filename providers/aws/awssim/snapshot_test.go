@@ -61,7 +61,7 @@ func (r *snapRecorder) Restore(_ context.Context, snapshotKey, newKey string, en
 	defer r.mu.Unlock()
 	src, ok := r.snaps[snapshotKey]
 	if !ok {
-		return nil, dbaas.NewError("restore", snapshotKey, dbaas.ErrNotFound, nil)
+		return nil, &dbaas.Error{Op: "restore", ID: snapshotKey, Kind: dbaas.ErrNotFound}
 	}
 	r.log = append(r.log, "restore "+newKey+" from "+src)
 	return &simdb.Database{Endpoint: dbaas.Endpoint{Host: "127.0.0.1", Port: engine.DefaultPort()}, User: "u_" + newKey, Password: dbaas.NewSecret("pw"), Database: "d_" + newKey}, nil
