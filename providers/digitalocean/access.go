@@ -2,6 +2,7 @@ package digitalocean
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"github.com/digitalocean/godo"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/internal/httpretry"
 )
 
 // Firewall rule types of the API.
@@ -27,11 +29,9 @@ const (
 // Allow or Revoke that lose to concurrent writers.
 const maxFirewallAttempts = 6
 
-// ruleOf maps a source to a firewall rule.
-func ruleOf(s dbaas.Source) (godo.DatabaseFirewallRule, error) {
-	if err := dbaas.CheckSources(Name, dbaas.Capabilities{SourceKinds: (&Provider{}).Capabilities().SourceKinds}, []dbaas.Source{s}); err != nil {
-		return godo.DatabaseFirewallRule{}, err
-	}
+// ruleOf maps a source of a kind in capabilities.SourceKinds to a
+// firewall rule.
+func ruleOf(s dbaas.Source) godo.DatabaseFirewallRule {
 	r := godo.DatabaseFirewallRule{Value: s.Value}
 	switch s.Kind {
 	case dbaas.SourceCIDR:
@@ -49,7 +49,7 @@ func ruleOf(s dbaas.Source) (godo.DatabaseFirewallRule, error) {
 	case dbaas.SourceApp:
 		r.Type = ruleApp
 	}
-	return r, nil
+	return r
 }
 
 // sourceOf maps a firewall rule to a source; false for a rule it cannot
@@ -77,13 +77,13 @@ func sourceOf(r godo.DatabaseFirewallRule) (dbaas.Source, bool) {
 }
 
 // Access returns the cluster's firewall rules as sources.
-func (p *Provider) Access(ctx context.Context, id string) ([]dbaas.Source, error) {
+func (p *client) Access(ctx context.Context, id string) ([]dbaas.Source, error) {
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
-	rules, _, err := p.client.Databases.GetFirewallRules(ctx, id)
+	rules, _, err := p.godo.Databases.GetFirewallRules(ctx, id)
 	if err != nil {
-		return nil, mapError("access", id, err)
+		return nil, err
 	}
 	out := make([]dbaas.Source, 0, len(rules))
 	for _, r := range rules {
@@ -98,63 +98,59 @@ func (p *Provider) Access(ctx context.Context, id string) ([]dbaas.Source, error
 // Allow reads the rules, writes them with the new ones, and reads again
 // to confirm that no concurrent writer dropped them, starting over if one
 // did. Callers of one Provider are serialised per cluster.
-func (p *Provider) Allow(ctx context.Context, id string, sources ...dbaas.Source) error {
-	return p.changeRules(ctx, "allow", id, sources, true)
+func (p *client) Allow(ctx context.Context, id string, sources []dbaas.Source) error {
+	return p.changeRules(ctx, id, sources, true)
 }
 
-// Revoke removes firewall rules, as Allow adds them.
-func (p *Provider) Revoke(ctx context.Context, id string, sources ...dbaas.Source) error {
-	return p.changeRules(ctx, "revoke", id, sources, false)
+// Revoke removes firewall rules, as Allow adds them. It refuses to
+// remove the last rule unless ctx opted into world access: a cluster with
+// no rule lets every address in.
+func (p *client) Revoke(ctx context.Context, id string, sources []dbaas.Source) error {
+	return p.changeRules(ctx, id, sources, false)
 }
 
-func (p *Provider) changeRules(ctx context.Context, op, id string, sources []dbaas.Source, add bool) error {
+func (p *client) changeRules(ctx context.Context, id string, sources []dbaas.Source, add bool) error {
 	if err := checkID(id); err != nil {
 		return err
 	}
-	if err := dbaas.CheckSources(Name, p.Capabilities(), sources); err != nil {
-		return err
-	}
-	if len(sources) == 0 {
-		return nil
-	}
 	want := make(map[string]godo.DatabaseFirewallRule, len(sources))
 	for _, s := range sources {
-		r, err := ruleOf(s)
-		if err != nil {
-			return err
-		}
-		want[s.String()] = r
+		want[s.String()] = ruleOf(s)
 	}
 	mu := p.fwLock(id)
 	mu.Lock()
 	defer mu.Unlock()
 	for attempt := 1; ; attempt++ {
-		rules, _, err := p.client.Databases.GetFirewallRules(ctx, id)
+		rules, _, err := p.godo.Databases.GetFirewallRules(ctx, id)
 		if err != nil {
-			return mapError(op, id, err)
+			return err
 		}
 		next, changed := applyRules(rules, want, add)
 		if !changed {
 			return nil
 		}
-		if _, err := p.client.Databases.UpdateFirewallRules(ctx, id, &godo.DatabaseUpdateFirewallRulesRequest{Rules: next}); err != nil {
-			return mapError(op, id, err)
+		if len(next) == 0 && !dbaas.WorldAllowed(ctx) {
+			return &dbaas.Error{Kind: dbaas.ErrInvalidArgument, Field: "sources", Err: errors.New(
+				"revoking every firewall rule lets every address in (DigitalOcean opens a cluster that has none): keep one, or opt in with dbaas.WithWorldAccess (the CLI's --allow-world)")}
 		}
-		rules, _, err = p.client.Databases.GetFirewallRules(ctx, id)
+		if _, err := p.godo.Databases.UpdateFirewallRules(ctx, id, &godo.DatabaseUpdateFirewallRulesRequest{Rules: next}); err != nil {
+			return err
+		}
+		rules, _, err = p.godo.Databases.GetFirewallRules(ctx, id)
 		if err != nil {
-			return mapError(op, id, err)
+			return err
 		}
 		if _, changed := applyRules(rules, want, add); !changed {
 			return nil
 		}
 		if attempt >= maxFirewallAttempts {
-			return dbaas.NewError(op, id, dbaas.ErrConflict, fmt.Errorf("firewall rules were changed by another writer %d times in a row", attempt))
+			return &dbaas.Error{Kind: dbaas.ErrConflict, Err: fmt.Errorf("firewall rules were changed by another writer %d times in a row", attempt)}
 		}
 		// Someone else wrote meanwhile: back off a random while so that
 		// two writers do not keep overwriting each other in step.
 		d := time.Duration(50+rand.IntN(200)) * time.Millisecond * time.Duration(attempt)
-		if err := sleep(ctx, p.clock, d); err != nil {
-			return dbaas.NewError(op, id, nil, err)
+		if err := httpretry.Sleep(ctx, p.clock, d); err != nil {
+			return err
 		}
 	}
 }

@@ -108,13 +108,13 @@ func TestConfirmReadRepairsAnOverwrittenRule(t *testing.T) {
 	require.NoError(t, err)
 
 	x, y := dbaas.CIDR("192.0.2.1/32"), dbaas.CIDR("192.0.2.2/32")
-	e.sim.Inject("PUT /v2/databases/{id}/firewall", dosim.Fault{Delay: 400 * time.Millisecond})
+	e.sim.Inject(dosim.Fault{Op: "PUT /v2/databases/{id}/firewall", Latency: 400 * time.Millisecond})
 	done := make(chan error, 1)
 	go func() { done <- e.p.Allow(ctx, inst.ID, x) }()
 	require.Eventually(t, func() bool { return e.sim.Calls("PUT /v2/databases/{id}/firewall") == 1 }, 5*time.Second, time.Millisecond)
 	// A has read [] and its write is in flight. B reads [] too, writes [y]
 	// at once, and its confirming read waits until A's write has landed.
-	e.sim.Inject("GET /v2/databases/{id}/firewall", dosim.Fault{}, dosim.Fault{Delay: 800 * time.Millisecond})
+	e.sim.Inject(dosim.Fault{Op: "GET /v2/databases/{id}/firewall"}, dosim.Fault{Op: "GET /v2/databases/{id}/firewall", Latency: 800 * time.Millisecond})
 	require.NoError(t, b.Allow(ctx, inst.ID, y))
 	require.NoError(t, <-done)
 
@@ -136,4 +136,25 @@ func TestSyncAccessConverges(t *testing.T) {
 	got, err := e.p.Access(ctx, inst.ID)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, desired, got)
+}
+
+// TestRevokingTheLastRuleNeedsWorldAccess: a cluster without firewall
+// rules lets every address in, so the last rule goes only on request.
+func TestRevokingTheLastRuleNeedsWorldAccess(t *testing.T) {
+	e := newEnv(t, dosim.Options{}, digitalocean.Options{})
+	ctx := context.Background()
+	only := dbaas.CIDR("10.9.0.0/16")
+	sp := spec("last-rule", dbaas.Postgres)
+	sp.Access = []dbaas.Source{only}
+	inst, err := e.p.Create(ctx, sp)
+	require.NoError(t, err)
+
+	err = e.p.Revoke(ctx, inst.ID, only)
+	require.ErrorIs(t, err, dbaas.ErrInvalidArgument)
+	assert.Contains(t, err.Error(), "WithWorldAccess")
+	assert.Equal(t, map[string]bool{"ip_addr=10.9.0.0/16": true}, rules(t, e.p, inst.ID), "the rule stays")
+	assert.Zero(t, e.sim.Calls("PUT /v2/databases/{id}/firewall"), "nothing was written")
+
+	require.NoError(t, e.p.Revoke(dbaas.WithWorldAccess(ctx), inst.ID, only))
+	assert.Empty(t, rules(t, e.p, inst.ID))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb/realdbtest"
@@ -53,7 +54,7 @@ func TestBackendDatabaseAcceptsConnections(t *testing.T) {
 				assert.Equal(t, value+conn.Database+conn.User, got)
 				require.NoError(t, db.Close(ctx))
 			} else {
-				cfg, err := conn.MySQLConfig("", dbaas.DSNOptions{})
+				cfg, err := sqlconn.MySQLConfig(conn, dbaas.DSNOptions{})
 				require.NoError(t, err)
 				connector, err := mysql.NewConnector(cfg)
 				require.NoError(t, err)
@@ -127,7 +128,7 @@ func TestBackupCarriesData(t *testing.T) {
 			require.NotNil(t, latest, "a daily backup is listed")
 			require.NoError(t, realdb.WriteMarker(ctx, conn, "after"))
 
-			restored, err := e.p.Restore(ctx, latest.ID, spec("rst-"+string(engine), engine))
+			restored, err := e.p.Restore(ctx, dbaas.FromBackup(latest.ID), spec("rst-"+string(engine), engine))
 			require.NoError(t, err)
 			_, err = dbaas.Wait(ctx, e.p, restored.ID, wait)
 			require.NoError(t, err)

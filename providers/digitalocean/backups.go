@@ -10,25 +10,26 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 )
 
-// Backup returns ErrUnsupported: DigitalOcean takes daily backups on its
-// own and offers no on-demand backup.
-func (p *Provider) Backup(_ context.Context, _, _ string) (*dbaas.Backup, error) {
-	return nil, dbaas.Unsupported(Name, "backup", "no on-demand backup exists; daily backups are taken automatically (Backups lists them)")
+// Backup is never called (capabilities.OnDemandBackup is false):
+// DigitalOcean takes daily backups on its own and offers no on-demand
+// backup.
+func (p *client) Backup(context.Context, string, string) (*dbaas.Backup, error) {
+	return nil, dbaas.ErrUnsupported
 }
 
 // Backups lists the daily backups of a cluster, oldest first. A backup's
 // ID is "<cluster id>/<creation time, RFC 3339>", which Restore takes.
-func (p *Provider) Backups(ctx context.Context, id string) ([]*dbaas.Backup, error) {
+func (p *client) Backups(ctx context.Context, id string) ([]*dbaas.Backup, error) {
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
-	db, _, err := p.client.Databases.Get(ctx, id)
+	db, _, err := p.godo.Databases.Get(ctx, id)
 	if err != nil {
-		return nil, mapError("backups", id, err)
+		return nil, err
 	}
-	list, _, err := p.client.Databases.ListBackups(ctx, id, nil)
+	list, _, err := p.godo.Databases.ListBackups(ctx, id, nil)
 	if err != nil {
-		return nil, mapError("backups", id, err)
+		return nil, err
 	}
 	out := make([]*dbaas.Backup, 0, len(list))
 	for _, b := range list {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
+	"github.com/agiledeploy/dbaaskit/internal/simkit"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
 )
@@ -115,7 +116,7 @@ func BenchmarkSyncAccess(b *testing.B) {
 			var refused int64
 			for n := 0; n < b.N; n++ {
 				b.StopTimer()
-				sim.SetRateLimit(limit, hourly, window)
+				sim.SetRateLimit(simkit.Rate{Limit: limit, Window: window}, simkit.Rate{Limit: hourly, Window: 60 * window})
 				sim.ResetCalls()
 				p, err := digitalocean.New(digitalocean.Options{Token: dbaas.NewSecret("t"), BaseURL: url, HTTPClient: hc,
 					RateLimit: bc.rateLimit, RateWindow: window, MaxRetryWait: time.Minute})

@@ -14,6 +14,7 @@ import (
 	"github.com/digitalocean/godo"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/internal/httpretry"
 )
 
 // maxCreateAttempts bounds how often a create is sent after ambiguous
@@ -116,41 +117,38 @@ func instanceOf(db *godo.Database) *dbaas.Instance {
 	return inst
 }
 
-// Create validates spec (against the shared rules, DigitalOcean's own,
-// and what GET /v2/databases/options offers), then creates the cluster.
-// With no Access and no AllowWorld, access is limited to the cluster's
-// VPC range (DigitalOcean opens a cluster with no trusted source to every
-// address). After an ambiguous failure (connection lost, 5xx) it looks the
-// name up before sending the create again, so a cluster is never made
-// twice; a cluster of that name found then is taken as the one this call
-// made (another writer racing on the same name cannot be told apart).
-func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance, error) {
-	if err := p.checkLocal("create", &spec); err != nil {
+// Create checks spec against DigitalOcean's own rules and what GET
+// /v2/databases/options offers, then creates the cluster. With no Access
+// and no AllowWorld, access is limited to the cluster's VPC range
+// (DigitalOcean opens a cluster with no trusted source to every address).
+// After an ambiguous failure (connection lost, 5xx) it looks the name up
+// before sending the create again, so a cluster is never made twice; a
+// cluster of that name found then is taken as the one this call made
+// (another writer racing on the same name cannot be told apart).
+func (p *client) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance, error) {
+	if err := p.checkLocal(&spec); err != nil {
 		return nil, err
 	}
 	req, err := p.createRequest(ctx, &spec)
 	if err != nil {
 		return nil, err
 	}
-	return p.create(ctx, "create", req)
+	return p.create(ctx, req)
 }
 
 // Restore creates a new cluster, described by spec, from a backup of
-// Backups (its ID). Point-in-time references are ErrUnsupported.
-func (p *Provider) Restore(ctx context.Context, backupID string, spec dbaas.Spec) (*dbaas.Instance, error) {
-	if _, _, isPIT, _ := dbaas.ParsePointInTime(backupID); isPIT {
-		return nil, dbaas.Unsupported(Name, "restore", "restoring to a point in time is not offered; restore a daily backup (Backups)")
-	}
-	clusterID, at, err := parseBackupID(backupID)
+// Backups (its ID).
+func (p *client) Restore(ctx context.Context, from dbaas.RestorePoint, spec dbaas.Spec) (*dbaas.Instance, error) {
+	clusterID, at, err := parseBackupID(from.BackupID)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.checkLocal("restore", &spec); err != nil {
+	if err := p.checkLocal(&spec); err != nil {
 		return nil, err
 	}
-	src, _, err := p.client.Databases.Get(ctx, clusterID)
+	src, _, err := p.godo.Databases.Get(ctx, clusterID)
 	if err != nil {
-		return nil, mapError("restore", backupID, err)
+		return nil, err
 	}
 	if engineOf(src.EngineSlug) != spec.Engine {
 		return nil, dbaas.InvalidField("engine", fmt.Sprintf("must be %s, the engine of the backup's cluster", engineOf(src.EngineSlug)))
@@ -160,37 +158,37 @@ func (p *Provider) Restore(ctx context.Context, backupID string, spec dbaas.Spec
 		return nil, err
 	}
 	req.BackupRestore = &godo.DatabaseBackupRestore{DatabaseName: src.Name, BackupCreatedAt: at.UTC().Format(time.RFC3339)}
-	return p.create(ctx, "restore", req)
+	return p.create(ctx, req)
 }
 
 // create sends req, and after an ambiguous failure looks the name up
 // before sending it again.
-func (p *Provider) create(ctx context.Context, op string, req *godo.DatabaseCreateRequest) (*dbaas.Instance, error) {
+func (p *client) create(ctx context.Context, req *godo.DatabaseCreateRequest) (*dbaas.Instance, error) {
 	for attempt := 1; ; attempt++ {
-		db, _, err := p.client.Databases.Create(ctx, req)
+		db, _, err := p.godo.Databases.Create(ctx, req)
 		if err == nil {
 			return instanceOf(db), nil
 		}
-		if ctx.Err() != nil && !errors.Is(err, errNotSent) {
-			return p.cancelledCreate(ctx, op, req.Name, err)
+		if ctx.Err() != nil && !errors.Is(err, httpretry.ErrNotSent) {
+			return p.cancelledCreate(ctx, req.Name, err)
 		}
 		if !ambiguous(ctx, err) {
-			return nil, mapError(op, req.Name, err)
+			return nil, withField(err)
 		}
 		// The cluster may exist: find it rather than make a second one.
 		found, lerr := p.findByName(ctx, req.Name)
 		switch {
 		case lerr != nil:
-			return nil, dbaas.NewError(op, req.Name, nil, fmt.Errorf("create failed (%w) and looking the name up failed too: %v; the cluster may exist", err, lerr))
+			return nil, fmt.Errorf("create failed (%w) and looking the name up failed too: %v; the cluster may exist", err, lerr)
 		case found != nil && found.EngineSlug != req.EngineSlug:
-			return nil, dbaas.NewError(op, req.Name, dbaas.ErrAlreadyExists, fmt.Errorf("a %s cluster of that name exists", found.EngineSlug))
+			return nil, &dbaas.Error{Kind: dbaas.ErrAlreadyExists, Err: fmt.Errorf("a %s cluster of that name exists", found.EngineSlug)}
 		case found != nil:
 			return instanceOf(found), nil
 		case attempt >= maxCreateAttempts:
-			return nil, mapError(op, req.Name, err)
+			return nil, err
 		}
-		if err := sleep(ctx, p.clock, p.tr.backoff(attempt)); err != nil {
-			return nil, dbaas.NewError(op, req.Name, nil, err)
+		if err := httpretry.Sleep(ctx, p.clock, httpretry.Backoff(p.tr.baseDelay, p.tr.maxDelay, attempt)); err != nil {
+			return nil, err
 		}
 	}
 }
@@ -199,17 +197,17 @@ func (p *Provider) create(ctx context.Context, op string, req *godo.DatabaseCrea
 // was on its way: the cluster may have been made all the same. It looks
 // the name up (on a short context of its own) so that such a cluster is
 // returned with the error, never left unreported.
-func (p *Provider) cancelledCreate(ctx context.Context, op, name string, err error) (*dbaas.Instance, error) {
+func (p *client) cancelledCreate(ctx context.Context, name string, err error) (*dbaas.Instance, error) {
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
 	defer cancel()
 	found, lerr := p.findByName(lctx, name)
 	switch {
 	case lerr != nil:
-		return nil, dbaas.NewError(op, name, nil, fmt.Errorf("%w; the cluster may exist (looking it up failed: %v)", err, lerr))
+		return nil, fmt.Errorf("%w; the cluster may exist (looking it up failed: %v)", err, lerr)
 	case found != nil:
-		return instanceOf(found), dbaas.NewError(op, name, nil, fmt.Errorf("%w; the cluster was created nevertheless: id %s", err, found.ID))
+		return instanceOf(found), fmt.Errorf("%w; the cluster was created nevertheless: id %s", err, found.ID)
 	}
-	return nil, dbaas.NewError(op, name, nil, fmt.Errorf("%w; no cluster of that name exists yet, but the API may still make it", err))
+	return nil, fmt.Errorf("%w; no cluster of that name exists yet, but the API may still make it", err)
 }
 
 // ambiguous reports whether a failed POST may have been acted on: the
@@ -225,36 +223,23 @@ func ambiguous(ctx context.Context, err error) bool {
 	return true
 }
 
-// checkLocal checks spec by itself (no API call): the shared rules,
-// DigitalOcean's own, tags and access sources. It fills the default
-// region.
-func (p *Provider) checkLocal(op string, spec *dbaas.Spec) error {
+// checkLocal checks spec against DigitalOcean's own rules (no API call)
+// and fills the default region. The portable layer has checked the
+// shared rules, the engine and the access sources.
+func (p *client) checkLocal(spec *dbaas.Spec) error {
 	if spec.Region == "" {
 		spec.Region = p.region
 	}
-	if err := spec.Validate(); err != nil {
-		return dbaas.NewError(op, spec.Name, dbaas.ErrInvalidArgument, err)
-	}
-	if _, ok := engineSlug(spec.Engine); !ok {
-		return dbaas.Unsupported(Name, op, "engine "+string(spec.Engine)+" is not offered (postgres and mysql are)")
-	}
 	if err := checkSpec(spec); err != nil {
-		return dbaas.NewError(op, spec.Name, dbaas.ErrInvalidArgument, err)
+		return err
 	}
-	if _, err := tagsOf(spec.Tags); err != nil {
-		return dbaas.NewError(op, spec.Name, dbaas.ErrInvalidArgument, err)
-	}
-	for _, s := range spec.Access {
-		if _, err := ruleOf(s); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := tagsOf(spec.Tags)
+	return err
 }
 
 // createRequest builds the request for a spec checkLocal accepted. It
 // may read the options and the VPCs (GETs), never change anything.
-func (p *Provider) createRequest(ctx context.Context, spec *dbaas.Spec) (*godo.DatabaseCreateRequest, error) {
+func (p *client) createRequest(ctx context.Context, spec *dbaas.Spec) (*godo.DatabaseCreateRequest, error) {
 	slug, _ := engineSlug(spec.Engine)
 	nodes := max(spec.Nodes, 1)
 	version, err := p.checkOptions(ctx, slug, spec, nodes)
@@ -274,7 +259,7 @@ func (p *Provider) createRequest(ctx context.Context, spec *dbaas.Spec) (*godo.D
 		StorageSizeMib:     uint64(spec.StorageGB) * 1024,
 	}
 	for _, s := range spec.Access {
-		r, _ := ruleOf(s)
+		r := ruleOf(s)
 		req.Rules = append(req.Rules, &godo.DatabaseCreateFirewallRule{Type: r.Type, Value: r.Value})
 	}
 	if len(spec.Access) == 0 && !spec.AllowWorld {
@@ -287,7 +272,8 @@ func (p *Provider) createRequest(ctx context.Context, spec *dbaas.Spec) (*godo.D
 	return req, nil
 }
 
-// checkSpec refuses what DigitalOcean cannot honour, naming the field.
+// checkSpec refuses what DigitalOcean cannot honour, naming the field;
+// the fields it never honours are in Capabilities.RefusedFields.
 func checkSpec(spec *dbaas.Spec) error {
 	var problems []dbaas.FieldError
 	add := func(field, rule string) { problems = append(problems, dbaas.FieldError{Field: field, Rule: rule}) }
@@ -300,29 +286,14 @@ func checkSpec(spec *dbaas.Spec) error {
 	if spec.AdminUser != "" && spec.AdminUser != "doadmin" {
 		add("admin_user", "DigitalOcean's administrator is doadmin: leave empty")
 	}
-	if !spec.AdminPassword.IsZero() {
-		add("admin_password", "DigitalOcean generates the administrator's password: leave empty")
-	}
 	if spec.Database != "" && spec.Database != "defaultdb" {
 		add("database", "DigitalOcean creates the database defaultdb: leave empty")
-	}
-	if spec.Subnet != "" {
-		add("subnet", "DigitalOcean VPCs have no subnets: leave empty")
 	}
 	if spec.StorageGB%10 != 0 {
 		add("storage_gb", "must be a multiple of 10 on DigitalOcean")
 	}
 	if spec.BackupRetentionDays != 0 && spec.BackupRetentionDays != 7 {
 		add("backup_retention_days", "DigitalOcean keeps daily backups 7 days: leave 0")
-	}
-	if spec.DeletionProtection {
-		add("deletion_protection", "DigitalOcean database clusters have no deletion protection")
-	}
-	if spec.PublicAccess {
-		add("public_access", "DigitalOcean clusters always have a public endpoint guarded by the firewall: leave false and use Access")
-	}
-	if len(spec.Options) > 0 {
-		add("options", "DigitalOcean takes no provider options")
 	}
 	if len(problems) > 0 {
 		return &dbaas.ValidationError{Problems: problems}
@@ -332,7 +303,7 @@ func checkSpec(spec *dbaas.Spec) error {
 
 // checkOptions checks version, region, size and node count against GET
 // /v2/databases/options (read once) and returns the version to send.
-func (p *Provider) checkOptions(ctx context.Context, slug string, spec *dbaas.Spec, nodes int) (string, error) {
+func (p *client) checkOptions(ctx context.Context, slug string, spec *dbaas.Spec, nodes int) (string, error) {
 	opts, err := p.databaseOptions(ctx)
 	if err != nil {
 		return "", err
@@ -368,15 +339,15 @@ func (p *Provider) checkOptions(ctx context.Context, slug string, spec *dbaas.Sp
 }
 
 // databaseOptions returns GET /v2/databases/options, read once.
-func (p *Provider) databaseOptions(ctx context.Context) (*godo.DatabaseOptions, error) {
+func (p *client) databaseOptions(ctx context.Context) (*godo.DatabaseOptions, error) {
 	p.optMu.Lock()
 	defer p.optMu.Unlock()
 	if p.options != nil {
 		return p.options, nil
 	}
-	o, _, err := p.client.Databases.ListOptions(ctx)
+	o, _, err := p.godo.Databases.ListOptions(ctx)
 	if err != nil {
-		return nil, mapError("create", "options", err)
+		return nil, fmt.Errorf("read the database options: %w", err)
 	}
 	p.options = o
 	return o, nil
@@ -384,15 +355,14 @@ func (p *Provider) databaseOptions(ctx context.Context) (*godo.DatabaseOptions, 
 
 // vpcRange returns the IP range of VPC id, or of the region's default VPC
 // when id is empty.
-func (p *Provider) vpcRange(ctx context.Context, id, region string) (string, error) {
+func (p *client) vpcRange(ctx context.Context, id, region string) (string, error) {
 	if id != "" {
-		v, _, err := p.client.VPCs.Get(ctx, id)
+		v, resp, err := p.godo.VPCs.Get(ctx, id)
 		if err != nil {
-			var er *godo.ErrorResponse
-			if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound {
+			if resp != nil && resp.StatusCode == http.StatusNotFound {
 				return "", dbaas.InvalidField("private_network", fmt.Sprintf("VPC %s does not exist", id))
 			}
-			return "", mapError("create", id, err)
+			return "", fmt.Errorf("read VPC %s: %w", id, err)
 		}
 		if v.RegionSlug != region {
 			return "", dbaas.InvalidField("private_network", fmt.Sprintf("VPC %s is in %s, not %s", id, v.RegionSlug, region))
@@ -401,9 +371,9 @@ func (p *Provider) vpcRange(ctx context.Context, id, region string) (string, err
 	}
 	opt := &godo.ListOptions{PerPage: maxPageSize}
 	for {
-		vpcs, resp, err := p.client.VPCs.List(ctx, opt)
+		vpcs, resp, err := p.godo.VPCs.List(ctx, opt)
 		if err != nil {
-			return "", mapError("create", "vpcs", err)
+			return "", fmt.Errorf("list VPCs: %w", err)
 		}
 		for _, v := range vpcs {
 			if v.Default && v.RegionSlug == region {
@@ -430,22 +400,22 @@ func shortList(list []string, n int) string {
 }
 
 // Get returns the cluster, or ErrNotFound.
-func (p *Provider) Get(ctx context.Context, id string) (*dbaas.Instance, error) {
+func (p *client) Get(ctx context.Context, id string) (*dbaas.Instance, error) {
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
-	db, _, err := p.client.Databases.Get(ctx, id)
+	db, _, err := p.godo.Databases.Get(ctx, id)
 	if err != nil {
-		return nil, mapError("get", id, err)
+		return nil, err
 	}
 	return instanceOf(db), nil
 }
 
 // List returns every cluster, reading every page.
-func (p *Provider) List(ctx context.Context) ([]*dbaas.Instance, error) {
+func (p *client) List(ctx context.Context) ([]*dbaas.Instance, error) {
 	dbs, err := p.listAll(ctx)
 	if err != nil {
-		return nil, mapError("list", "", err)
+		return nil, err
 	}
 	out := make([]*dbaas.Instance, 0, len(dbs))
 	for i := range dbs {
@@ -456,10 +426,10 @@ func (p *Provider) List(ctx context.Context) ([]*dbaas.Instance, error) {
 
 // listAll reads pages until one comes back short: godo does not expose
 // the links of this list.
-func (p *Provider) listAll(ctx context.Context) ([]godo.Database, error) {
+func (p *client) listAll(ctx context.Context) ([]godo.Database, error) {
 	var all []godo.Database
 	for page := 1; ; page++ {
-		dbs, _, err := p.client.Databases.List(ctx, &godo.ListOptions{Page: page, PerPage: p.pageSize})
+		dbs, _, err := p.godo.Databases.List(ctx, &godo.ListOptions{Page: page, PerPage: p.pageSize})
 		if err != nil {
 			return nil, err
 		}
@@ -471,7 +441,7 @@ func (p *Provider) listAll(ctx context.Context) ([]godo.Database, error) {
 }
 
 // findByName returns the cluster named name, or nil.
-func (p *Provider) findByName(ctx context.Context, name string) (*godo.Database, error) {
+func (p *client) findByName(ctx context.Context, name string) (*godo.Database, error) {
 	dbs, err := p.listAll(ctx)
 	if err != nil {
 		return nil, err
@@ -484,24 +454,18 @@ func (p *Provider) findByName(ctx context.Context, name string) (*godo.Database,
 	return nil, nil
 }
 
-// Delete destroys the cluster. DigitalOcean takes no final backup, so
-// opts.SkipFinalBackup must be set. A delete whose first attempt was lost
-// and whose retry finds the cluster gone has succeeded.
-func (p *Provider) Delete(ctx context.Context, id string, opts dbaas.DeleteOptions) error {
-	if err := dbaas.CheckDeleteOptions(Name, p.Capabilities(), opts); err != nil {
-		return err
-	}
+// Delete destroys the cluster (DigitalOcean takes no final backup). A
+// delete whose first attempt was lost and whose retry finds the cluster
+// gone has succeeded.
+func (p *client) Delete(ctx context.Context, id string, _ dbaas.DeleteOptions) error {
 	if err := checkID(id); err != nil {
 		return err
 	}
-	resp, err := p.client.Databases.Delete(ctx, id)
-	if err != nil {
-		if resp != nil && resp.StatusCode == http.StatusNotFound && resp.Header.Get(headerAttempts) != "1" {
-			return nil
-		}
-		return mapError("delete", id, err)
+	resp, err := p.godo.Databases.Delete(ctx, id)
+	if err != nil && resp != nil && resp.StatusCode == http.StatusNotFound && resp.Header.Get(httpretry.HeaderAttempts) != "1" {
+		return nil
 	}
-	return nil
+	return err
 }
 
 // idRE is what a cluster id may hold: it goes into the request path, so

@@ -33,12 +33,13 @@ func TestCreateRefusesBadInputBeforeAnyChange(t *testing.T) {
 		{"mariadb", func(s *dbaas.Spec) { s.Engine = dbaas.MariaDB }, dbaas.ErrUnsupported, "mariadb", false},
 		{"port", func(s *dbaas.Spec) { s.Port = 5432 }, dbaas.ErrInvalidArgument, "port", false},
 		{"admin user", func(s *dbaas.Spec) { s.AdminUser = "admin" }, dbaas.ErrInvalidArgument, "admin_user", false},
-		{"admin password", func(s *dbaas.Spec) { s.AdminPassword = dbaas.NewSecret("Secret-123") }, dbaas.ErrInvalidArgument, "admin_password", false},
+		{"admin password", func(s *dbaas.Spec) { s.AdminPassword = dbaas.NewSecret("Secret-123") }, dbaas.ErrUnsupported, "AdminPassword", false},
 		{"database", func(s *dbaas.Spec) { s.Database = "app" }, dbaas.ErrInvalidArgument, "database", false},
-		{"subnet", func(s *dbaas.Spec) { s.Subnet = "sub-1" }, dbaas.ErrInvalidArgument, "subnet", false},
+		{"subnet", func(s *dbaas.Spec) { s.Subnet = "sub-1" }, dbaas.ErrUnsupported, "Subnet", false},
 		{"storage", func(s *dbaas.Spec) { s.StorageGB = 25 }, dbaas.ErrInvalidArgument, "storage_gb", false},
 		{"retention", func(s *dbaas.Spec) { s.BackupRetentionDays = 14 }, dbaas.ErrInvalidArgument, "backup_retention_days", false},
-		{"deletion protection", func(s *dbaas.Spec) { s.DeletionProtection = true }, dbaas.ErrInvalidArgument, "deletion_protection", false},
+		{"deletion protection", func(s *dbaas.Spec) { s.DeletionProtection = true }, dbaas.ErrUnsupported, "DeletionProtection", false},
+		{"public access", func(s *dbaas.Spec) { s.PublicAccess = true }, dbaas.ErrUnsupported, "PublicAccess", false},
 		{"tag", func(s *dbaas.Spec) { s.Tags = map[string]string{"team": "a.b"} }, dbaas.ErrInvalidArgument, "tags[team]", false},
 		{"options", func(s *dbaas.Spec) { s.Options = map[string]string{"x": "y"} }, dbaas.ErrInvalidArgument, "options", false},
 		{"source kind", func(s *dbaas.Spec) { s.Access = []dbaas.Source{{Kind: dbaas.SourceSecurityGroup, Value: "sg-1"}} }, dbaas.ErrUnsupported, "sg", false},
@@ -73,7 +74,7 @@ func TestAPIRejectionsNameTheField(t *testing.T) {
 	ctx := context.Background()
 	inst, err := e.p.Create(ctx, spec("source", dbaas.Postgres))
 	require.NoError(t, err)
-	_, err = e.p.Restore(ctx, inst.ID+"/2020-01-01T00:00:00Z", spec("fork", dbaas.Postgres))
+	_, err = e.p.Restore(ctx, dbaas.FromBackup(inst.ID+"/2020-01-01T00:00:00Z"), spec("fork", dbaas.Postgres))
 	require.ErrorIs(t, err, dbaas.ErrInvalidArgument)
 	var de *dbaas.Error
 	require.True(t, errors.As(err, &de))
@@ -188,14 +189,14 @@ func TestMappingOfClusters(t *testing.T) {
 	assert.ErrorIs(t, err, dbaas.ErrUnsupported)
 	assert.False(t, e.p.Capabilities().OnDemandBackup)
 
-	fork, err := e.p.Restore(ctx, backups[0].ID, spec("mapped-fork", dbaas.MySQL))
+	fork, err := e.p.Restore(ctx, dbaas.FromBackup(backups[0].ID), spec("mapped-fork", dbaas.MySQL))
 	require.NoError(t, err)
 	assert.Equal(t, dbaas.StatusRestoring, fork.Status)
 	assert.Equal(t, "forking", fork.RawStatus)
-	_, err = e.p.Restore(ctx, backups[0].ID, spec("wrong-engine", dbaas.Postgres))
+	_, err = e.p.Restore(ctx, dbaas.FromBackup(backups[0].ID), spec("wrong-engine", dbaas.Postgres))
 	require.ErrorIs(t, err, dbaas.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "engine")
-	_, err = e.p.Restore(ctx, dbaas.PointInTime(created.ID, epoch), spec("pitr", dbaas.MySQL))
+	_, err = e.p.Restore(ctx, dbaas.AtTime(created.ID, epoch), spec("pitr", dbaas.MySQL))
 	assert.ErrorIs(t, err, dbaas.ErrUnsupported)
 
 	assert.ErrorIs(t, e.p.Delete(ctx, created.ID, dbaas.DeleteOptions{}), dbaas.ErrUnsupported, "no final backup exists")
@@ -271,7 +272,7 @@ func TestIDsCannotChangeTheRequestPath(t *testing.T) {
 				func() error { return e.p.Allow(ctx, id, dbaas.CIDR("10.0.0.0/8")) },
 				func() error { _, err := e.p.Backups(ctx, id); return err },
 				func() error {
-					_, err := e.p.Restore(ctx, id+"/2026-01-01T00:00:00Z", spec("from-bad", dbaas.Postgres))
+					_, err := e.p.Restore(ctx, dbaas.FromBackup(id+"/2026-01-01T00:00:00Z"), spec("from-bad", dbaas.Postgres))
 					return err
 				},
 			}

@@ -2,6 +2,7 @@ package digitalocean
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 )
@@ -10,17 +11,17 @@ import (
 // cluster's connection block), the private one, the administrator doadmin
 // and its password, the database, TLS required and the project's CA
 // certificate (PEM) from /ca.
-func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
+func (p *client) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
-	db, _, err := p.client.Databases.Get(ctx, id)
+	db, _, err := p.godo.Databases.Get(ctx, id)
 	if err != nil {
-		return nil, mapError("connection", id, err)
+		return nil, err
 	}
 	c := db.Connection
 	if c == nil || c.Host == "" {
-		return nil, dbaas.NewError("connection", id, dbaas.ErrConflict, errNoConnection(db.Status))
+		return nil, &dbaas.Error{Kind: dbaas.ErrConflict, Err: fmt.Errorf("the cluster has no connection details yet (status %s)", db.Status)}
 	}
 	info := &dbaas.ConnectionInfo{
 		Engine:   engineOf(db.EngineSlug),
@@ -35,17 +36,11 @@ func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.Connection
 	}
 	if c.SSL {
 		info.TLS = dbaas.TLSRequire
-		ca, _, err := p.client.Databases.GetCA(ctx, id)
+		ca, _, err := p.godo.Databases.GetCA(ctx, id)
 		if err != nil {
-			return nil, mapError("connection", id, err)
+			return nil, err
 		}
 		info.CACertPEM = ca.Certificate
 	}
 	return info, nil
-}
-
-type errNoConnection string
-
-func (e errNoConnection) Error() string {
-	return "the cluster has no connection details yet (status " + string(e) + ")"
 }

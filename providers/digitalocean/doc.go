@@ -21,7 +21,9 @@
 // are sent as "key:value". Access sources map to firewall rules: cidr →
 // ip_addr, instance → droplet, tag, k8s and app as themselves. A spec with
 // no Access (and no AllowWorld) gets one rule for its VPC's range, because
-// DigitalOcean lets every address in when a cluster has no rule.
+// DigitalOcean lets every address in when a cluster has no rule; for the
+// same reason Revoke keeps the last rule unless the context opted in with
+// dbaas.WithWorldAccess (Capabilities.EmptyAccessIsWorld).
 //
 // The API replaces all firewall rules on each write, so Allow and Revoke
 // read, write and read again, starting over when a concurrent writer
@@ -34,7 +36,23 @@
 // Backups: DigitalOcean takes daily backups and keeps them 7 days; there
 // is no on-demand or final backup (Backup returns ErrUnsupported, Delete
 // needs SkipFinalBackup). Restore forks a new cluster from a backup of
-// Backups.
+// Backups (dbaas.FromBackup(id)); dbaas.AtTime is ErrUnsupported.
+//
+// Application databases and users (Capabilities.AppUsers "api"): the
+// API makes, lists and drops them (/dbs, /users) and generates every
+// user's password, which it also reads back for an existing user;
+// RotatePassword is the API's reset_auth, the cloud choosing the new
+// password. The API gives a PostgreSQL or MySQL user no privilege
+// control, so EnsureUser gives the user its database and nothing else
+// over SQL with the doadmin connection (PostgreSQL: owner of the
+// database and its public schema, PUBLIC no longer allowed to connect;
+// MySQL: all privileges on database.*), and DropUser first hands what a
+// PostgreSQL user owns back to doadmin. A password the caller chooses
+// (the toolkit's line gives one) is set over SQL too; the API then keeps
+// reporting the one it generated, so give such a user's password again
+// on later calls. Those SQL steps need the cluster's endpoint to be
+// reachable (a trusted source in its firewall); a user EnsureUser made
+// is deleted again when one fails.
 //
 // Requests go through a transport that adds the token, keeps the whole
 // provider under the account's rate limits (250 a minute, 5,000 an hour)
@@ -46,7 +64,11 @@
 // whose context ends in flight is looked up too, and a cluster made
 // anyway is returned with the error.
 //
-// Errors wrap the dbaas sentinels by status and error id; the
-// *godo.ErrorResponse stays reachable with errors.As. As hands out the
-// *godo.Client for what the common interface does not cover.
+// Errors carry the dbaas sentinel of their status and error id (a 422
+// names the Spec field at fault); the *godo.ErrorResponse stays
+// reachable with errors.As. Spec fields DigitalOcean never honours
+// (AdminPassword, Subnet, DeletionProtection, PublicAccess) are refused
+// as ErrUnsupported before any call (Capabilities.RefusedFields). As
+// hands out the *godo.Client for what the common interface does not
+// cover.
 package digitalocean

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/driver"
 )
 
 // Name is the name the provider registers under.
@@ -81,13 +82,85 @@ type Options struct {
 	PageSize int
 	// Clock times retries and the limiter; default the system clock.
 	Clock dbaas.Clock
+	// Observer is told of every call; nil means dbaas.SlogObserver(nil).
+	Observer dbaas.Observer
 }
 
-// Provider is the DigitalOcean managed-database provider. It is safe for
-// concurrent use.
+// Provider is the DigitalOcean managed-database provider: dbaas.Provider
+// (the portable layer over this package's driver) plus the request
+// counters. It is safe for concurrent use.
 type Provider struct {
-	client   *godo.Client
+	dbaas.Provider
+	d *client
+}
+
+var _ dbaas.Provider = (*Provider)(nil)
+
+// capabilities are DigitalOcean's: no on-demand or final backup (daily
+// automatic ones only), no point-in-time restore, no custom port (always
+// 25060), firewall rules of kinds cidr (ip_addr), instance (droplet),
+// tag, k8s and app. A cluster with no rule lets every address in.
+// Application databases and users are the API's, with their rights (and
+// a chosen password) given over SQL with doadmin (see the package doc).
+var capabilities = dbaas.Capabilities{
+	Engines:             []dbaas.Engine{dbaas.Postgres, dbaas.MySQL},
+	SourceKinds:         []dbaas.SourceKind{dbaas.SourceCIDR, dbaas.SourceInstance, dbaas.SourceTag, dbaas.SourceKubernetes, dbaas.SourceApp},
+	Provision:           true,
+	Access:              true,
+	ListBackups:         true,
+	Restore:             true,
+	PrivateNetwork:      true,
+	CACertificate:       true,
+	ReadablePassword:    true,
+	AppUsers:            dbaas.AppUsersAPI,
+	EmptyAccessIsWorld:  true,
+	RefusedFields:       []string{"AdminPassword", "Subnet", "DeletionProtection", "PublicAccess"},
+	TypicalProvisioning: TypicalProvisioning,
+}
+
+// Settings keys dbaas.Open reads from dbaas.Config.Settings.
+const (
+	SettingRateLimit       = "rate_limit"        // requests per minute
+	SettingHourlyRateLimit = "hourly_rate_limit" // requests per hour
+	SettingMaxRetries      = "max_retries"       // retries per request
+)
+
+// info is the provider's registration.
+var info = driver.Info{
+	Capabilities: capabilities,
+	Settings:     []string{SettingRateLimit, SettingHourlyRateLimit, SettingMaxRetries},
+	Open: func(_ context.Context, cfg dbaas.Config) (driver.Driver, error) {
+		opts := Options{Token: cfg.Token, BaseURL: cfg.BaseURL, HTTPClient: cfg.HTTPClient, Region: cfg.Region}
+		for key, dst := range map[string]*int{SettingRateLimit: &opts.RateLimit, SettingHourlyRateLimit: &opts.HourlyRateLimit, SettingMaxRetries: &opts.MaxRetries} {
+			if v, ok := cfg.Settings[key]; ok {
+				n, err := strconv.Atoi(v)
+				if err != nil {
+					return nil, dbaas.InvalidField("settings."+key, "must be an integer")
+				}
+				*dst = n
+			}
+		}
+		return newClient(opts)
+	},
+}
+
+func init() { driver.Register(Name, info) }
+
+// New returns a provider. It makes no API call; it fails when no token is
+// given or found in the environment.
+func New(opts Options) (*Provider, error) {
+	c, err := newClient(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{Provider: driver.NewProvider(Name, c, info, opts.Observer), d: c}, nil
+}
+
+// client is the driver: godo behind the adapter's transport.
+type client struct {
+	godo     *godo.Client
 	tr       *transport
+	owned    *http.Transport // made here, closed by Close; nil when the caller gave one
 	region   string
 	pageSize int
 	clock    dbaas.Clock
@@ -100,39 +173,7 @@ type Provider struct {
 	fwLocks [64]sync.Mutex
 }
 
-var _ dbaas.Provider = (*Provider)(nil)
-
-func init() {
-	dbaas.Register(Name, open)
-}
-
-// Settings keys open reads from dbaas.Config.Settings.
-const (
-	SettingRateLimit       = "rate_limit"        // requests per minute
-	SettingHourlyRateLimit = "hourly_rate_limit" // requests per hour
-	SettingMaxRetries      = "max_retries"       // retries per request
-)
-
-func open(_ context.Context, cfg dbaas.Config) (dbaas.Provider, error) {
-	if err := dbaas.UnknownSettings(Name, cfg.Settings, SettingRateLimit, SettingHourlyRateLimit, SettingMaxRetries); err != nil {
-		return nil, err
-	}
-	opts := Options{Token: cfg.Token, BaseURL: cfg.BaseURL, HTTPClient: cfg.HTTPClient, Region: cfg.Region}
-	for key, dst := range map[string]*int{SettingRateLimit: &opts.RateLimit, SettingHourlyRateLimit: &opts.HourlyRateLimit, SettingMaxRetries: &opts.MaxRetries} {
-		if v, ok := cfg.Settings[key]; ok {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return nil, dbaas.InvalidField("settings["+key+"]", "must be an integer")
-			}
-			*dst = n
-		}
-	}
-	return New(opts)
-}
-
-// New returns a provider. It makes no API call; it fails when no token is
-// given or found in the environment.
-func New(opts Options) (*Provider, error) {
+func newClient(opts Options) (*client, error) {
 	tok := opts.Token
 	for _, env := range []string{"DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN"} {
 		if tok.IsZero() {
@@ -150,23 +191,18 @@ func New(opts Options) (*Provider, error) {
 		hc = &http.Client{Timeout: 60 * time.Second}
 	}
 	base := hc.Transport
+	var owned *http.Transport
 	if base == nil {
-		base = http.DefaultTransport
+		owned = http.DefaultTransport.(*http.Transport).Clone()
+		base = owned
 	}
 	tr := &transport{
-		base:       base,
-		token:      tok,
-		clock:      opts.Clock,
-		maxRetries: opts.MaxRetries,
-		baseDelay:  500 * time.Millisecond,
-		maxDelay:   opts.MaxBackoff,
-		maxWait:    opts.MaxRetryWait,
-	}
-	switch {
-	case opts.MaxRetries == 0:
-		tr.maxRetries = DefaultMaxRetries
-	case opts.MaxRetries < 0:
-		tr.maxRetries = 0
+		base:      base,
+		token:     tok,
+		clock:     opts.Clock,
+		baseDelay: 500 * time.Millisecond,
+		maxDelay:  opts.MaxBackoff,
+		maxWait:   opts.MaxRetryWait,
 	}
 	if tr.maxDelay <= 0 {
 		tr.maxDelay = DefaultMaxBackoff
@@ -184,21 +220,29 @@ func New(opts Options) (*Provider, error) {
 			tr.limiters = append(tr.limiters, newLimiter(opts.HourlyRateLimit, DefaultHourlyRateLimit, 60*window))
 		}
 	}
+	maxRetries := opts.MaxRetries
+	switch {
+	case maxRetries == 0:
+		maxRetries = DefaultMaxRetries
+	case maxRetries < 0:
+		maxRetries = 0
+	}
+	tr.setup(maxRetries)
 	wrapped := *hc
 	wrapped.Transport = tr
 	clientOpts := []godo.ClientOpt{godo.SetUserAgent("dbaaskit")}
 	if opts.BaseURL != "" {
 		clientOpts = append(clientOpts, godo.SetBaseURL(opts.BaseURL))
 	}
-	client, err := godo.New(&wrapped, clientOpts...)
+	gc, err := godo.New(&wrapped, clientOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("digitalocean: base url %q: %w", opts.BaseURL, dbaas.ErrInvalidArgument)
+		return nil, dbaas.InvalidField("base_url", fmt.Sprintf("%q is not a URL", opts.BaseURL))
 	}
 	pageSize := opts.PageSize
 	if pageSize <= 0 || pageSize > maxPageSize {
 		pageSize = maxPageSize
 	}
-	return &Provider{client: client, tr: tr, region: opts.Region, pageSize: pageSize, clock: opts.Clock}, nil
+	return &client{godo: gc, tr: tr, owned: owned, region: opts.Region, pageSize: pageSize, clock: opts.Clock}, nil
 }
 
 // newLimiter allows limit requests (def when 0) per window.
@@ -216,74 +260,79 @@ func newLimiter(limit, def int, window time.Duration) *rate.Limiter {
 
 // Calls returns how many HTTP requests the provider has sent, retries
 // included.
-func (p *Provider) Calls() int64 { return p.tr.calls.Load() }
+func (p *Provider) Calls() int64 { return p.d.tr.Calls() }
 
 // Retries returns how many requests the provider has sent again.
-func (p *Provider) Retries() int64 { return p.tr.retries.Load() }
-
-// Capabilities says what DigitalOcean can do: no on-demand or final
-// backup (daily automatic ones only), no point-in-time restore, no custom
-// port (always 25060), firewall rules of kinds cidr (ip_addr), instance
-// (droplet), tag, k8s and app.
-func (p *Provider) Capabilities() dbaas.Capabilities {
-	return dbaas.Capabilities{
-		Engines:             []dbaas.Engine{dbaas.Postgres, dbaas.MySQL},
-		SourceKinds:         []dbaas.SourceKind{dbaas.SourceCIDR, dbaas.SourceInstance, dbaas.SourceTag, dbaas.SourceKubernetes, dbaas.SourceApp},
-		Provision:           true,
-		Access:              true,
-		ListBackups:         true,
-		Restore:             true,
-		PrivateNetwork:      true,
-		CACertificate:       true,
-		ReadablePassword:    true,
-		TypicalProvisioning: TypicalProvisioning,
-	}
-}
+func (p *Provider) Retries() int64 { return p.d.tr.Retries() }
 
 // As hands out the underlying client: target must be a **godo.Client.
-func (p *Provider) As(target any) bool {
-	if t, ok := target.(**godo.Client); ok {
-		*t = p.client
+func (c *client) As(target any) bool {
+	if t, ok := target.(**godo.Client); ok && t != nil {
+		*t = c.godo
 		return true
 	}
 	return false
 }
 
-// fwLock returns the mutex that guards cluster id's firewall.
-func (p *Provider) fwLock(id string) *sync.Mutex {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(id))
-	return &p.fwLocks[h.Sum32()%uint32(len(p.fwLocks))]
+// Close lets go of the idle connections of the transport New made; a
+// transport the caller gave stays the caller's.
+func (c *client) Close() error {
+	if c.owned != nil {
+		c.owned.CloseIdleConnections()
+	}
+	return nil
 }
 
-// mapError wraps err from godo as a *dbaas.Error with the sentinel its
-// status and error id mean; the *godo.ErrorResponse stays reachable with
-// errors.As.
-func mapError(op, id string, err error) error {
-	if err == nil {
-		return nil
-	}
+// fwLock returns the mutex that guards cluster id's firewall.
+func (c *client) fwLock(id string) *sync.Mutex {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return &c.fwLocks[h.Sum32()%uint32(len(c.fwLocks))]
+}
+
+// ErrorKind maps a godo error to the sentinel its status and error id
+// mean.
+func (c *client) ErrorKind(err error) error {
 	var er *godo.ErrorResponse
 	if !errors.As(err, &er) || er.Response == nil {
-		return dbaas.NewError(op, id, nil, err)
+		return nil
 	}
 	errID := er.Response.Header.Get(headerErrorID)
-	e := dbaas.NewError(op, id, nil, err)
 	switch status := er.Response.StatusCode; {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden || errID == "unauthorized" || errID == "forbidden":
-		e.Kind = dbaas.ErrPermissionDenied
+		return dbaas.ErrPermissionDenied
 	case status == http.StatusNotFound || errID == "not_found":
-		e.Kind = dbaas.ErrNotFound
+		return dbaas.ErrNotFound
 	case status == http.StatusTooManyRequests || errID == "too_many_requests":
-		e.Kind = dbaas.ErrRateLimited
+		return dbaas.ErrRateLimited
 	case status == http.StatusConflict || errID == "conflict":
-		e.Kind = dbaas.ErrConflict
+		return dbaas.ErrConflict
 	case status == http.StatusUnprocessableEntity || status == http.StatusBadRequest:
-		e.Kind = dbaas.ErrInvalidArgument
-		e.Field = fieldOf(er.Message)
-		if e.Field == "name" && containsAny(er.Message, "already in use", "already exists", "not available") {
-			e.Kind, e.Field = dbaas.ErrAlreadyExists, ""
+		if nameTaken(er.Message) {
+			return dbaas.ErrAlreadyExists
 		}
+		return dbaas.ErrInvalidArgument
 	}
-	return e
+	return nil
+}
+
+// nameTaken reports whether a 422 message says the cluster name is in use.
+func nameTaken(msg string) bool {
+	return fieldOf(msg) == "name" && containsAny(msg, "already in use", "already exists", "not available")
+}
+
+// withField names the Spec field a 422 of the API is about, leaving the
+// godo error as the cause.
+func withField(err error) error {
+	var er *godo.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil || nameTaken(er.Message) {
+		return err
+	}
+	if s := er.Response.StatusCode; s != http.StatusUnprocessableEntity && s != http.StatusBadRequest {
+		return err
+	}
+	if f := fieldOf(er.Message); f != "" {
+		return &dbaas.Error{Field: f, Err: err}
+	}
+	return err
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
+	"github.com/agiledeploy/dbaaskit/internal/simkit"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
 )
@@ -35,7 +36,7 @@ func TestRetriesTransientFailuresOfReads(t *testing.T) {
 			e := newEnv(t, dosim.Options{}, digitalocean.Options{Clock: clock})
 			inst, err := e.p.Create(context.Background(), spec("retry-me", dbaas.Postgres))
 			require.NoError(t, err)
-			e.sim.Inject("GET /v2/databases/{id}", tt.faults...)
+			e.sim.Inject(onRoute("GET /v2/databases/{id}", tt.faults...)...)
 			before := e.p.Retries()
 			got, err := e.p.Get(context.Background(), inst.ID)
 			require.NoError(t, err)
@@ -52,7 +53,7 @@ func TestRetriesTransientFailuresOfReads(t *testing.T) {
 func TestRetryAfterIsHonoured(t *testing.T) {
 	clock := fakeclock.NewAuto(epoch)
 	e := newEnv(t, dosim.Options{}, digitalocean.Options{Clock: clock})
-	e.sim.Inject("GET /v2/databases", dosim.Fault{Status: 429, RetryAfter: 7 * time.Second})
+	e.sim.Inject(dosim.Fault{Op: "GET /v2/databases", Status: 429, RetryAfter: 7 * time.Second})
 	start := clock.Now()
 	_, err := e.p.List(context.Background())
 	require.NoError(t, err)
@@ -66,7 +67,7 @@ func TestSimulatorRateLimitIsWaitedOut(t *testing.T) {
 	// The simulator and the provider share a clock: the provider sleeps
 	// out the 429's Retry-After, after which the bucket has a token again.
 	clock := fakeclock.NewAuto(epoch)
-	e := newEnv(t, dosim.Options{Clock: clock, RateLimit: 2}, digitalocean.Options{Clock: clock})
+	e := newEnv(t, dosim.Options{Clock: clock, RateLimit: simkit.Rate{Limit: 2}}, digitalocean.Options{Clock: clock})
 	for range 5 {
 		_, err := e.p.List(context.Background())
 		require.NoError(t, err)
@@ -78,7 +79,7 @@ func TestSimulatorRateLimitIsWaitedOut(t *testing.T) {
 func TestClientLimiterKeepsUnderTheAccountLimit(t *testing.T) {
 	// With the client-side limit equal to the simulator's, no 429 happens.
 	clock := fakeclock.NewAuto(epoch)
-	e := newEnv(t, dosim.Options{Clock: clock, RateLimit: 10}, digitalocean.Options{Clock: clock, RateLimit: 10})
+	e := newEnv(t, dosim.Options{Clock: clock, RateLimit: simkit.Rate{Limit: 10}}, digitalocean.Options{Clock: clock, RateLimit: 10})
 	for range 25 {
 		_, err := e.p.List(context.Background())
 		require.NoError(t, err)
@@ -91,7 +92,7 @@ func TestClientLimiterKeepsUnderTheAccountLimit(t *testing.T) {
 func TestRetriesGiveUp(t *testing.T) {
 	t.Run("after MaxRetries", func(t *testing.T) {
 		e := newEnv(t, dosim.Options{}, digitalocean.Options{Clock: fakeclock.NewAuto(epoch), MaxRetries: 2})
-		e.sim.Inject("GET /v2/databases", dosim.Fault{Status: 503}, dosim.Fault{Status: 503}, dosim.Fault{Status: 503}, dosim.Fault{Status: 503})
+		e.sim.Inject(dosim.Fault{Op: "GET /v2/databases", Status: 503, Times: 4})
 		_, err := e.p.List(context.Background())
 		require.Error(t, err)
 		var er *godo.ErrorResponse
@@ -101,14 +102,14 @@ func TestRetriesGiveUp(t *testing.T) {
 	})
 	t.Run("when Retry-After is too long", func(t *testing.T) {
 		e := newEnv(t, dosim.Options{}, digitalocean.Options{Clock: fakeclock.NewAuto(epoch), MaxRetryWait: time.Minute})
-		e.sim.Inject("GET /v2/databases", dosim.Fault{Status: 429, RetryAfter: time.Hour})
+		e.sim.Inject(dosim.Fault{Op: "GET /v2/databases", Status: 429, RetryAfter: time.Hour})
 		_, err := e.p.List(context.Background())
 		require.ErrorIs(t, err, dbaas.ErrRateLimited)
 		assert.Equal(t, int64(1), e.sim.Calls("GET /v2/databases"))
 	})
 	t.Run("when the context ends during a backoff", func(t *testing.T) {
 		e := newEnv(t, dosim.Options{}, digitalocean.Options{MaxBackoff: time.Hour})
-		e.sim.Inject("GET /v2/databases", dosim.Fault{Status: 429, RetryAfter: 30 * time.Second})
+		e.sim.Inject(dosim.Fault{Op: "GET /v2/databases", Status: 429, RetryAfter: 30 * time.Second})
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		_, err := e.p.List(ctx)
@@ -133,7 +134,7 @@ func TestCreateIsNeverDuplicated(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, dosim.Options{}, digitalocean.Options{Clock: fakeclock.NewAuto(epoch)})
-			e.sim.Inject("POST /v2/databases", tt.faults...)
+			e.sim.Inject(onRoute("POST /v2/databases", tt.faults...)...)
 			inst, err := e.p.Create(context.Background(), spec("once-only", dbaas.Postgres))
 			assert.Equal(t, tt.wantPosts, e.sim.Calls("POST /v2/databases"), "create requests sent")
 			list, lerr := e.p.List(context.Background())
@@ -156,7 +157,7 @@ func TestDeleteRetriedAfterLostAnswerSucceeds(t *testing.T) {
 	ctx := context.Background()
 	inst, err := e.p.Create(ctx, spec("gone-twice", dbaas.MySQL))
 	require.NoError(t, err)
-	e.sim.Inject("DELETE /v2/databases/{id}", dosim.Fault{Drop: true, AfterHandling: true})
+	e.sim.Inject(dosim.Fault{Op: "DELETE /v2/databases/{id}", Drop: true, AfterHandling: true})
 	require.NoError(t, e.p.Delete(ctx, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}))
 	assert.Equal(t, int64(2), e.sim.Calls("DELETE /v2/databases/{id}"))
 	_, err = e.p.Get(ctx, inst.ID)
@@ -185,7 +186,7 @@ func TestCreateWaitCallBudget(t *testing.T) {
 
 func TestCreateCancelledInFlightReportsTheCluster(t *testing.T) {
 	e := newEnv(t, dosim.Options{}, digitalocean.Options{})
-	e.sim.Inject("POST /v2/databases", dosim.Fault{AfterHandling: true, Delay: 2 * time.Second})
+	e.sim.Inject(dosim.Fault{Op: "POST /v2/databases", AfterHandling: true, Latency: 2 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	inst, err := e.p.Create(ctx, spec("slow-answer", dbaas.Postgres))
@@ -209,7 +210,7 @@ func TestClientLimiterKeepsUnderTheHourlyQuota(t *testing.T) {
 	// hour and 10 a minute; 40 requests take at least an hour's refill
 	// for the 21 past the hourly burst of 19.
 	clock := fakeclock.NewAuto(epoch)
-	e := newEnv(t, dosim.Options{Clock: clock, RateLimit: 10, HourlyRateLimit: 20, RateWindow: time.Second},
+	e := newEnv(t, dosim.Options{Clock: clock, RateLimit: simkit.Rate{Limit: 10, Window: time.Second}, HourlyRateLimit: simkit.Rate{Limit: 20, Window: time.Minute}},
 		digitalocean.Options{Clock: clock, RateLimit: 10, HourlyRateLimit: 20, RateWindow: time.Second})
 	for range 40 {
 		_, err := e.p.List(context.Background())
@@ -218,4 +219,14 @@ func TestClientLimiterKeepsUnderTheHourlyQuota(t *testing.T) {
 	assert.Zero(t, e.sim.RateLimited(), "no request was refused")
 	assert.Zero(t, e.p.Retries())
 	assert.GreaterOrEqual(t, clock.Now().Sub(epoch), 21*3*time.Second, "one request every 3 s past the burst")
+}
+
+// onRoute gives each fault the route it is for, in order.
+func onRoute(route string, faults ...dosim.Fault) []dosim.Fault {
+	out := make([]dosim.Fault, len(faults))
+	for i, f := range faults {
+		f.Op = route
+		out[i] = f
+	}
+	return out
 }

@@ -17,9 +17,7 @@ func TestApplyRulesAddsInStableOrder(t *testing.T) {
 	want := map[string]godo.DatabaseFirewallRule{}
 	for _, s := range []string{"198.51.100.3", "198.51.100.1", "tag:web", "198.51.100.2"} {
 		src := dbaas.MustParseSource(s)
-		r, err := ruleOf(src)
-		require.NoError(t, err)
-		want[src.String()] = r
+		want[src.String()] = ruleOf(src)
 	}
 	for range 20 {
 		out, changed := applyRules(existing, want, true)

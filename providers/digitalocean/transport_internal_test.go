@@ -48,16 +48,6 @@ func TestServerDelay(t *testing.T) {
 	}
 }
 
-func TestBackoffIsCapped(t *testing.T) {
-	tr := &transport{baseDelay: 500 * time.Millisecond, maxDelay: 4 * time.Second}
-	for attempt := 1; attempt <= 40; attempt++ {
-		d := tr.backoff(attempt)
-		want := min(500*time.Millisecond<<min(attempt-1, 20), 4*time.Second)
-		assert.GreaterOrEqual(t, d, want/2, "attempt %d", attempt)
-		assert.LessOrEqual(t, d, want, "attempt %d", attempt)
-	}
-}
-
 func TestFieldOf(t *testing.T) {
 	for msg, want := range map[string]string{
 		"region mars1 is not available for engine pg":             "region",
@@ -103,7 +93,7 @@ func TestStatusOf(t *testing.T) {
 	}
 }
 
-func TestMapError(t *testing.T) {
+func TestErrorKind(t *testing.T) {
 	errResp := func(status int, id, msg string) error {
 		resp := &http.Response{StatusCode: status, Header: http.Header{}, Request: &http.Request{Method: "GET", URL: &url.URL{Path: "/v2/databases"}}}
 		if id != "" {
@@ -130,12 +120,16 @@ func TestMapError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := mapError("get", "id-1", tt.err)
-			assert.Equal(t, tt.kind, dbaas.Kind(err))
+			assert.Equal(t, tt.kind, (&client{}).ErrorKind(tt.err))
+			err := withField(tt.err)
+			assert.ErrorIs(t, err, tt.err, "the cause stays reachable")
 			var de *dbaas.Error
+			if tt.field == "" {
+				assert.False(t, errors.As(err, &de), "no field to name")
+				return
+			}
 			require.True(t, errors.As(err, &de))
 			assert.Equal(t, tt.field, de.Field)
-			assert.ErrorIs(t, err, tt.err, "the cause stays reachable")
 		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb/realdbtest"
@@ -70,7 +71,7 @@ func TestBackendDatabasesAcceptConnections(t *testing.T) {
 				require.NoError(t, err)
 				require.NoError(t, c.QueryRow(ctx, "SELECT current_user, current_database()").Scan(&gotUser, &gotDB))
 			} else {
-				dsn, err := conn.MySQLDSN("linode-backend-test", dbaas.DSNOptions{})
+				dsn, err := sqlconn.MySQLDSN(conn, "linode-backend-test", dbaas.DSNOptions{})
 				require.NoError(t, err)
 				db, err := sql.Open("mysql", dsn)
 				require.NoError(t, err)

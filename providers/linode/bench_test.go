@@ -11,13 +11,14 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
+	"github.com/agiledeploy/dbaaskit/internal/simkit"
 	"github.com/agiledeploy/dbaaskit/providers/linode"
 	"github.com/agiledeploy/dbaaskit/providers/linode/linodesim"
 )
 
 // createAndWait creates one instance and waits for it on clock, and
 // returns how many API calls that took.
-func createAndWait(tb testing.TB, e *env, clock dbaas.Clock, name string, wait dbaas.WaitOptions) int {
+func createAndWait(tb testing.TB, e *env, clock dbaas.Clock, name string, wait dbaas.WaitOptions) int64 {
 	tb.Helper()
 	ctx := context.Background()
 	before := e.sim.TotalCalls()
@@ -37,8 +38,8 @@ func TestCreateWaitCalls(t *testing.T) {
 	e := newEnv(t, clock, linodesim.Options{ProvisionDelay: 15 * time.Minute}, nil)
 	for i := range 20 {
 		calls := createAndWait(t, e, clock, fmt.Sprintf("count-%d", i), dbaas.WaitOptions{})
-		require.LessOrEqual(t, calls, 12, "run %d", i)
-		require.GreaterOrEqual(t, calls, 2)
+		require.LessOrEqual(t, calls, int64(12), "run %d", i)
+		require.GreaterOrEqual(t, calls, int64(2))
 	}
 }
 
@@ -57,7 +58,7 @@ func BenchmarkCreateWait(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			clock := fakeclock.NewAuto(epoch)
 			e := newEnv(b, clock, linodesim.Options{ProvisionDelay: 15 * time.Minute}, nil)
-			total, most := 0, 0
+			var total, most int64
 			for i := 0; b.Loop(); i++ {
 				calls := createAndWait(b, e, clock, fmt.Sprintf("bench-%d", i), bc.wait)
 				total += calls
@@ -129,7 +130,7 @@ func syncAll(ids []string, p dbaas.Provider, round int) int {
 // leastTime is the least time n calls take under limit calls per fixed
 // window: the last window starts (ceil(n/limit)-1) windows after the
 // first call.
-func leastTime(n, limit int, window time.Duration) time.Duration {
+func leastTime(n, limit int64, window time.Duration) time.Duration {
 	return time.Duration((n+limit-1)/limit-1) * window
 }
 
@@ -141,18 +142,17 @@ func leastTime(n, limit int, window time.Duration) time.Duration {
 func BenchmarkSyncAccess(b *testing.B) {
 	const instances, limit, window = 500, 1600, time.Minute
 	clock := fakeclock.NewAuto(epoch)
-	e := newEnv(b, clock, linodesim.Options{RateLimit: limit, RateWindow: window}, nil)
+	e := newEnv(b, clock, linodesim.Options{RateLimit: simkit.Rate{Limit: limit, Window: window}}, nil)
 	ids := syncFleet(b, e, instances)
 	var simulated time.Duration
-	calls := 0
-	round := 0
+	var calls, round int64
 	for b.Loop() {
 		b.StopTimer()
 		clock.Advance(2 * window) // start on fresh windows
 		e.sim.ResetCalls()
 		start := clock.Now()
 		b.StartTimer()
-		if failed := syncAll(ids, e.p, round); failed > 0 {
+		if failed := syncAll(ids, e.p, int(round)); failed > 0 {
 			b.Fatalf("%d SyncAccess calls failed", failed)
 		}
 		b.StopTimer()
@@ -187,19 +187,19 @@ func BenchmarkSyncAccessRealTime(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			clock := dbaas.SystemClock{}
-			e := newEnv(b, clock, linodesim.Options{RateLimit: limit, RateWindow: window}, map[string]string{
+			e := newEnv(b, clock, linodesim.Options{RateLimit: simkit.Rate{Limit: limit, Window: window}}, map[string]string{
 				linode.SettingRateLimit: bc.rate, linode.SettingRetries: "20",
 				linode.SettingRetryWait: "10ms", linode.SettingRetryMaxWait: "2s"})
 			ids := syncFleet(b, e, instances)
 			var elapsed time.Duration
-			calls, refused, round := 0, 0, 0
+			var calls, refused, round int64
 			for b.Loop() {
 				b.StopTimer()
 				time.Sleep(2 * window)
 				e.sim.ResetCalls()
 				b.StartTimer()
 				start := time.Now()
-				if failed := syncAll(ids, e.p, round); failed > 0 {
+				if failed := syncAll(ids, e.p, int(round)); failed > 0 {
 					b.Fatalf("%d SyncAccess calls failed", failed)
 				}
 				elapsed += time.Since(start)

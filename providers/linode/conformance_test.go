@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/dbaastest"
@@ -65,11 +66,26 @@ func TestConformance(t *testing.T) {
 		// test's sixteen waiters all move the one shared clock.
 		Wait:            dbaas.WaitOptions{Clock: clock, Timeout: 7 * 24 * time.Hour},
 		MissingID:       "postgresql/1",
-		MissingBackupID: dbaas.PointInTime("postgresql/1", epoch),
+		MissingBackupID: "postgresql/1@point-in-time",
 		Cleanup: func(ids []string) {
 			for _, id := range ids {
 				_ = e.p.Delete(context.Background(), id, dbaas.DeleteOptions{SkipFinalBackup: true})
 			}
 		},
 	})
+}
+
+// TestCloseReleasesConnections: a provider opened without an HTTP client
+// makes its own transport, and Close lets go of its connections.
+func TestCloseReleasesConnections(t *testing.T) {
+	sim, url, err := linodesim.Start(linodesim.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, sim.Close()) })
+	ignore := goleak.IgnoreCurrent()
+	p, err := dbaas.Open(context.Background(), linode.Name, dbaas.Config{Token: dbaas.NewSecret("t"), BaseURL: url})
+	require.NoError(t, err)
+	_, err = p.List(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, p.Close())
+	goleak.VerifyNone(t, ignore)
 }

@@ -13,18 +13,14 @@ import (
 // credentials of GET …/credentials, the database name of the
 // SettingDatabase setting (the API has none) and, as Linode requires TLS,
 // the CA certificate of GET …/ssl in PEM. Three API calls.
-func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
-	iid, err := parseID("connection", id)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := p.get(ctx, "connection", iid)
+func (p *client) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
+	iid, rec, err := p.read(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if rec.primary == "" || rec.port == 0 {
-		return nil, dbaas.NewError("connection", id, dbaas.ErrConflict,
-			fmt.Errorf("no endpoint yet (status %s): wait until the instance is available", rec.status))
+		return nil, &dbaas.Error{Kind: dbaas.ErrConflict,
+			Err: fmt.Errorf("no endpoint yet (status %s): wait until the instance is available", rec.status)}
 	}
 	info := &dbaas.ConnectionInfo{
 		Engine:   dbaasEngine(rec.engine),
@@ -33,33 +29,33 @@ func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.Connection
 		TLS:      dbaas.TLSDisable,
 	}
 	if err := info.Endpoint.Validate(); err != nil {
-		return nil, dbaas.NewError("connection", id, nil, fmt.Errorf("the API gave an unusable endpoint: %w", err))
+		return nil, fmt.Errorf("the API gave an unusable endpoint: %w", err)
 	}
 	var user, password string
 	var ca []byte
 	if iid.engine == enginePostgres {
-		c, err := p.client.GetPostgresDatabaseCredentials(ctx, iid.num)
+		c, err := p.api.GetPostgresDatabaseCredentials(ctx, iid.num)
 		if err != nil {
-			return nil, wrap(ctx, "connection", id, err)
+			return nil, fail(ctx, err)
 		}
 		user, password = c.Username, c.Password
 		if rec.ssl {
-			s, err := p.client.GetPostgresDatabaseSSL(ctx, iid.num)
+			s, err := p.api.GetPostgresDatabaseSSL(ctx, iid.num)
 			if err != nil {
-				return nil, wrap(ctx, "connection", id, err)
+				return nil, fail(ctx, err)
 			}
 			ca = s.CACertificate
 		}
 	} else {
-		c, err := p.client.GetMySQLDatabaseCredentials(ctx, iid.num)
+		c, err := p.api.GetMySQLDatabaseCredentials(ctx, iid.num)
 		if err != nil {
-			return nil, wrap(ctx, "connection", id, err)
+			return nil, fail(ctx, err)
 		}
 		user, password = c.Username, c.Password
 		if rec.ssl {
-			s, err := p.client.GetMySQLDatabaseSSL(ctx, iid.num)
+			s, err := p.api.GetMySQLDatabaseSSL(ctx, iid.num)
 			if err != nil {
-				return nil, wrap(ctx, "connection", id, err)
+				return nil, fail(ctx, err)
 			}
 			ca = s.CACertificate
 		}
@@ -67,7 +63,7 @@ func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.Connection
 	info.User, info.Password = user, dbaas.NewSecret(password)
 	if rec.ssl {
 		if block, _ := pem.Decode(ca); block == nil {
-			return nil, dbaas.NewError("connection", id, nil, errors.New("the CA certificate of …/ssl is not PEM"))
+			return nil, errors.New("the CA certificate of …/ssl is not PEM")
 		}
 		info.TLS, info.CACertPEM = dbaas.TLSRequire, ca
 	}

@@ -19,7 +19,7 @@
 // "mysql/<id>", the engine and number of the API's paths. Linode chooses
 // the port, the admin user and password, the storage (by plan) and the
 // backup window, and databases carry no tags: asking for them is
-// ErrUnsupported, before any call. Statuses: provisioning and resuming
+// ErrUnsupported, before any call (Capabilities.RefusedFields). Statuses: provisioning and resuming
 // are provisioning, active is available, updating and degraded are
 // modifying, backing_up is backing-up, restoring is restoring, suspending
 // and suspended are stopped, failed is failed, deleting and deleted are
@@ -44,22 +44,25 @@
 // another one as it was at a point in time. So Backup is ErrUnsupported,
 // Backups returns the restorable window (from the API's
 // oldest_restore_time to now) as one backup of kind point-in-time, and
-// Restore takes a reference made by dbaas.PointInTime(id, t) (the window's
-// ID restores its latest second) and sends fork: {source, restore_time},
-// a body this package builds because linodego never sends restore_time.
-// Delete takes no final backup: it needs DeleteOptions.SkipFinalBackup.
+// Restore takes dbaas.AtTime(id, t) (dbaas.FromBackup is ErrUnsupported)
+// and sends fork: {source, restore_time}, a body this package builds
+// because linodego never sends restore_time. Delete takes no final
+// backup: it needs DeleteOptions.SkipFinalBackup.
 //
 // # Calls, retries and rate limits
 //
-// linodego retries 429, 503 and 408 answers (Settings "retries", default
-// 5 instead of linodego's 1000, waits from "retry_wait" to
-// "retry_max_wait", Retry-After honoured). A create is never resent
-// blindly: it goes out without retries, and after an answer that leaves
-// its outcome unknown the provider looks for the label first. Requests
-// are paced on the client side to stay inside Linode's published limits
-// (Settings "rate_limit", default 1600/1m, and "list_rate_limit" for
-// paginated lists, default 200/1m), so bursts wait for the next window
-// instead of collecting 429s.
+// linodego's own retries are off: they resend a create on 503, leave 500
+// and 502 alone and print a line to the standard logger for each retry.
+// The provider's transport retries instead (Settings "retries", default
+// 5, waits from "retry_wait" doubling up to "retry_max_wait", Retry-After
+// honoured up to it): 429, 408 and "Linode busy." for every request, and
+// 5xx answers and lost connections for GET, PUT and DELETE, which are
+// safe to send again. A create is never resent blindly: after an answer
+// that leaves its outcome unknown the provider looks for the label
+// first. Requests are paced on the client side to stay inside Linode's
+// published limits (Settings "rate_limit", default 1600/1m, and
+// "list_rate_limit" for paginated lists, default 200/1m), so bursts wait
+// for the next window instead of collecting 429s.
 //
 // Connection reports hosts.primary and port, the admin credentials of
 // …/credentials, TLS required with the CA of …/ssl, and the database name
@@ -67,5 +70,8 @@
 // Capabilities.TypicalProvisioning is 15 minutes (Linode documents 15 to
 // 30), so dbaas.Wait polls a handful of times rather than every 30 s.
 //
-// As hands out the *linodego.Client (target **linodego.Client).
+// Errors carry the dbaas sentinel of their HTTP status (400 is
+// ErrInvalidArgument naming the Spec field, or ErrAlreadyExists for a
+// label in use); the *linodego.Error stays reachable with errors.As. As
+// hands out the *linodego.Client (target **linodego.Client).
 package linode

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/linode/linodego"
 
@@ -61,44 +59,47 @@ func specField(f string) string {
 	return f
 }
 
-// wrap turns an error of a linodego call into a *dbaas.Error carrying the
-// sentinel for its status, with the linodego error as its cause (for
-// errors.As). A cancelled or expired context wins over what linodego made
-// of it (linodego flattens Go errors into text).
-func wrap(ctx context.Context, op, id string, err error) error {
+// ErrorKind maps a linodego error to the sentinel its status means. A
+// 400 on the label that says it must be unique is a name in use.
+func (p *client) ErrorKind(err error) error {
+	e := apiError(err)
+	switch httpStatus(e) {
+	case http.StatusBadRequest:
+		if m := fieldRE.FindStringSubmatch(e.Message); m != nil && m[1] == "label" && strings.Contains(strings.ToLower(e.Message), "unique") {
+			return dbaas.ErrAlreadyExists
+		}
+		return dbaas.ErrInvalidArgument
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return dbaas.ErrPermissionDenied
+	case http.StatusNotFound:
+		return dbaas.ErrNotFound
+	case http.StatusConflict:
+		return dbaas.ErrConflict
+	case http.StatusTooManyRequests:
+		return dbaas.ErrRateLimited
+	}
+	return nil
+}
+
+// fail returns the error of a linodego call as the driver reports it:
+// the context's error when ctx ended (linodego flattens Go errors into
+// text), the linodego error with the Spec field it names for a 400, else
+// the linodego error.
+func fail(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
 	if cerr := ctx.Err(); cerr != nil {
-		return dbaas.NewError(op, id, nil, cerr)
+		return cerr
 	}
 	e := apiError(err)
 	if e == nil {
-		return dbaas.NewError(op, id, nil, err)
+		return err
 	}
-	var kind error
-	switch status := httpStatus(e); {
-	case status == http.StatusBadRequest:
-		kind = dbaas.ErrInvalidArgument
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		kind = dbaas.ErrPermissionDenied
-	case status == http.StatusNotFound:
-		kind = dbaas.ErrNotFound
-	case status == http.StatusConflict:
-		kind = dbaas.ErrConflict
-	case status == http.StatusTooManyRequests:
-		kind = dbaas.ErrRateLimited
+	if m := fieldRE.FindStringSubmatch(e.Message); m != nil && httpStatus(e) == http.StatusBadRequest {
+		return &dbaas.Error{Field: specField(m[1]), Err: e}
 	}
-	out := dbaas.NewError(op, id, kind, e)
-	if kind == dbaas.ErrInvalidArgument {
-		if m := fieldRE.FindStringSubmatch(e.Message); m != nil {
-			out.Field = specField(m[1])
-			if m[1] == "label" && strings.Contains(strings.ToLower(e.Message), "unique") {
-				out.Kind = dbaas.ErrAlreadyExists
-			}
-		}
-	}
-	return out
+	return e
 }
 
 // ambiguous reports whether a failed POST may still have taken effect:
@@ -110,30 +111,4 @@ func ambiguous(err error) bool {
 	}
 	s := httpStatus(e)
 	return s == 0 || s == http.StatusRequestTimeout || s >= 500
-}
-
-// retryAfter reads Retry-After from a 429, defaulting to def.
-func retryAfter(err error, def time.Duration) time.Duration {
-	e := apiError(err)
-	if e == nil || e.Response == nil {
-		return def
-	}
-	n, perr := strconv.Atoi(e.Response.Header.Get("Retry-After"))
-	if perr != nil || n < 0 {
-		return def
-	}
-	return time.Duration(n) * time.Second
-}
-
-// sleep waits d on clock, or until ctx ends.
-func sleep(ctx context.Context, clock dbaas.Clock, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	select {
-	case <-clock.After(d):
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

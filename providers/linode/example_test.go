@@ -58,5 +58,5 @@ func Example() {
 	// postgresql/227300 available 16.6
 	// [cidr:203.0.113.10/32]
 	// 18319 akmadmin [redacted] require true
-	// backup: unsupported: linode: Linode has no on-demand backup; restore to a point in time instead (Backups, Restore)
+	// linode: backup postgresql/227300: unsupported: this provider cannot backup (see its Capabilities)
 }

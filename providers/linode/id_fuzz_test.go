@@ -13,7 +13,7 @@ func FuzzParseID(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		id, err := parseID("get", s)
+		id, err := parseID("id", s)
 		if err != nil {
 			ve, ok := err.(*dbaas.Error)
 			if !ok || ve.Kind != dbaas.ErrInvalidArgument || ve.Field != "id" {
@@ -24,7 +24,7 @@ func FuzzParseID(f *testing.F) {
 		if id.num <= 0 || (id.engine != enginePostgres && id.engine != engineMySQL) {
 			t.Fatalf("parseID(%q) = %+v", s, id)
 		}
-		if back, err := parseID("get", id.String()); err != nil || back != id {
+		if back, err := parseID("id", id.String()); err != nil || back != id {
 			t.Fatalf("parseID(%q) = %v does not round trip: %v, %v", s, id, back, err)
 		}
 	})

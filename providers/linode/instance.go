@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/linode/linodego"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/internal/httpretry"
 )
 
 // Linode's engine names, as in its paths and engine ids.
@@ -50,11 +49,12 @@ type instanceID struct {
 
 func (i instanceID) String() string { return i.engine + "/" + strconv.Itoa(i.num) }
 
-func parseID(op, id string) (instanceID, error) {
+// parseID reads an instance id; field names it in the error.
+func parseID(field, id string) (instanceID, error) {
 	eng, num, ok := strings.Cut(id, "/")
 	n, err := strconv.Atoi(num)
 	if !ok || (eng != enginePostgres && eng != engineMySQL) || err != nil || n <= 0 {
-		return instanceID{}, &dbaas.Error{Op: op, ID: truncate(id), Kind: dbaas.ErrInvalidArgument, Field: "id",
+		return instanceID{}, &dbaas.Error{Kind: dbaas.ErrInvalidArgument, Field: field,
 			Err: errors.New("want postgresql/<number> or mysql/<number>, as Create and List return")}
 	}
 	return instanceID{engine: eng, num: n}, nil
@@ -155,33 +155,39 @@ func (r *record) instance() *dbaas.Instance {
 }
 
 // get reads one database.
-func (p *Provider) get(ctx context.Context, op string, id instanceID) (*record, error) {
+func (p *client) get(ctx context.Context, id instanceID) (*record, error) {
 	var rec *record
 	var err error
 	if id.engine == enginePostgres {
 		var d *linodego.PostgresDatabase
-		if d, err = p.client.GetPostgresDatabase(ctx, id.num); err == nil {
+		if d, err = p.api.GetPostgresDatabase(ctx, id.num); err == nil {
 			rec = fromPostgres(d)
 		}
 	} else {
 		var d *linodego.MySQLDatabase
-		if d, err = p.client.GetMySQLDatabase(ctx, id.num); err == nil {
+		if d, err = p.api.GetMySQLDatabase(ctx, id.num); err == nil {
 			rec = fromMySQL(d)
 		}
 	}
 	if err != nil {
-		return nil, wrap(ctx, op, id.String(), err)
+		return nil, fail(ctx, err)
 	}
 	return rec, nil
 }
 
-// Get returns the instance, or ErrNotFound. One API call.
-func (p *Provider) Get(ctx context.Context, id string) (*dbaas.Instance, error) {
-	iid, err := parseID("get", id)
+// read parses id and reads the database.
+func (p *client) read(ctx context.Context, id string) (instanceID, *record, error) {
+	iid, err := parseID("id", id)
 	if err != nil {
-		return nil, err
+		return instanceID{}, nil, err
 	}
-	rec, err := p.get(ctx, "get", iid)
+	rec, err := p.get(ctx, iid)
+	return iid, rec, err
+}
+
+// Get returns the instance, or ErrNotFound. One API call.
+func (p *client) Get(ctx context.Context, id string) (*dbaas.Instance, error) {
+	_, rec, err := p.read(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -190,10 +196,10 @@ func (p *Provider) Get(ctx context.Context, id string) (*dbaas.Instance, error) 
 
 // List returns every PostgreSQL and MySQL instance, reading every page of
 // GET /databases/instances.
-func (p *Provider) List(ctx context.Context) ([]*dbaas.Instance, error) {
-	dbs, err := p.client.ListDatabases(ctx, nil)
+func (p *client) List(ctx context.Context) ([]*dbaas.Instance, error) {
+	dbs, err := p.api.ListDatabases(ctx, nil)
 	if err != nil {
-		return nil, wrap(ctx, "list", "", err)
+		return nil, fail(ctx, err)
 	}
 	out := make([]*dbaas.Instance, 0, len(dbs))
 	for i := range dbs {
@@ -205,22 +211,23 @@ func (p *Provider) List(ctx context.Context) ([]*dbaas.Instance, error) {
 	return out, nil
 }
 
-// Delete deletes the instance. Linode takes no final backup, so opts must
-// say SkipFinalBackup (dbaas.CheckDeleteOptions).
-func (p *Provider) Delete(ctx context.Context, id string, opts dbaas.DeleteOptions) error {
-	if err := dbaas.CheckDeleteOptions(Name, p.Capabilities(), opts); err != nil {
-		return err
-	}
-	iid, err := parseID("delete", id)
+// Delete deletes the instance (Linode takes no final backup). A delete
+// whose first answer was lost and whose retry finds the instance gone
+// has succeeded.
+func (p *client) Delete(ctx context.Context, id string, _ dbaas.DeleteOptions) error {
+	iid, err := parseID("id", id)
 	if err != nil {
 		return err
 	}
 	if iid.engine == enginePostgres {
-		err = p.client.DeletePostgresDatabase(ctx, iid.num)
+		err = p.api.DeletePostgresDatabase(ctx, iid.num)
 	} else {
-		err = p.client.DeleteMySQLDatabase(ctx, iid.num)
+		err = p.api.DeleteMySQLDatabase(ctx, iid.num)
 	}
-	return wrap(ctx, "delete", id, err)
+	if e := apiError(err); httpStatus(e) == http.StatusNotFound && e.Response != nil && e.Response.Header.Get(httpretry.HeaderAttempts) != "1" {
+		return nil
+	}
+	return fail(ctx, err)
 }
 
 // createBody is what Create and Restore send: linodego's create options
@@ -245,39 +252,14 @@ type forkBody struct {
 // apiTime is how the API writes times: UTC without a zone.
 const apiTime = "2006-01-02T15:04:05"
 
-// checkSpec validates spec for Linode and returns the body to send. It
-// makes no call.
-func (p *Provider) checkSpec(op string, spec dbaas.Spec) (*createBody, error) {
-	if err := spec.Validate(); err != nil {
-		return nil, err
-	}
-	eng, ok := linodeEngine(spec.Engine)
-	if !ok {
-		return nil, dbaas.Unsupported(Name, op, "engine "+string(spec.Engine)+" is not offered: Linode has postgres and mysql")
-	}
-	unsupported := func(field, why string) error {
-		return dbaas.Unsupported(Name, op, "spec."+field+": "+why)
-	}
-	switch {
-	case spec.Port != 0:
-		return nil, unsupported("port", "Linode chooses the port; leave it 0 and read it from the instance")
-	case spec.StorageGB != 0:
-		return nil, unsupported("storage_gb", "Linode sizes storage by the plan type (size); leave it 0")
-	case spec.AdminUser != "":
-		return nil, unsupported("admin_user", "Linode names the admin user; read it from Connection")
-	case !spec.AdminPassword.IsZero():
-		return nil, unsupported("admin_password", "Linode generates the admin password; read it from Connection")
-	case spec.Database != "" && spec.Database != p.database:
-		return nil, unsupported("database", "Linode databases come with "+p.database+"; leave it empty")
-	case spec.BackupRetentionDays != 0:
-		return nil, unsupported("backup_retention_days", "Linode keeps its own backup window; leave it 0")
-	case spec.DeletionProtection:
-		return nil, unsupported("deletion_protection", "Linode databases have no deletion protection")
-	case len(spec.Tags) > 0:
-		return nil, unsupported("tags", "Linode databases carry no tags")
-	case len(spec.Options) > 0:
-		k := slices.Sorted(maps.Keys(spec.Options))[0]
-		return nil, dbaas.InvalidField("options["+truncate(k)+"]", "the linode provider takes no options")
+// checkSpec checks spec against Linode's own rules and returns the body
+// to send. It makes no call. The portable layer has checked the shared
+// rules, the engine, the source kinds and the fields Linode never
+// honours (capabilities.RefusedFields).
+func (p *client) checkSpec(spec dbaas.Spec) (*createBody, error) {
+	eng, _ := linodeEngine(spec.Engine)
+	if spec.Database != "" && spec.Database != p.database {
+		return nil, &dbaas.Error{Kind: dbaas.ErrUnsupported, Field: "database", Err: errors.New("Linode databases come with " + p.database + "; leave it empty")}
 	}
 	region := spec.Region
 	if region == "" {
@@ -318,13 +300,9 @@ func (p *Provider) checkSpec(op string, spec dbaas.Spec) (*createBody, error) {
 	return body, nil
 }
 
-// allowList checks sources for Linode's allow_list: CIDR sources only
-// (ErrUnsupported otherwise) and IPv4 only, as the API accepts.
+// allowList turns CIDR sources into allow_list entries: IPv4 only, as
+// the API accepts.
 func allowList(field string, sources []dbaas.Source) ([]string, error) {
-	caps := dbaas.Capabilities{SourceKinds: []dbaas.SourceKind{dbaas.SourceCIDR}}
-	if err := dbaas.CheckSources(Name, caps, sources); err != nil {
-		return nil, err
-	}
 	out := make([]string, 0, len(sources))
 	for i, s := range sources {
 		pfx, _ := s.Prefix()
@@ -336,23 +314,24 @@ func allowList(field string, sources []dbaas.Source) ([]string, error) {
 	return out, nil
 }
 
-// Create validates spec (no call when it is invalid or asks what Linode
-// cannot do), sends the create and returns the instance, provisioning.
+// Create checks spec (no call when Linode cannot take it), sends the
+// create and returns the instance, provisioning.
 //
 // Linode answers a name in use with 400 on label: that is
-// ErrAlreadyExists. The create is sent without linodego's retries, which
-// would resend it blindly: after a 429 it waits Retry-After and sends it
-// again; after an answer it could not read (dropped connection, timeout,
-// 5xx) it first looks for a database of that label and returns it when
-// the create did take effect, so no database is made twice. When ctx ends
+// ErrAlreadyExists. The create is never resent blindly: the transport
+// sends it again only after an answer the API gives without acting (429,
+// after Retry-After); after an answer it could not read (dropped
+// connection, timeout, 5xx) Create first looks for a database of that
+// label and returns it when the create did take effect, so no database
+// is made twice. When ctx ends
 // while the request is out and the database turns out to exist, Create
 // returns it together with the context's error.
-func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance, error) {
-	body, err := p.checkSpec("create", spec)
+func (p *client) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance, error) {
+	body, err := p.checkSpec(spec)
 	if err != nil {
 		return nil, err
 	}
-	rec, err := p.guardedCreate(ctx, "create", strings.SplitN(body.Engine, "/", 2)[0], body)
+	rec, err := p.guardedCreate(ctx, strings.SplitN(body.Engine, "/", 2)[0], body)
 	if rec == nil {
 		return nil, err
 	}
@@ -361,9 +340,9 @@ func (p *Provider) Create(ctx context.Context, spec dbaas.Spec) (*dbaas.Instance
 
 // guardedCreate sends body to POST /databases/{engine}/instances, at most
 // maxCreateAttempts times, never twice when the first may have worked.
-func (p *Provider) guardedCreate(ctx context.Context, op, engine string, body *createBody) (*record, error) {
+func (p *client) guardedCreate(ctx context.Context, engine string, body *createBody) (*record, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, dbaas.NewError(op, body.Label, nil, err)
+		return nil, err
 	}
 	var last error
 	for attempt := 1; attempt <= maxCreateAttempts; attempt++ {
@@ -373,57 +352,53 @@ func (p *Provider) guardedCreate(ctx context.Context, op, engine string, body *c
 		}
 		last = err
 		if ctx.Err() != nil {
-			return p.cancelledCreate(ctx, op, engine, body.Label)
+			return p.cancelledCreate(ctx, engine, body.Label)
 		}
-		var wait time.Duration
-		switch e := apiError(err); {
-		case httpStatus(e) == http.StatusTooManyRequests:
-			wait = retryAfter(err, p.retryMin)
-		case ambiguous(err):
-			found, ferr := p.findByLabel(ctx, engine, body.Label)
-			if ferr != nil {
-				return nil, dbaas.NewError(op, body.Label, dbaas.ErrConflict, fmt.Errorf(
-					"the create may have taken effect (%v) and looking for it failed (%w): list instances before trying again", err, ferr))
-			}
-			if found != nil {
-				return found, nil
-			}
-			wait = p.retryMin << (attempt - 1)
-		default:
-			return nil, wrap(ctx, op, body.Label, err)
+		if !ambiguous(err) {
+			return nil, fail(ctx, err)
+		}
+		found, ferr := p.findByLabel(ctx, engine, body.Label)
+		if ferr != nil {
+			return nil, &dbaas.Error{Kind: dbaas.ErrConflict, Err: fmt.Errorf(
+				"the create may have taken effect (%v) and looking for it failed (%w): list instances before trying again", err, ferr)}
+		}
+		if found != nil {
+			return found, nil
 		}
 		if attempt < maxCreateAttempts {
-			if err := sleep(ctx, p.clock, wait); err != nil {
+			if err := httpretry.Sleep(ctx, p.clock, p.retryMin<<(attempt-1)); err != nil {
 				break
 			}
 		}
 	}
-	return nil, wrap(ctx, op, body.Label, last)
+	return nil, fail(ctx, last)
 }
 
 // cancelledCreate reports a create whose context ended while its request
 // was out: the database may exist, so it looks for the label (on a short
 // context of its own) and returns what it finds with the context's error.
-func (p *Provider) cancelledCreate(ctx context.Context, op, engine, label string) (*record, error) {
+func (p *client) cancelledCreate(ctx context.Context, engine, label string) (*record, error) {
 	lookup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	found, err := p.findByLabel(lookup, engine, label)
 	switch {
 	case err != nil:
-		return nil, dbaas.NewError(op, label, nil, fmt.Errorf("%w; the create may have taken effect and looking for it failed: %v", ctx.Err(), err))
+		return nil, fmt.Errorf("%w; the create may have taken effect and looking for it failed: %v", ctx.Err(), err)
 	case found != nil:
-		return found, dbaas.NewError(op, label, nil, fmt.Errorf("%w after the create took effect: instance %s exists", ctx.Err(), found.ID()))
+		return found, fmt.Errorf("%w after the create took effect: instance %s exists", ctx.Err(), found.ID())
 	}
-	return nil, dbaas.NewError(op, label, nil, ctx.Err())
+	return nil, ctx.Err()
 }
 
-// post sends one create request, without retries.
-func (p *Provider) post(ctx context.Context, engine string, body *createBody) (*record, error) {
+// post sends one create request. The transport sends it again only after
+// answers the API gives without acting (429, 408, busy), never after a
+// 5xx or a lost connection.
+func (p *client) post(ctx context.Context, engine string, body *createBody) (*record, error) {
 	var result any = &linodego.PostgresDatabase{}
 	if engine == engineMySQL {
 		result = &linodego.MySQLDatabase{}
 	}
-	resp, err := p.create.R(ctx).SetBody(body).SetResult(result).Post("databases/" + engine + "/instances")
+	resp, err := p.api.R(ctx).SetBody(body).SetResult(result).Post("databases/" + engine + "/instances")
 	if err != nil {
 		return nil, linodego.NewError(err)
 	}
@@ -443,14 +418,14 @@ func (p *Provider) post(ctx context.Context, engine string, body *createBody) (*
 }
 
 // findByLabel returns the database of that engine and label, or nil.
-func (p *Provider) findByLabel(ctx context.Context, engine, label string) (*record, error) {
+func (p *client) findByLabel(ctx context.Context, engine, label string) (*record, error) {
 	f, err := json.Marshal(map[string]string{"label": label})
 	if err != nil {
 		return nil, err
 	}
 	opts := &linodego.ListOptions{Filter: string(f)}
 	if engine == enginePostgres {
-		dbs, err := p.client.ListPostgresDatabases(ctx, opts)
+		dbs, err := p.api.ListPostgresDatabases(ctx, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -461,7 +436,7 @@ func (p *Provider) findByLabel(ctx context.Context, engine, label string) (*reco
 		}
 		return nil, nil
 	}
-	dbs, err := p.client.ListMySQLDatabases(ctx, opts)
+	dbs, err := p.api.ListMySQLDatabases(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -474,30 +449,29 @@ func (p *Provider) findByLabel(ctx context.Context, engine, label string) (*reco
 }
 
 // Start resumes a suspended instance (POST …/resume).
-func (p *Provider) Start(ctx context.Context, id string) error {
-	iid, err := parseID("start", id)
+func (p *client) Start(ctx context.Context, id string) error {
+	iid, err := parseID("id", id)
 	if err != nil {
 		return err
 	}
 	if iid.engine == enginePostgres {
-		err = p.client.ResumePostgresDatabase(ctx, iid.num)
+		err = p.api.ResumePostgresDatabase(ctx, iid.num)
 	} else {
-		err = p.client.ResumeMySQLDatabase(ctx, iid.num)
+		err = p.api.ResumeMySQLDatabase(ctx, iid.num)
 	}
-	return wrap(ctx, "start", id, err)
+	return fail(ctx, err)
 }
 
-// Stop suspends an active instance (POST …/suspend): Linode keeps its
-// data and stops billing for its nodes.
-func (p *Provider) Stop(ctx context.Context, id string) error {
-	iid, err := parseID("stop", id)
+// Stop suspends an active instance (POST …/suspend).
+func (p *client) Stop(ctx context.Context, id string) error {
+	iid, err := parseID("id", id)
 	if err != nil {
 		return err
 	}
 	if iid.engine == enginePostgres {
-		err = p.client.SuspendPostgresDatabase(ctx, iid.num)
+		err = p.api.SuspendPostgresDatabase(ctx, iid.num)
 	} else {
-		err = p.client.SuspendMySQLDatabase(ctx, iid.num)
+		err = p.api.SuspendMySQLDatabase(ctx, iid.num)
 	}
-	return wrap(ctx, "stop", id, err)
+	return fail(ctx, err)
 }

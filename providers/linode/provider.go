@@ -13,6 +13,8 @@ import (
 	"github.com/linode/linodego"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/driver"
+	"github.com/agiledeploy/dbaaskit/internal/httpretry"
 )
 
 // Name is the name the provider is registered under.
@@ -25,9 +27,11 @@ const TypicalProvisioning = 15 * time.Minute
 
 // The Settings keys New reads.
 const (
-	// SettingRetries is how many times linodego retries a request on 429,
-	// 503, 408 or "Linode busy" (default 5; linodego's own is 1000).
-	// Creates are never resent blindly; see Provider.Create.
+	// SettingRetries is how many times a request is sent again after a
+	// 429, 408 or "Linode busy" answer, or, when sending it again is safe
+	// (GET, PUT, DELETE), after a 5xx answer or a lost connection
+	// (default 5; linodego's own is 1000). Creates are never resent
+	// blindly; see Create.
 	SettingRetries = "retries"
 	// SettingRetryWait is the least wait between retries (default 1s).
 	SettingRetryWait = "retry_wait"
@@ -71,17 +75,89 @@ const maxCreateAttempts = 3
 // and Revoke when another writer keeps replacing the list.
 const maxAccessAttempts = 4
 
-func init() {
-	dbaas.Register(Name, func(ctx context.Context, cfg dbaas.Config) (dbaas.Provider, error) {
-		return New(ctx, cfg)
-	})
+// Provider is the Linode adapter: dbaas.Provider (the portable layer over
+// this package's driver) and dbaas.Starter (suspend and resume). It is
+// safe for concurrent use.
+type Provider struct {
+	dbaas.Provider
 }
 
-// Provider is the Linode adapter. It implements dbaas.Provider and
-// dbaas.Starter and is safe for concurrent use.
-type Provider struct {
-	client   *linodego.Client // retries per the settings
-	create   *linodego.Client // never retries: creates are not idempotent
+var (
+	_ dbaas.Provider = (*Provider)(nil)
+	_ dbaas.Starter  = (*Provider)(nil)
+)
+
+// capabilities are Linode's: PostgreSQL and MySQL, access by IPv4 address
+// or network, no on-demand backup and no backup list in the API, restore
+// as a fork at a point in time only (Backups returns the restorable
+// window as one entry), no final backup on delete, VPC placement, a
+// readable admin password and the CA certificate, suspend and resume.
+// Linode chooses the port, the admin user and password, the storage (by
+// plan) and the backup window, and databases carry no tags.
+var capabilities = dbaas.Capabilities{
+	Engines:             []dbaas.Engine{dbaas.Postgres, dbaas.MySQL},
+	SourceKinds:         []dbaas.SourceKind{dbaas.SourceCIDR},
+	Provision:           true,
+	Access:              true,
+	ListBackups:         true,
+	PointInTimeRestore:  true,
+	PrivateNetwork:      true,
+	CACertificate:       true,
+	ReadablePassword:    true,
+	AppUsers:            dbaas.AppUsersSQL,
+	StartStop:           true,
+	RefusedFields:       []string{"Port", "StorageGB", "AdminUser", "AdminPassword", "BackupRetentionDays", "DeletionProtection", "Tags"},
+	TypicalProvisioning: TypicalProvisioning,
+}
+
+// info is the provider's registration.
+var info = driver.Info{
+	Capabilities: capabilities,
+	Settings: []string{SettingRetries, SettingRetryWait, SettingRetryMaxWait,
+		SettingRateLimit, SettingListRateLimit, SettingDatabase},
+	Open: func(_ context.Context, cfg dbaas.Config) (driver.Driver, error) { return newClient(cfg) },
+}
+
+func init() { driver.Register(Name, info) }
+
+// Option tunes New beyond what dbaas.Config carries.
+type Option func(*client)
+
+// WithClock sets the clock of the client-side rate limiter, of the waits
+// between retries and between create attempts (default the system
+// clock), so that tests and benchmarks can run them on simulated time.
+func WithClock(c dbaas.Clock) Option { return func(p *client) { p.clock = c } }
+
+// New returns a Linode provider. The token is cfg.Token or LINODE_TOKEN;
+// without one New fails. cfg.BaseURL points it at another API endpoint
+// (a path with a version, such as /v4beta, selects that version);
+// cfg.Region is the default region of Create.
+func New(ctx context.Context, cfg dbaas.Config, opts ...Option) (*Provider, error) {
+	in := info
+	in.Open = func(_ context.Context, cfg dbaas.Config) (driver.Driver, error) { return newClient(cfg, opts...) }
+	p, err := driver.Open(ctx, Name, in, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{Provider: p}, nil
+}
+
+// Start resumes a suspended instance (POST …/resume).
+func (p *Provider) Start(ctx context.Context, id string) error {
+	return p.Provider.(dbaas.Starter).Start(ctx, id)
+}
+
+// Stop suspends an active instance (POST …/suspend): Linode keeps its
+// data and stops billing for its nodes.
+func (p *Provider) Stop(ctx context.Context, id string) error {
+	return p.Provider.(dbaas.Starter).Stop(ctx, id)
+}
+
+// client is the driver: linodego behind the adapter's retrying, paced
+// transport.
+type client struct {
+	api      *linodego.Client
+	owned    *http.Transport // made here, closed by Close; nil when the caller gave one
 	region   string
 	database string
 	clock    dbaas.Clock
@@ -89,23 +165,7 @@ type Provider struct {
 	locks    sync.Map // instance id → chan struct{} (one writer of allow_list at a time)
 }
 
-// Option tunes New beyond what dbaas.Config carries.
-type Option func(*Provider)
-
-// WithClock sets the clock of the client-side rate limiter and of the
-// waits between create attempts (default the system clock), so that tests
-// and benchmarks can run them on simulated time.
-func WithClock(c dbaas.Clock) Option { return func(p *Provider) { p.clock = c } }
-
-// New returns a Linode provider. The token is cfg.Token or LINODE_TOKEN;
-// without one New fails. cfg.BaseURL points it at another API endpoint
-// (a path with a version, such as /v4beta, selects that version);
-// cfg.Region is the default region of Create.
-func New(ctx context.Context, cfg dbaas.Config, opts ...Option) (*Provider, error) {
-	if err := dbaas.UnknownSettings(Name, cfg.Settings, SettingRetries, SettingRetryWait, SettingRetryMaxWait,
-		SettingRateLimit, SettingListRateLimit, SettingDatabase); err != nil {
-		return nil, err
-	}
+func newClient(cfg dbaas.Config, opts ...Option) (*client, error) {
 	token := cfg.Token.Reveal()
 	if token == "" {
 		token = os.Getenv(linodego.APIEnvVar)
@@ -125,7 +185,7 @@ func New(ctx context.Context, cfg dbaas.Config, opts ...Option) (*Provider, erro
 	if retryMax < retryMin {
 		return nil, dbaas.InvalidField("settings."+SettingRetryMaxWait, "must not be less than "+SettingRetryWait)
 	}
-	p := &Provider{region: cfg.Region, database: DefaultDatabase, clock: dbaas.SystemClock{}, retryMin: retryMin}
+	p := &client{region: cfg.Region, database: DefaultDatabase, clock: dbaas.SystemClock{}, retryMin: retryMin}
 	if v := cfg.Settings[SettingDatabase]; v != "" {
 		p.database = v
 	}
@@ -140,78 +200,59 @@ func New(ctx context.Context, cfg dbaas.Config, opts ...Option) (*Provider, erro
 	}
 	next := hc.Transport
 	if next == nil {
-		next = http.DefaultTransport
+		p.owned = http.DefaultTransport.(*http.Transport).Clone()
+		next = p.owned
 	}
-	hc.Transport = &pacedTransport{
-		next:    next,
-		general: newWindowGate(p.clock, general.n, general.window),
-		list:    newWindowGate(p.clock, list.n, list.window),
+	hc.Transport = &httpretry.Transport{
+		Next: &pacedTransport{
+			next:    next,
+			general: newWindowGate(p.clock, general.n, general.window),
+			list:    newWindowGate(p.clock, list.n, list.window),
+		},
+		Clock:      p.clock,
+		MaxRetries: retries,
+		Policy:     retryPolicy{clock: p.clock, minWait: retryMin, maxWait: retryMax}.retry,
 	}
 
-	newClient := func(retryCount int) (*linodego.Client, error) {
-		c := linodego.NewClient(hc)
-		// LINODE_DEBUG would make linodego log response bodies, and the
-		// credentials answer holds the admin password; resty's warnings
-		// repeat errors the provider returns anyway.
-		c.SetDebug(false)
-		c.SetLogger(quietLogger{})
-		c.SetToken(token)
-		c.SetUserAgent("dbaaskit " + linodego.DefaultUserAgent)
-		if cfg.BaseURL != "" {
-			if _, err := c.UseURL(cfg.BaseURL); err != nil {
-				return nil, dbaas.InvalidField("base_url", err.Error())
-			}
+	c := linodego.NewClient(hc)
+	// LINODE_DEBUG would make linodego log response bodies, and the
+	// credentials answer holds the admin password; resty's warnings
+	// repeat errors the provider returns anyway.
+	c.SetDebug(false)
+	c.SetLogger(quietLogger{})
+	c.SetToken(token)
+	c.SetUserAgent("dbaaskit " + linodego.DefaultUserAgent)
+	if cfg.BaseURL != "" {
+		if _, err := c.UseURL(cfg.BaseURL); err != nil {
+			return nil, dbaas.InvalidField("base_url", err.Error())
 		}
-		c.SetRetryCount(retryCount)
-		c.SetRetryWaitTime(retryMin)
-		c.SetRetryMaxWaitTime(retryMax)
-		return &c, nil
 	}
-	var err error
-	if p.client, err = newClient(retries); err != nil {
-		return nil, err
-	}
-	if p.create, err = newClient(0); err != nil {
-		return nil, err
-	}
+	// The transport retries; linodego's own retries would resend creates
+	// blindly, skip 500 and 502, and print a line to the standard logger
+	// (stderr) for every retry.
+	c.SetRetryCount(0)
+	p.api = &c
 	return p, nil
-}
-
-// Capabilities says what Linode databases can do: PostgreSQL and MySQL,
-// access by IPv4 address or network, no on-demand backup and no backup
-// list in the API, restore as a fork at a point in time (Backups returns
-// the restorable window as one entry), no final backup on delete, VPC
-// placement, a readable admin password and the CA certificate, suspend
-// and resume (dbaas.Starter), no chosen port.
-func (p *Provider) Capabilities() dbaas.Capabilities {
-	return dbaas.Capabilities{
-		Engines:             []dbaas.Engine{dbaas.Postgres, dbaas.MySQL},
-		SourceKinds:         []dbaas.SourceKind{dbaas.SourceCIDR},
-		Provision:           true,
-		Access:              true,
-		OnDemandBackup:      false,
-		ListBackups:         true,
-		Restore:             true,
-		PointInTimeRestore:  true,
-		FinalBackup:         false,
-		PrivateNetwork:      true,
-		CACertificate:       true,
-		CustomPort:          false,
-		ReadablePassword:    true,
-		StartStop:           true,
-		TypicalProvisioning: TypicalProvisioning,
-	}
 }
 
 // As sets *target to the linodego client when target is a
 // **linodego.Client. The client retries as configured; its creates are
 // not guarded the way Provider.Create guards them.
-func (p *Provider) As(target any) bool {
+func (p *client) As(target any) bool {
 	if t, ok := target.(**linodego.Client); ok && t != nil {
-		*t = p.client
+		*t = p.api
 		return true
 	}
 	return false
+}
+
+// Close lets go of the idle connections of the transport New made; a
+// transport the caller gave stays the caller's.
+func (p *client) Close() error {
+	if p.owned != nil {
+		p.owned.CloseIdleConnections()
+	}
+	return nil
 }
 
 // settingsParser reads Config.Settings, keeping the first error.

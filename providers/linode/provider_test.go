@@ -17,6 +17,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
+	"github.com/agiledeploy/dbaaskit/internal/simkit"
 	"github.com/agiledeploy/dbaaskit/providers/linode"
 	"github.com/agiledeploy/dbaaskit/providers/linode/linodesim"
 )
@@ -94,10 +95,10 @@ func TestBadInputMakesNoCall(t *testing.T) {
 		field string
 	}{
 		{"mariadb", func(s *dbaas.Spec) { s.Engine = dbaas.MariaDB }, dbaas.ErrUnsupported, "mariadb"},
-		{"port", func(s *dbaas.Spec) { s.Port = 6543 }, dbaas.ErrUnsupported, "spec.port"},
-		{"storage", func(s *dbaas.Spec) { s.StorageGB = 100 }, dbaas.ErrUnsupported, "spec.storage_gb"},
-		{"admin user", func(s *dbaas.Spec) { s.AdminUser = "boss" }, dbaas.ErrUnsupported, "spec.admin_user"},
-		{"tags", func(s *dbaas.Spec) { s.Tags = map[string]string{"env": "prod"} }, dbaas.ErrUnsupported, "spec.tags"},
+		{"port", func(s *dbaas.Spec) { s.Port = 6543 }, dbaas.ErrUnsupported, "Port"},
+		{"storage", func(s *dbaas.Spec) { s.StorageGB = 100 }, dbaas.ErrUnsupported, "StorageGB"},
+		{"admin user", func(s *dbaas.Spec) { s.AdminUser = "boss" }, dbaas.ErrUnsupported, "AdminUser"},
+		{"tags", func(s *dbaas.Spec) { s.Tags = map[string]string{"env": "prod"} }, dbaas.ErrUnsupported, "Tags"},
 		{"options", func(s *dbaas.Spec) { s.Options = map[string]string{"x": "y"} }, dbaas.ErrInvalidArgument, "options[x]"},
 		{"sg source", func(s *dbaas.Spec) { s.Access = []dbaas.Source{{Kind: dbaas.SourceSecurityGroup, Value: "sg-1"}} }, dbaas.ErrUnsupported, "sg"},
 		{"ipv6 source", func(s *dbaas.Spec) { s.Access = []dbaas.Source{dbaas.CIDR("2001:db8::/32")} }, dbaas.ErrInvalidArgument, "access[0]"},
@@ -118,16 +119,16 @@ func TestBadInputMakesNoCall(t *testing.T) {
 			_, err := p.Create(ctx, s)
 			require.ErrorIs(t, err, tt.kind)
 			assert.Contains(t, err.Error(), tt.field)
-			_, err = p.Restore(ctx, dbaas.PointInTime("postgresql/5", epoch), s)
+			_, err = p.Restore(ctx, dbaas.AtTime("postgresql/5", epoch), s)
 			require.ErrorIs(t, err, tt.kind, "restore checks the spec the same way")
 		})
 	}
 	assert.Zero(t, e.sim.TotalCalls(), "refused before any call")
 	_, err = e.p.Get(ctx, "227300")
 	require.ErrorIs(t, err, dbaas.ErrInvalidArgument, "an id without its engine")
-	_, err = e.p.Restore(ctx, "a-backup-id", spec("restored", dbaas.Postgres))
-	require.ErrorIs(t, err, dbaas.ErrInvalidArgument, "Linode restores only to a point in time")
-	assert.Contains(t, err.Error(), "backup_id")
+	_, err = e.p.Restore(ctx, dbaas.FromBackup("a-backup-id"), spec("restored", dbaas.Postgres))
+	require.ErrorIs(t, err, dbaas.ErrUnsupported, "Linode restores only to a point in time")
+	assert.Contains(t, err.Error(), "point in time")
 	assert.Zero(t, e.sim.TotalCalls())
 }
 
@@ -161,7 +162,7 @@ func TestAPIRefusalNamesField(t *testing.T) {
 	list, err := e.p.List(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, list, "nothing half made")
-	assert.Equal(t, len(tests), e.sim.Calls(http.MethodPost, pgPath), "a refused create is sent once")
+	assert.EqualValues(t, len(tests), e.sim.Calls("POST "+pgPath), "a refused create is sent once")
 }
 
 // TestCreateNeverDuplicates proves the create guard against faults: the
@@ -176,11 +177,11 @@ func TestCreateNeverDuplicates(t *testing.T) {
 		lookups   int // label lookups
 		wantError error
 	}{
-		{"answer dropped after the create", linodesim.Fault{Method: http.MethodPost, Path: pgPath, DropAfter: true}, 1, 1, nil},
-		{"503 before the create", linodesim.Fault{Method: http.MethodPost, Path: pgPath, Status: http.StatusServiceUnavailable}, 2, 1, nil},
-		{"connection dropped before the create", linodesim.Fault{Method: http.MethodPost, Path: pgPath, Drop: true}, 2, 1, nil},
-		{"429", linodesim.Fault{Method: http.MethodPost, Path: pgPath, Status: http.StatusTooManyRequests, RetryAfter: 30}, 2, 0, nil},
-		{"500 every time", linodesim.Fault{Method: http.MethodPost, Path: pgPath, Status: http.StatusInternalServerError, Count: -1}, 3, 3, errors.New("500")},
+		{"answer dropped after the create", linodesim.Fault{Op: "POST " + pgPath, Drop: true, AfterHandling: true}, 1, 1, nil},
+		{"503 before the create", linodesim.Fault{Op: "POST " + pgPath, Status: http.StatusServiceUnavailable}, 2, 1, nil},
+		{"connection dropped before the create", linodesim.Fault{Op: "POST " + pgPath, Drop: true}, 2, 1, nil},
+		{"429", linodesim.Fault{Op: "POST " + pgPath, Status: http.StatusTooManyRequests, RetryAfter: 30 * time.Second}, 2, 0, nil},
+		{"500 every time", linodesim.Fault{Op: "POST " + pgPath, Status: http.StatusInternalServerError, Times: -1}, 3, 3, errors.New("500")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,8 +195,8 @@ func TestCreateNeverDuplicates(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, "guarded", inst.Name)
 			}
-			assert.Equal(t, tt.posts, e.sim.Calls(http.MethodPost, pgPath), "POSTs")
-			assert.Equal(t, tt.lookups, e.sim.Calls(http.MethodGet, pgPath), "label lookups")
+			assert.EqualValues(t, tt.posts, e.sim.Calls("POST "+pgPath), "POSTs")
+			assert.EqualValues(t, tt.lookups, e.sim.Calls("GET "+pgPath), "label lookups")
 			list, err := e.p.List(context.Background())
 			require.NoError(t, err)
 			want := 1
@@ -221,11 +222,11 @@ func TestLinodegoAloneWouldDuplicate(t *testing.T) {
 	c.SetBaseURL(url)
 	c.SetRetryWaitTime(time.Millisecond)
 	c.SetRetryMaxWaitTime(10 * time.Millisecond)
-	sim.Inject(linodesim.Fault{Method: http.MethodPost, Status: http.StatusServiceUnavailable})
+	sim.Inject(linodesim.Fault{Op: "POST *", Status: http.StatusServiceUnavailable})
 	_, err = c.CreatePostgresDatabase(context.Background(), linodego.PostgresCreateOptions{
 		Label: "twice", Region: "us-east", Type: "g6-nanode-1", Engine: "postgresql/16"})
 	require.NoError(t, err)
-	assert.Equal(t, 2, sim.Calls(http.MethodPost, pgPath), "linodego resent the POST")
+	assert.EqualValues(t, 2, sim.Calls("POST "+pgPath), "linodego resent the POST")
 }
 
 func TestReadsAreRetried(t *testing.T) {
@@ -233,17 +234,17 @@ func TestReadsAreRetried(t *testing.T) {
 	ctx := context.Background()
 	inst, err := e.p.Create(ctx, spec("retried", dbaas.MySQL))
 	require.NoError(t, err)
-	path := "/v4/databases/mysql/instances/" + strings.TrimPrefix(inst.ID, "mysql/")
+	const op = "GET /v4/databases/mysql/instances/{id}"
 
-	e.sim.Inject(linodesim.Fault{Method: http.MethodGet, Path: path, Status: http.StatusServiceUnavailable, Count: 2})
+	e.sim.Inject(linodesim.Fault{Op: op, Status: http.StatusServiceUnavailable, Times: 2})
 	_, err = e.p.Get(ctx, inst.ID)
 	require.NoError(t, err)
-	assert.Equal(t, 3, e.sim.Calls(http.MethodGet, path))
+	assert.EqualValues(t, 3, e.sim.Calls(op))
 
-	e.sim.Inject(linodesim.Fault{Method: http.MethodGet, Path: path, Status: http.StatusTooManyRequests, RetryAfter: 1, Count: -1})
+	e.sim.Inject(linodesim.Fault{Op: op, Status: http.StatusTooManyRequests, RetryAfter: time.Second, Times: -1})
 	_, err = e.p.Get(ctx, inst.ID)
 	require.ErrorIs(t, err, dbaas.ErrRateLimited, "the retry count is bounded")
-	assert.Equal(t, 3+3, e.sim.Calls(http.MethodGet, path), "one try and two retries")
+	assert.EqualValues(t, 3+3, e.sim.Calls(op), "one try and two retries")
 }
 
 // TestAllowListConcurrentInProcess: changes through one provider take
@@ -331,7 +332,7 @@ func TestAllowListLostUpdateIsCaught(t *testing.T) {
 	got, err := a.Access(ctx, inst.ID)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []dbaas.Source{dbaas.CIDR("198.51.100.2/32"), dbaas.CIDR("203.0.113.1/32")}, got)
-	assert.Equal(t, 3, sim.Calls(http.MethodPut, instPath), "A wrote twice: its confirm caught B's overwrite")
+	assert.EqualValues(t, 3, sim.Calls("PUT "+pgPath+"/{id}"), "A wrote twice: its confirm caught B's overwrite")
 }
 
 func TestAllowRefusals(t *testing.T) {
@@ -348,7 +349,7 @@ func TestAllowRefusals(t *testing.T) {
 	err = e.p.Allow(ctx, inst.ID, dbaas.CIDR("192.0.2.0/24"))
 	require.ErrorIs(t, err, dbaas.ErrConflict, "Linode changes the list of an active database only")
 	assert.Contains(t, err.Error(), "provisioning")
-	assert.Zero(t, e.sim.CallsWithPrefix(http.MethodPut, "/v4/"))
+	assert.Zero(t, e.sim.Writes())
 }
 
 // TestRestoreSendsRestoreTime checks the fork body on the wire: the new
@@ -370,7 +371,7 @@ func TestRestoreSendsRestoreTime(t *testing.T) {
 	assert.Equal(t, epoch.Add(10*time.Minute), w.EarliestRestore)
 	at := w.EarliestRestore.Add(time.Hour + 17*time.Second)
 
-	inst, err := e.p.Restore(ctx, dbaas.PointInTime(src.ID, at), spec("forked", dbaas.MySQL))
+	inst, err := e.p.Restore(ctx, dbaas.AtTime(src.ID, at), spec("forked", dbaas.MySQL))
 	require.NoError(t, err)
 	var client *linodego.Client
 	require.True(t, e.p.As(&client))
@@ -384,11 +385,11 @@ func TestRestoreSendsRestoreTime(t *testing.T) {
 	require.NotNil(t, db.Fork.RestoreTime)
 	assert.Equal(t, at, db.Fork.RestoreTime.UTC())
 
-	_, err = e.p.Restore(ctx, dbaas.PointInTime(src.ID, at), spec("forked-pg", dbaas.Postgres))
+	_, err = e.p.Restore(ctx, dbaas.AtTime(src.ID, at), spec("forked-pg", dbaas.Postgres))
 	require.ErrorIs(t, err, dbaas.ErrInvalidArgument, "a fork keeps the source's engine")
 	s := spec("forked-v", dbaas.MySQL)
 	s.Version = "9"
-	_, err = e.p.Restore(ctx, dbaas.PointInTime(src.ID, at), s)
+	_, err = e.p.Restore(ctx, dbaas.AtTime(src.ID, at), s)
 	require.ErrorIs(t, err, dbaas.ErrInvalidArgument, "and its major version")
 }
 
@@ -420,9 +421,9 @@ func TestStatusMapping(t *testing.T) {
 // out, the API still makes the database: Create says so and returns it.
 func TestCreateCancelledInFlight(t *testing.T) {
 	e := newEnv(t, fakeclock.NewAuto(epoch), linodesim.Options{}, nil)
-	e.sim.Inject(linodesim.Fault{Method: http.MethodPost, Path: pgPath, Latency: time.Hour})
+	e.sim.Inject(linodesim.Fault{Op: "POST " + pgPath, Latency: time.Hour})
 	// The lookup waits a little so that the abandoned POST is handled first.
-	e.sim.Inject(linodesim.Fault{Method: http.MethodGet, Path: pgPath, Latency: 500 * time.Millisecond})
+	e.sim.Inject(linodesim.Fault{Op: "GET " + pgPath, Latency: 500 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		for e.sim.FaultHits() == 0 {
@@ -462,7 +463,7 @@ func TestPrivateNetworkIsSent(t *testing.T) {
 // instead of being refused.
 func TestPacingKeepsInsideTheLimit(t *testing.T) {
 	clock := fakeclock.NewAuto(epoch)
-	e := newEnv(t, clock, linodesim.Options{RateLimit: 5, RateWindow: time.Minute},
+	e := newEnv(t, clock, linodesim.Options{RateLimit: simkit.Rate{Limit: 5, Window: time.Minute}},
 		map[string]string{linode.SettingRateLimit: "5/1m"})
 	ctx := context.Background()
 	inst, err := e.p.Create(ctx, spec("paced", dbaas.MySQL))
@@ -479,7 +480,7 @@ func TestPacingKeepsInsideTheLimit(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Zero(t, e.sim.RateLimited(), "no request was refused")
-	assert.Equal(t, 13, e.sim.TotalCalls())
+	assert.EqualValues(t, 13, e.sim.TotalCalls())
 	elapsed := clock.Now().Sub(start)
 	assert.GreaterOrEqual(t, elapsed, 2*time.Minute, "13 calls at 5 a minute span three windows")
 	assert.Less(t, elapsed, 3*time.Minute)

@@ -2,7 +2,6 @@ package dosim
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/certs"
+	"github.com/agiledeploy/dbaaskit/internal/simkit"
 )
 
 const defaultPort = 25060
@@ -47,6 +47,7 @@ type cluster struct {
 	CA         []byte
 	Rules      []rule
 	attached   bool
+	apps       *clusterApps // made through /dbs and /users (users.go)
 }
 
 type rule struct {
@@ -151,6 +152,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v2/databases/{id}/backups", s.withCluster(s.handleBackups))
 	s.mux.HandleFunc("GET /v2/vpcs", s.handleVPCs)
 	s.mux.HandleFunc("GET /v2/vpcs/{id}", s.handleVPC)
+	s.userRoutes()
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
@@ -426,13 +428,13 @@ func (s *Server) validateCreate(req *createRequest, now time.Time) (*cluster, st
 	} else if v, ok := s.vpcs[vpcID]; !ok || v.Region != req.Region {
 		return nil, "private_network_uuid " + vpcID + " is not a VPC in region " + req.Region
 	}
-	id := newUUID()
+	id := simkit.NewUUID()
 	rules := make([]rule, 0, len(req.Rules))
 	for i, rl := range req.Rules {
 		if msg := checkRule(rl); msg != "" {
 			return nil, fmt.Sprintf("rules[%d]: %s", i, msg)
 		}
-		rules = append(rules, rule{UUID: newUUID(), ClusterUUID: id, Type: rl.Type, Value: rl.Value, CreatedAt: now, Description: rl.Description})
+		rules = append(rules, rule{UUID: simkit.NewUUID(), ClusterUUID: id, Type: rl.Type, Value: rl.Value, CreatedAt: now, Description: rl.Description})
 	}
 	s.userSeq++
 	host := fmt.Sprintf("%s-do-user-%d-0.db.ondigitalocean.com", req.Name, 19081923+s.userSeq)
@@ -442,7 +444,7 @@ func (s *Server) validateCreate(req *createRequest, now time.Time) (*cluster, st
 		VPC: vpcID, ProjectID: req.ProjectID, CreatedAt: now.UTC().Truncate(time.Second),
 		ReadyAt: now.Add(s.opts.ProvisionDelay), Forked: source != nil,
 		Host: host, PrivHost: "private-" + host, Port: defaultPort, User: "doadmin",
-		Password: newPassword(), Database: "defaultdb", SSL: true, CA: s.ca, Rules: rules,
+		Password: simkit.Password(), Database: "defaultdb", SSL: true, CA: s.ca, Rules: rules,
 	}
 	if c.ProjectID == "" {
 		c.ProjectID = "9cc10173-e9ea-4176-9dbc-a4cee4c4ff30"
@@ -490,7 +492,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.attached && s.opts.Backend != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := errors.Join(s.opts.Backend.Detach(ctx, id), s.dropCopies(ctx, id))
+		err := errors.Join(s.dropApps(ctx, c), s.opts.Backend.Detach(ctx, id), s.dropCopies(ctx, id))
 		cancel()
 		if err != nil {
 			writeError(w, r, http.StatusInternalServerError, "server_error", "Unexpected server-side error")
@@ -566,7 +568,7 @@ func (s *Server) handlePutFirewall(w http.ResponseWriter, r *http.Request) {
 			rules = append(rules, o)
 			continue
 		}
-		rules = append(rules, rule{UUID: newUUID(), ClusterUUID: c.ID, Type: rl.Type, Value: rl.Value, CreatedAt: now, Description: rl.Description})
+		rules = append(rules, rule{UUID: simkit.NewUUID(), ClusterUUID: c.ID, Type: rl.Type, Value: rl.Value, CreatedAt: now, Description: rl.Description})
 	}
 	c.Rules = rules
 	w.WriteHeader(http.StatusNoContent)
@@ -614,7 +616,7 @@ func (s *Server) handleVPC(w http.ResponseWriter, r *http.Request) {
 func (s *Server) AddVPC(region, ipRange string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v := &vpc{ID: newUUID(), Region: region, IPRange: ipRange, CreatedAt: s.clock.Now().UTC().Truncate(time.Second)}
+	v := &vpc{ID: simkit.NewUUID(), Region: region, IPRange: ipRange, CreatedAt: s.clock.Now().UTC().Truncate(time.Second)}
 	v.Name = "vpc-" + region + "-" + v.ID[:8]
 	v.URN = "do:vpc:" + v.ID
 	s.vpcs[v.ID] = v
@@ -636,7 +638,7 @@ func (s *Server) defaultVPC(region string) *vpc {
 func (s *Server) addDefaultVPCs() {
 	now := s.clock.Now().UTC().Truncate(time.Second)
 	for i, region := range regions {
-		v := &vpc{ID: newUUID(), Name: "default-" + region, Region: region, Default: true,
+		v := &vpc{ID: simkit.NewUUID(), Name: "default-" + region, Region: region, Default: true,
 			IPRange: fmt.Sprintf("10.%d.0.0/20", 100+i), CreatedAt: now}
 		v.URN = "do:vpc:" + v.ID
 		s.vpcs[v.ID] = v
@@ -722,16 +724,6 @@ func engineOf(slug string) dbaas.Engine {
 		return dbaas.Postgres
 	}
 	return dbaas.MySQL
-}
-
-func newPassword() string {
-	const letters = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = letters[int(b[i])%len(letters)]
-	}
-	return string(b)
 }
 
 // newCA makes the project CA certificate that /ca returns for clusters

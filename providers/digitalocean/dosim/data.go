@@ -141,7 +141,11 @@ func (s *Server) attachFor(ctx context.Context, c *cluster, key string) (*simdb.
 	if snap, ok := s.snapshotter(); ok && key != "" {
 		return snap.Restore(ctx, key, c.ID, engineOf(c.Engine), c.Version)
 	}
-	return s.opts.Backend.Attach(ctx, c.ID, engineOf(c.Engine), c.Version)
+	// DigitalOcean's clusters come with the database defaultdb. Their
+	// admin, doadmin, is a name local servers refuse to users, so the
+	// backend's own admin stands in.
+	account := simdb.Account{Database: c.Database}
+	return simdb.Attach(ctx, s.opts.Backend, c.ID, engineOf(c.Engine), c.Version, account)
 }
 
 func randomKey() string {

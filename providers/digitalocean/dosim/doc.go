@@ -18,13 +18,23 @@
 //	defer sim.Close()
 //	client, _ := godo.New(http.DefaultClient, godo.SetBaseURL(url))
 //	// requests need an Authorization: Bearer header (any non-empty token)
-//	sim.Inject("POST /v2/databases", dosim.Fault{Status: 503})
+//	sim.Inject(dosim.Fault{Op: "POST /v2/databases", Status: 503})
 //	n := sim.Calls("GET /v2/databases/{id}")
 //
 // With Options.Backend set, each cluster gets a real database
-// (simdb.Backend), and its connection block points at it. When the
+// (simdb.Backend), and its connection block points at it; with a
+// simdb.AccountAttacher it is called defaultdb, as on DigitalOcean. When the
 // Backend is also a simdb.Snapshotter, each daily backup holds a copy of
 // the cluster's data, taken by the first request that finds the backup
 // due (the simulator has no scheduler), and listed only once taken; a
 // backup_restore attaches that copy.
+//
+// Databases and users: GET and POST /v2/databases/{id}/dbs, GET and
+// DELETE /v2/databases/{id}/dbs/{name}, GET and POST
+// /v2/databases/{id}/users, GET and DELETE /v2/databases/{id}/users/{name}
+// and POST /v2/databases/{id}/users/{name}/reset_auth, in the API's
+// envelopes ({"db"}, {"dbs"}, {"user"}, {"users"}), with generated
+// passwords readable back, doadmin listed as the "primary" user, 422 for a
+// taken name or a cluster not yet online, 404 for an absent one. When the
+// Backend is also an Admin, they are made real on its servers (see Admin).
 package dosim

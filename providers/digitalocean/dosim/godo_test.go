@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
+	"github.com/agiledeploy/dbaaskit/internal/simkit"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
 )
 
@@ -266,7 +267,7 @@ func TestGodoAuthentication(t *testing.T) {
 
 func TestRateLimitHeadersAnd429(t *testing.T) {
 	clock := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	sim, client := start(t, dosim.Options{Clock: clock, RateLimit: 3}, "tok")
+	sim, client := start(t, dosim.Options{Clock: clock, RateLimit: simkit.Rate{Limit: 3}}, "tok")
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
 		_, resp, err := client.Databases.List(ctx, nil)
@@ -290,7 +291,7 @@ func TestFaults(t *testing.T) {
 	sim, client := start(t, dosim.Options{}, "tok")
 	ctx := context.Background()
 
-	sim.Inject("GET /v2/databases", dosim.Fault{Status: 503}, dosim.Fault{Status: 429, RetryAfter: 1500 * time.Millisecond})
+	sim.Inject(dosim.Fault{Op: "GET /v2/databases", Status: 503}, dosim.Fault{Op: "GET /v2/databases", Status: 429, RetryAfter: 1500 * time.Millisecond})
 	_, _, err := client.Databases.List(ctx, nil)
 	apiError(t, err, http.StatusServiceUnavailable)
 	_, resp, err := client.Databases.List(ctx, nil)
@@ -299,14 +300,14 @@ func TestFaults(t *testing.T) {
 	_, _, err = client.Databases.List(ctx, nil)
 	require.NoError(t, err, "faults are used up in order")
 
-	sim.Inject("POST /v2/databases", dosim.Fault{Drop: true})
+	sim.Inject(dosim.Fault{Op: "POST /v2/databases", Drop: true})
 	_, _, err = client.Databases.Create(ctx, createReq("dropped"))
 	require.Error(t, err)
 	all, _, err := client.Databases.List(ctx, nil)
 	require.NoError(t, err)
 	assert.Empty(t, all, "a request dropped before handling changes nothing")
 
-	sim.Inject("POST /v2/databases", dosim.Fault{Drop: true, AfterHandling: true})
+	sim.Inject(dosim.Fault{Op: "POST /v2/databases", Drop: true, AfterHandling: true})
 	_, _, err = client.Databases.Create(ctx, createReq("ambiguous"))
 	require.Error(t, err)
 	all, _, err = client.Databases.List(ctx, nil)
@@ -314,7 +315,7 @@ func TestFaults(t *testing.T) {
 	require.Len(t, all, 1, "a request dropped after handling took effect")
 	assert.Equal(t, "ambiguous", all[0].Name)
 
-	sim.Inject("GET /v2/databases/options", dosim.Fault{Delay: 50 * time.Millisecond})
+	sim.Inject(dosim.Fault{Op: "GET /v2/databases/options", Latency: 50 * time.Millisecond})
 	began := time.Now()
 	_, _, err = client.Databases.ListOptions(ctx)
 	require.NoError(t, err)
@@ -359,7 +360,7 @@ func TestCloseUnblocksSlowRequests(t *testing.T) {
 
 func TestHourlyQuota(t *testing.T) {
 	clock := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	_, client := start(t, dosim.Options{Clock: clock, RateLimit: 250, HourlyRateLimit: 300}, "tok")
+	_, client := start(t, dosim.Options{Clock: clock, RateLimit: simkit.Rate{Limit: 250}, HourlyRateLimit: simkit.Rate{Limit: 300, Window: time.Hour}}, "tok")
 	ctx := context.Background()
 	_, resp, err := client.Databases.List(ctx, nil)
 	require.NoError(t, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
+	"github.com/agiledeploy/dbaaskit/internal/simkit"
 	"github.com/agiledeploy/dbaaskit/internal/testenv"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
 )
@@ -50,7 +51,7 @@ type exchange struct {
 func TestResponsesMatchOpenAPI(t *testing.T) {
 	router := specRouter(t)
 	clock := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	sim := dosim.New(dosim.Options{Clock: clock, ProvisionDelay: 5 * time.Minute, RateLimit: 100})
+	sim := dosim.New(dosim.Options{Clock: clock, ProvisionDelay: 5 * time.Minute, RateLimit: simkit.Rate{Limit: 100}})
 	t.Cleanup(func() { require.NoError(t, sim.Close()) })
 
 	do := func(x exchange) []byte {
@@ -133,11 +134,11 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	do(exchange{method: "GET", path: "/v2/databases", token: "-", status: 401})
 	bad := map[string]any{"name": "other", "engine": "pg", "region": "mars1", "size": "db-s-2vcpu-4gb", "num_nodes": 1}
 	do(exchange{method: "POST", path: "/v2/databases", body: bad, status: 422})
-	sim.Inject("GET /v2/databases/{id}", dosim.Fault{Status: 500})
+	sim.Inject(dosim.Fault{Op: "GET /v2/databases/{id}", Status: 500})
 	do(exchange{method: "GET", path: "/v2/databases/" + id, status: 500})
-	sim.SetRateLimit(1, 0, time.Minute)
+	sim.SetRateLimit(simkit.Rate{Limit: 1}, simkit.Rate{})
 	do(exchange{method: "GET", path: "/v2/databases", status: 200})
 	do(exchange{method: "GET", path: "/v2/databases", status: 429})
-	sim.SetRateLimit(0, 0, 0)
+	sim.SetRateLimit(simkit.Rate{}, simkit.Rate{})
 	do(exchange{method: "DELETE", path: "/v2/databases/" + id, status: 204})
 }

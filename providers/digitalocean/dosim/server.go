@@ -1,13 +1,11 @@
 package dosim
 
 import (
-	"bytes"
+	"cmp"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
 	"github.com/agiledeploy/dbaaskit/internal/simhttp"
+	"github.com/agiledeploy/dbaaskit/internal/simkit"
 )
 
 // Options configures a Server. The zero value is a working simulator on
@@ -42,51 +41,37 @@ type Options struct {
 	// Token, when set, is the only bearer token accepted; otherwise any
 	// non-empty token is.
 	Token string
-	// RateLimit is the number of requests allowed per RateWindow (the
-	// per-minute limit, 250 on the real API), refilled continuously (a
-	// token bucket of that size). Zero: unlimited.
-	RateLimit int
-	// HourlyRateLimit is the number of requests allowed per 60
-	// RateWindows (the hourly quota, 5,000 on the real API). The
-	// RateLimit-* headers report it, as the API does, or RateLimit when it
-	// is zero (no hourly quota).
-	HourlyRateLimit int
-	// RateWindow is the rate-limit minute; default one minute. Tests and
-	// benchmarks shorten it to run at a scaled time.
-	RateWindow time.Duration
+	// RateLimit is the per-minute limit (250 requests a minute on the
+	// real API) of each token, refilled continuously (a token bucket of
+	// that size). A zero Limit means no limit.
+	RateLimit simkit.Rate
+	// HourlyRateLimit is the hourly quota of each token (5,000 requests
+	// an hour on the real API; Window default one minute, so give it).
+	// The RateLimit-* headers report it, as the API does, or RateLimit
+	// when it has no Limit.
+	HourlyRateLimit simkit.Rate
 	// Latency delays every answer by this much real time.
 	Latency time.Duration
 }
 
-// Fault replaces or disturbs the answer to one request. Queue faults with
-// Server.Inject.
-type Fault struct {
-	// Status, when set, is answered instead of handling the request (for
-	// example 500, 503 or 429), with the API's error body.
-	Status int
-	// RetryAfter is sent as Retry-After (whole seconds, rounded up) with
-	// Status.
-	RetryAfter time.Duration
-	// Delay holds the request back this much real time before it is
-	// handled, or, with AfterHandling, holds the answer back after.
-	Delay time.Duration
-	// Drop closes the connection without an answer.
-	Drop bool
-	// AfterHandling handles the request first and then fails it (Status
-	// or Drop) or answers late (Delay): the change happened but the
-	// client cannot know. This is the ambiguous failure that must not
-	// make a client repeat a create.
-	AfterHandling bool
-}
+// Fault is a failure injected with Inject. Fault.Op matches the
+// operation names Calls counts: the method and the route's pattern, as
+// in "POST /v2/databases" or "PUT /v2/databases/{id}/firewall" (a path
+// the API does not have is named by its method and path).
+type Fault = simkit.Fault
 
 // Server is a simulator of the DigitalOcean databases API. It is an
-// http.Handler; Start serves it on a loopback port.
+// http.Handler; Start serves it on a loopback port. The embedded Controls
+// inject faults (Inject) and count calls (Calls, TotalCalls, Writes,
+// RateLimited).
 type Server struct {
+	*simkit.Controls
 	opts  Options
 	clock dbaas.Clock
+	kit   *simkit.Kit
 	mux   *http.ServeMux
 	ca    []byte
-	done  chan struct{}
+	done  <-chan struct{}
 
 	mu       sync.Mutex
 	clusters map[string]*cluster
@@ -95,12 +80,9 @@ type Server struct {
 	// time ("" while it is being taken), with a simdb.Snapshotter.
 	copies  map[string]map[time.Time]string
 	vpcs    map[string]*vpc
-	faults  map[string][]Fault
-	calls   map[string]int64
-	minute  *bucket // nil: no per-minute limit
-	hour    *bucket // nil: no hourly quota
+	minute  *simkit.Limiter // nil: no per-minute limit
+	hour    *simkit.Limiter // nil: no hourly quota
 	userSeq int
-	limited int64
 
 	srv       *simhttp.Server
 	closeOnce sync.Once
@@ -117,22 +99,20 @@ func New(opts Options) *Server {
 	if opts.BackupRetention <= 0 {
 		opts.BackupRetention = 7 * 24 * time.Hour
 	}
-	if opts.RateWindow <= 0 {
-		opts.RateWindow = time.Minute
-	}
+	kit := simkit.New(simkit.Config{Clock: opts.Clock, Latency: opts.Latency, Errors: simkit.ErrorWriterFunc(writeKitError)})
 	s := &Server{
+		Controls: kit.Controls(),
 		opts:     opts,
 		clock:    opts.Clock,
+		kit:      kit,
 		mux:      http.NewServeMux(),
 		ca:       newCA(),
-		done:     make(chan struct{}),
+		done:     kit.Done(),
 		clusters: map[string]*cluster{},
 		copies:   map[string]map[time.Time]string{},
 		vpcs:     map[string]*vpc{},
-		faults:   map[string][]Fault{},
-		calls:    map[string]int64{},
-		minute:   newBucket(opts.RateLimit, opts.RateWindow, opts.Clock.Now()),
-		hour:     newBucket(opts.HourlyRateLimit, 60*opts.RateWindow, opts.Clock.Now()),
+		minute:   simkit.NewLimiter(opts.Clock, opts.RateLimit),
+		hour:     simkit.NewLimiter(opts.Clock, opts.HourlyRateLimit),
 	}
 	s.routes()
 	s.addDefaultVPCs()
@@ -156,10 +136,11 @@ func Start(opts Options) (*Server, string, error) {
 func (s *Server) Close() error {
 	var errs []error
 	s.closeOnce.Do(func() {
-		close(s.done)
+		s.kit.Close()
 		if s.srv != nil {
 			errs = append(errs, s.srv.Close())
 		}
+		errs = append(errs, s.dropAllApps())
 		s.mu.Lock()
 		var keys []string
 		for _, c := range s.clusters {
@@ -174,13 +155,7 @@ func (s *Server) Close() error {
 			copied = append(copied, id)
 		}
 		s.mu.Unlock()
-		if s.opts.Backend != nil {
-			for _, k := range keys {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				errs = append(errs, s.opts.Backend.Detach(ctx, k))
-				cancel()
-			}
-		}
+		errs = append(errs, simkit.DetachAll(s.opts.Backend, keys))
 		for _, id := range copied {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			errs = append(errs, s.dropCopies(ctx, id))
@@ -190,61 +165,18 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
-// Inject queues faults for the requests matching route, one fault per
-// request in order. A route is the method and path pattern, as in
-// "POST /v2/databases" or "PUT /v2/databases/{id}/firewall".
-func (s *Server) Inject(route string, faults ...Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[route] = append(s.faults[route], faults...)
+// Pace returns how long the simulated life cycle takes.
+func (s *Server) Pace() simkit.Pace {
+	return simkit.Pace{Provision: s.opts.ProvisionDelay, Update: s.opts.ProvisionDelay}
 }
 
-// Calls returns how many requests matched route (see Inject), faults and
-// rejections included.
-func (s *Server) Calls(route string) int64 {
+// SetRateLimit replaces the per-minute limit and the hourly quota (see
+// Options; a zero Limit turns one off), with full buckets.
+func (s *Server) SetRateLimit(minute, hourly simkit.Rate) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.calls[route]
-}
-
-// TotalCalls returns how many requests the simulator has received.
-func (s *Server) TotalCalls() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var n int64
-	for _, c := range s.calls {
-		n += c
-	}
-	return n
-}
-
-// RateLimited returns how many requests the rate limit refused (429),
-// not counting injected faults.
-func (s *Server) RateLimited() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.limited
-}
-
-// ResetCalls sets every call counter, and RateLimited, back to zero.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = map[string]int64{}
-	s.limited = 0
-}
-
-// SetRateLimit changes the per-minute limit and the hourly quota (see
-// Options; zero turns one off) and the window, and fills both buckets.
-func (s *Server) SetRateLimit(limit, hourly int, window time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if window <= 0 {
-		window = time.Minute
-	}
-	now := s.clock.Now()
-	s.opts.RateLimit, s.opts.HourlyRateLimit, s.opts.RateWindow = limit, hourly, window
-	s.minute, s.hour = newBucket(limit, window, now), newBucket(hourly, 60*window, now)
+	s.opts.RateLimit, s.opts.HourlyRateLimit = minute, hourly
+	s.minute, s.hour = simkit.NewLimiter(s.clock, minute), simkit.NewLimiter(s.clock, hourly)
 }
 
 // ServeHTTP answers one API request.
@@ -254,185 +186,96 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !known {
 		route = r.Method + " " + r.URL.Path
 	}
-	requestID := newUUID()
+	requestID := simkit.NewUUID()
 	w.Header().Set("X-Request-Id", requestID)
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, requestID))
-
-	s.mu.Lock()
-	s.calls[route]++
-	var fault *Fault
-	if q := s.faults[route]; len(q) > 0 {
-		f := q[0]
-		fault = &f
-		s.faults[route] = q[1:]
-	}
-	s.mu.Unlock()
-
-	if !s.sleep(s.opts.Latency) {
-		return
-	}
-	if fault != nil && !fault.AfterHandling && !s.sleep(fault.Delay) {
-		return
-	}
-	if !s.authorized(r) {
-		s.rateHeaders(w, false)
-		writeError(w, r, http.StatusUnauthorized, "unauthorized", "Unable to authenticate you.")
-		return
-	}
-	if !s.rateHeaders(w, true) {
-		writeError(w, r, http.StatusTooManyRequests, "too_many_requests", "API rate limit exceeded.")
-		return
-	}
-	if fault != nil && !fault.AfterHandling && (fault.Drop || fault.Status != 0) {
-		s.fail(w, r, *fault)
-		return
-	}
-	if fault != nil && fault.AfterHandling {
-		// Handle for real, hold the answer back, then fail or send it.
-		rec := &heldAnswer{h: http.Header{}, status: http.StatusOK}
-		s.mux.ServeHTTP(rec, r)
-		if !s.sleep(fault.Delay) {
+	call := simkit.Call{Op: route, Write: r.Method != http.MethodGet && r.Method != http.MethodHead}
+	s.kit.Serve(w, r, call, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := s.authorized(r)
+		if !ok {
+			s.rateHeaders(w, token, false)
+			writeError(w, r, http.StatusUnauthorized, "unauthorized", "Unable to authenticate you.")
 			return
 		}
-		if fault.Drop || fault.Status != 0 {
-			s.fail(w, r, *fault)
+		if !s.rateHeaders(w, token, true) {
+			s.kit.CountRateLimited()
+			writeError(w, r, http.StatusTooManyRequests, "too_many_requests", "API rate limit exceeded.")
 			return
 		}
-		for k, v := range rec.h {
-			w.Header()[k] = v
+		if !known {
+			writeError(w, r, http.StatusNotFound, "not_found", "The resource you were accessing could not be found.")
+			return
 		}
-		w.WriteHeader(rec.status)
-		_, _ = w.Write(rec.body.Bytes())
-		return
-	}
-	if !known {
-		writeError(w, r, http.StatusNotFound, "not_found", "The resource you were accessing could not be found.")
-		return
-	}
-	s.mux.ServeHTTP(w, r)
+		s.mux.ServeHTTP(w, r)
+	}))
 }
 
-// fail answers with the fault's status, or drops the connection.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, f Fault) {
-	if f.Drop {
-		if simhttp.Drop(w) {
-			return
-		}
-		// Not hijackable (httptest.ResponseRecorder): a 502 is the closest.
-		writeError(w, r, http.StatusBadGateway, "server_error", "connection dropped")
-		return
+// writeKitError writes the errors of the simulator kit (injected faults,
+// a closed simulator) as the API does.
+func writeKitError(w http.ResponseWriter, r *http.Request, e simkit.Error) {
+	if e.Status == 0 {
+		e.Status = http.StatusBadRequest
 	}
-	if f.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(f.RetryAfter.Seconds()))))
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(simkit.RetryAfterSeconds(e.RetryAfter)))
 	}
+	id, msg := e.Code, e.Message
 	switch {
-	case f.Status == http.StatusTooManyRequests:
-		writeError(w, r, f.Status, "too_many_requests", "API rate limit exceeded.")
-	case f.Status >= 500:
-		writeError(w, r, f.Status, "server_error", "Unexpected server-side error")
+	case e.Status == http.StatusTooManyRequests:
+		id, msg = cmp.Or(id, "too_many_requests"), cmp.Or(msg, "API rate limit exceeded.")
+	case e.Status >= 500:
+		id, msg = cmp.Or(id, "server_error"), cmp.Or(msg, "Unexpected server-side error")
 	default:
-		writeError(w, r, f.Status, strings.ToLower(strings.ReplaceAll(http.StatusText(f.Status), " ", "_")), http.StatusText(f.Status))
+		id = cmp.Or(id, strings.ToLower(strings.ReplaceAll(http.StatusText(e.Status), " ", "_")))
+		msg = cmp.Or(msg, http.StatusText(e.Status))
 	}
+	writeError(w, r, e.Status, id, msg)
 }
 
-// sleep waits d of real time; false when the server closes meanwhile.
-func (s *Server) sleep(d time.Duration) bool { return simhttp.Sleep(d, s.done, nil) }
-
-func (s *Server) authorized(r *http.Request) bool {
+// authorized returns the bearer token and whether the simulator accepts
+// it.
+func (s *Server) authorized(r *http.Request) (string, bool) {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	tok = strings.TrimSpace(tok)
 	if !ok || tok == "" {
-		return false
+		return tok, false
 	}
-	return s.opts.Token == "" || tok == s.opts.Token
+	return tok, s.opts.Token == "" || tok == s.opts.Token
 }
 
-// rateHeaders sets the RateLimit-* headers and, when take is true, spends
-// one request; it reports false when a bucket is empty (answer 429).
-func (s *Server) rateHeaders(w http.ResponseWriter, take bool) bool {
+// rateHeaders sets the RateLimit-* headers of token and, when take is
+// true, spends one request; it reports false when a bucket is empty
+// (answer 429).
+func (s *Server) rateHeaders(w http.ResponseWriter, token string, take bool) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.minute == nil && s.hour == nil {
+	minute, hour := s.minute, s.hour
+	s.mu.Unlock()
+	if minute == nil && hour == nil {
 		return true
 	}
-	now := s.clock.Now()
-	var buckets []*bucket
-	for _, b := range []*bucket{s.minute, s.hour} {
-		if b != nil {
-			b.refill(now)
-			buckets = append(buckets, b)
-		}
-	}
+	var ds []simkit.Decision
 	ok := true
 	if take {
-		for _, b := range buckets {
-			ok = ok && b.has()
-		}
-		if ok {
-			for _, b := range buckets {
-				b.tokens = max(0, b.tokens-1)
-			}
+		ds, ok = simkit.Take(token, minute, hour)
+	} else {
+		ds = []simkit.Decision{minute.Peek(token), hour.Peek(token)}
+	}
+	// The headers report the hourly quota, as the API does, and how long
+	// until the bucket that refused gives a request back.
+	shown := ds[1]
+	if hour == nil {
+		shown = ds[0]
+	}
+	shown.Allowed = ok
+	shown.RetryAfter = 0
+	for _, d := range ds {
+		if !d.Allowed {
+			shown.RetryAfter = max(shown.RetryAfter, d.RetryAfter)
 		}
 	}
-	shown := s.hour
-	if shown == nil {
-		shown = s.minute
-	}
-	h := w.Header()
-	h.Set("RateLimit-Limit", strconv.Itoa(shown.limit))
-	h.Set("RateLimit-Remaining", strconv.Itoa(int(shown.tokens)))
-	// Reset: "the time when the oldest request will expire", that is when
-	// one more request is allowed, in epoch seconds.
-	h.Set("RateLimit-Reset", strconv.FormatInt(ceilSeconds(now.Add(shown.untilNext())), 10))
-	if !ok {
-		s.limited++
-		var wait time.Duration
-		for _, b := range buckets {
-			if !b.has() {
-				wait = max(wait, b.untilNext())
-			}
-		}
-		h.Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-	}
+	shown.SetRateLimitHeaders(w.Header())
 	return ok
 }
-
-// bucket is a token bucket of limit requests refilled over window.
-type bucket struct {
-	limit    int
-	perToken time.Duration
-	tokens   float64
-	at       time.Time
-}
-
-func newBucket(limit int, window time.Duration, now time.Time) *bucket {
-	if limit <= 0 {
-		return nil
-	}
-	return &bucket{limit: limit, perToken: window / time.Duration(limit), tokens: float64(limit), at: now}
-}
-
-func (b *bucket) refill(now time.Time) {
-	if el := now.Sub(b.at); el > 0 {
-		b.tokens = math.Min(float64(b.limit), b.tokens+float64(el)/float64(b.perToken))
-	}
-	b.at = now
-}
-
-// has reports whether a request may go; the epsilon absorbs float
-// rounding of the refill, so that a client pacing itself exactly at the
-// limit is never refused.
-func (b *bucket) has() bool { return b.tokens >= 1-1e-9 }
-
-// untilNext is how long until one more whole request is allowed.
-func (b *bucket) untilNext() time.Duration {
-	if b.tokens >= float64(b.limit) {
-		return 0
-	}
-	return time.Duration((1 - (b.tokens - math.Floor(b.tokens))) * float64(b.perToken))
-}
-
-func ceilSeconds(t time.Time) int64 { return int64(math.Ceil(float64(t.UnixNano()) / 1e9)) }
 
 type requestIDKey struct{}
 
@@ -452,23 +295,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// heldAnswer keeps an answer that a fault delays or throws away.
-type heldAnswer struct {
-	h      http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (a *heldAnswer) Header() http.Header         { return a.h }
-func (a *heldAnswer) Write(b []byte) (int, error) { return a.body.Write(b) }
-func (a *heldAnswer) WriteHeader(status int)      { a.status = status }
-
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

@@ -47,7 +47,7 @@ func (r *snapRecorder) Restore(ctx context.Context, snapshotKey, newKey string, 
 	}
 	r.mu.Unlock()
 	if !ok {
-		return nil, dbaas.NewError("restore", snapshotKey, dbaas.ErrNotFound, nil)
+		return nil, &dbaas.Error{Op: "restore", ID: snapshotKey, Kind: dbaas.ErrNotFound}
 	}
 	return r.Attach(ctx, newKey, engine, version)
 }

@@ -3,7 +3,6 @@ package linodesim
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
+	"github.com/agiledeploy/dbaaskit/internal/simkit"
 )
 
 // timeLayout is how the API writes timestamps: UTC, no zone.
@@ -252,7 +252,7 @@ func (s *Server) routeEngine(w http.ResponseWriter, r *http.Request, engine stri
 	case route{http.MethodPost, "credentials/reset"}:
 		s.withInstance(w, engine, id, func(in *instance, _ time.Time) {
 			if in.db == nil {
-				in.password = randomPassword()
+				in.password = simkit.Password()
 			}
 			writeJSON(w, http.StatusOK, map[string]any{})
 		})
@@ -523,7 +523,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, engine string) {
 	in := &instance{
 		id: id, key: fmt.Sprintf("linode-%s-%d", engine, id), engine: engine, version: version,
 		label: label, region: region, typ: typ, clusterSize: size, allowList: allow,
-		created: now, updated: now, port: 18319, username: "akmadmin", password: randomPassword(),
+		created: now, updated: now, port: 18319, username: "akmadmin", password: simkit.Password(),
 		primary: fmt.Sprintf("a%d-akamai-prod-1-default.g2a.akamaidb.net", id),
 		fork:    fork, private: req.PrivateNetwork,
 	}
@@ -535,7 +535,10 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, engine string) {
 	s.mu.Unlock()
 
 	if s.opts.Backend != nil {
-		db, err := s.opts.Backend.Attach(r.Context(), in.key, dbEngine(engine), version)
+		// Linode's servers come with the admin akmadmin and the database
+		// defaultdb, which the API does not report but clients use.
+		account := simdb.Account{User: in.username, Password: dbaas.NewSecret(in.password), Database: "defaultdb"}
+		db, err := simdb.Attach(r.Context(), s.opts.Backend, in.key, dbEngine(engine), version, account)
 		s.mu.Lock()
 		if err != nil {
 			delete(s.instances, id)
@@ -796,14 +799,4 @@ func (s *Server) getType(w http.ResponseWriter, id string) {
 		}
 	}
 	writeError(w, http.StatusNotFound, "", "Not found")
-}
-
-func randomPassword() string {
-	const alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	b := make([]byte, 20)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
 }

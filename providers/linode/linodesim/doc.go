@@ -22,10 +22,14 @@
 // spent window answers 429 with Retry-After and X-RateLimit-* headers.
 // Faults (a status, latency, a dropped connection before or after the
 // request took effect) are injected with Inject, and every request is
-// counted per method and path.
+// counted by its operation, the method and the path with numeric ids as
+// {id} ("PUT /v4/databases/mysql/instances/{id}"): see internal/simkit,
+// which every simulator shares.
 //
 // With Options.Backend set, each database gets a real one: its endpoint
-// and credentials are what hosts.primary, port and /credentials return.
+// and credentials are what hosts.primary, port and /credentials return,
+// and with a simdb.AccountAttacher its admin is akmadmin and it has the
+// database defaultdb, as Linode's servers do.
 // A fork (POST with fork: {source, restore_time}) gets a fresh, empty
 // database even when the Backend is a simdb.Snapshotter: a fork restores
 // the source as it was at restore_time, and the simulator keeps no log of

@@ -2,7 +2,6 @@ package linodesim
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/internal/certs"
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
 	"github.com/agiledeploy/dbaaskit/internal/simhttp"
+	"github.com/agiledeploy/dbaaskit/internal/simkit"
 )
 
 // Options configures a simulator. The zero value is a working simulator
@@ -41,14 +41,14 @@ type Options struct {
 	// Token, when set, is the only bearer token accepted; otherwise any
 	// non-empty token is.
 	Token string
-	// RateLimit is how many requests a token may make per RateWindow
-	// (Linode publishes 1600 a minute); 0 means no limit.
-	RateLimit int
+	// RateLimit is how many requests a token may make per window
+	// (Linode publishes 1600 a minute); a zero Limit means no limit.
+	// Windows are fixed, as Linode's are.
+	RateLimit simkit.Rate
 	// ListRateLimit is how many paginated collection GETs a token may
-	// make per RateWindow (Linode publishes 200 a minute); 0 means no limit.
-	ListRateLimit int
-	// RateWindow is the length of a rate-limit window; default one minute.
-	RateWindow time.Duration
+	// make per window (Linode publishes 200 a minute), in fixed windows
+	// too.
+	ListRateLimit simkit.Rate
 	// RestoreWindow is how far back a fork can restore; default 7 days.
 	RestoreWindow time.Duration
 	// Hook, when set, is called with each request after it is counted
@@ -57,27 +57,30 @@ type Options struct {
 	Hook func(r *http.Request)
 }
 
+// Fault is a failure injected with Inject. Fault.Op matches the
+// operation names Calls counts: the method and the path under /v4 with
+// numeric ids as {id}, "POST /v4/databases/postgresql/instances" or
+// "PUT /v4/databases/mysql/instances/{id}" (a /v4beta request is named
+// as its /v4 twin).
+type Fault = simkit.Fault
+
 // Server is the simulator: an http.Handler serving the Linode databases
-// API under /v4 (and /v4beta). It is safe for concurrent use.
+// API under /v4 (and /v4beta). It is safe for concurrent use. The
+// embedded Controls inject faults (Inject) and count calls (Calls,
+// TotalCalls, Writes, RateLimited).
 type Server struct {
+	*simkit.Controls
 	opts Options
+	kit  *simkit.Kit
+	all  *simkit.Limiter // nil: no general limit
+	list *simkit.Limiter // nil: no collection limit
 
 	mu        sync.Mutex
 	nextID    int
 	instances map[int]*instance
-	calls     map[string]int
-	total     int
-	limited   int
-	faults    []*Fault
-	windows   map[string]*window
 	ca        []byte
 
-	active   int        // requests being handled
-	idle     *sync.Cond // signalled when active drops to zero
-	shut     bool       // Close was called: no new request is handled
-	closed   chan struct{}
-	closeOne sync.Once
-	srv      *simhttp.Server
+	srv *simhttp.Server
 }
 
 // New returns a simulator that serves through ServeHTTP.
@@ -88,23 +91,21 @@ func New(opts Options) *Server {
 	if opts.UpdateDelay <= 0 {
 		opts.UpdateDelay = opts.ProvisionDelay / 4
 	}
-	if opts.RateWindow <= 0 {
-		opts.RateWindow = time.Minute
-	}
 	if opts.RestoreWindow <= 0 {
 		opts.RestoreWindow = 7 * 24 * time.Hour
 	}
-	s := &Server{
+	opts.RateLimit.Fixed, opts.ListRateLimit.Fixed = true, true
+	kit := simkit.New(simkit.Config{Clock: opts.Clock, Errors: simkit.ErrorWriterFunc(writeKitError)})
+	return &Server{
+		Controls:  kit.Controls(),
+		kit:       kit,
+		all:       simkit.NewLimiter(opts.Clock, opts.RateLimit),
+		list:      simkit.NewLimiter(opts.Clock, opts.ListRateLimit),
 		ca:        makeCA(opts.Clock.Now()),
 		opts:      opts,
 		nextID:    227300,
 		instances: map[int]*instance{},
-		calls:     map[string]int{},
-		windows:   map[string]*window{},
-		closed:    make(chan struct{}),
 	}
-	s.idle = sync.NewCond(&s.mu)
-	return s
 }
 
 // Start returns a simulator serving on a free port of 127.0.0.1 and its
@@ -119,20 +120,21 @@ func Start(opts Options) (*Server, string, error) {
 	return s, srv.URL, nil
 }
 
-// Close stops the listener (when started by Start), ends requests that
-// are waiting on injected latency, waits for every handler and detaches
+// Pace returns how long the simulated life cycle takes.
+func (s *Server) Pace() simkit.Pace {
+	return simkit.Pace{Provision: s.opts.ProvisionDelay, Update: s.opts.UpdateDelay, Delete: s.opts.DeleteDelay}
+}
+
+// Close ends requests that are waiting on injected latency, waits for
+// every handler, stops the listener (when started by Start) and detaches
 // every database still attached.
 func (s *Server) Close() error {
-	s.closeOne.Do(func() { close(s.closed) })
+	s.kit.Close()
 	var err error
 	if s.srv != nil {
 		err = s.srv.Close()
 	}
 	s.mu.Lock()
-	s.shut = true
-	for s.active > 0 {
-		s.idle.Wait()
-	}
 	var attached []string
 	for _, in := range s.instances {
 		if in.db != nil {
@@ -141,82 +143,11 @@ func (s *Server) Close() error {
 		}
 	}
 	s.mu.Unlock()
-	if s.opts.Backend != nil {
-		for _, key := range attached {
-			err = errors.Join(err, s.opts.Backend.Detach(context.Background(), key))
-		}
-	}
-	return err
-}
-
-// Calls returns how many requests were made with method to path (as
-// sent, for example "/v4/databases/postgresql/instances/227300").
-func (s *Server) Calls(method, path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[method+" "+path]
-}
-
-// CallsWithPrefix returns how many requests were made with method (any
-// method when empty) to a path starting with prefix.
-func (s *Server) CallsWithPrefix(method, prefix string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for k, c := range s.calls {
-		m, p, _ := strings.Cut(k, " ")
-		if (method == "" || m == method) && strings.HasPrefix(p, prefix) {
-			n += c
-		}
-	}
-	return n
-}
-
-// TotalCalls returns how many requests the simulator received, refused
-// ones included.
-func (s *Server) TotalCalls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.total
-}
-
-// RateLimited returns how many requests the rate limit refused (429).
-func (s *Server) RateLimited() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.limited
-}
-
-// ResetCalls sets every call counter to zero.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = map[string]int{}
-	s.total = 0
-	s.limited = 0
+	return errors.Join(err, simkit.DetachAll(s.opts.Backend, attached))
 }
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	if s.shut {
-		s.mu.Unlock()
-		writeError(w, http.StatusServiceUnavailable, "", "Service Unavailable")
-		return
-	}
-	s.active++
-	defer func() {
-		s.mu.Lock()
-		s.active--
-		if s.active == 0 {
-			s.idle.Broadcast()
-		}
-		s.mu.Unlock()
-	}()
-	s.calls[r.Method+" "+r.URL.Path]++
-	s.total++
-	f := s.matchFaultLocked(r)
-	s.mu.Unlock()
 	// Read the whole body first, as the API's front end does, so that a
 	// request held back by latency still takes effect when its client has
 	// gone away.
@@ -228,35 +159,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
+	call := simkit.Call{Op: operation(r), Write: r.Method != http.MethodGet && r.Method != http.MethodHead}
+	s.kit.Serve(w, r, call, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.Hook != nil {
+			s.opts.Hook(r)
+		}
+		s.serve(w, r)
+	}))
+}
 
-	if f != nil {
-		if !simhttp.Sleep(f.Latency, s.closed, r.Context().Done()) {
-			select {
-			case <-s.closed:
-				panic(http.ErrAbortHandler)
-			default:
-				// The client gave up; the request still takes effect,
-				// as it would on the real API.
-			}
-		}
-		switch {
-		case f.Drop:
-			panic(http.ErrAbortHandler)
-		case f.DropAfter:
-			s.serve(discard{header: http.Header{}}, r)
-			panic(http.ErrAbortHandler)
-		case f.Status != 0:
-			if f.RetryAfter > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
-			}
-			writeError(w, f.Status, "", statusReason(f.Status))
-			return
+// operation names a request for Calls and Fault.Op: the method and the
+// path under /v4, numeric ids replaced by {id}.
+func operation(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	if rest, ok := cutVersion(p); ok {
+		p = "/v4/" + rest
+	}
+	segs := strings.Split(p, "/")
+	for i, seg := range segs {
+		if seg != "" && strings.Trim(seg, "0123456789") == "" {
+			segs[i] = "{id}"
 		}
 	}
-	if s.opts.Hook != nil {
-		s.opts.Hook(r)
-	}
-	s.serve(w, r)
+	return r.Method + " " + strings.Join(segs, "/")
 }
 
 // serve authenticates, applies the rate limit and routes.
@@ -297,62 +222,32 @@ func isCollection(rest string) bool {
 	return false
 }
 
-// window is one fixed rate-limit window of a token.
-type window struct {
-	start time.Time
-	used  int
-}
-
-// admit counts a request against the token's windows, sets the rate-limit
-// headers and answers 429 when a window is spent. Refused requests do not
-// use the window up further.
+// admit spends a request of the token's general window, and of its
+// collection window for a paginated GET, sets the X-RateLimit-* headers
+// and answers 429 when a window is spent. Refused requests use nothing.
 func (s *Server) admit(w http.ResponseWriter, token string, collection bool) bool {
-	if s.opts.RateLimit <= 0 && (s.opts.ListRateLimit <= 0 || !collection) {
+	list := s.list
+	if !collection {
+		list = nil
+	}
+	if s.all == nil && list == nil {
 		return true
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.opts.Clock.Now()
-	type check struct {
-		key   string
-		limit int
-	}
-	var checks []check
-	if s.opts.RateLimit > 0 {
-		checks = append(checks, check{"all " + token, s.opts.RateLimit})
-	}
-	if collection && s.opts.ListRateLimit > 0 {
-		checks = append(checks, check{"list " + token, s.opts.ListRateLimit})
-	}
-	for _, c := range checks {
-		win := s.windows[c.key]
-		if win == nil || !now.Before(win.start.Add(s.opts.RateWindow)) {
-			win = &window{start: now}
-			s.windows[c.key] = win
-		}
-		reset := win.start.Add(s.opts.RateWindow)
-		if win.used >= c.limit {
-			wait := reset.Sub(now)
-			secs := int((wait + time.Second - 1) / time.Second)
-			w.Header().Set("X-RateLimit-Limit", strconv.Itoa(c.limit))
-			w.Header().Set("X-RateLimit-Remaining", "0")
-			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
-			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-			s.limited++
-			writeError(w, http.StatusTooManyRequests, "", "Too Many Requests")
-			return false
+	ds, ok := simkit.Take(token, s.all, list)
+	// The headers speak of the window that refused, or else of the
+	// general one.
+	shown := -1
+	for i, l := range []*simkit.Limiter{s.all, list} {
+		if l != nil && (shown < 0 || (!ok && !ds[i].Allowed && ds[shown].Allowed)) {
+			shown = i
 		}
 	}
-	for i, c := range checks {
-		win := s.windows[c.key]
-		win.used++
-		if i == 0 {
-			w.Header().Set("X-RateLimit-Limit", strconv.Itoa(c.limit))
-			w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(c.limit-win.used))
-			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(win.start.Add(s.opts.RateWindow).Unix(), 10))
-		}
+	ds[shown].SetXRateLimitHeaders(w.Header())
+	if !ok {
+		s.kit.CountRateLimited()
+		writeError(w, http.StatusTooManyRequests, "", "Too Many Requests")
 	}
-	return true
+	return ok
 }
 
 // apiError is one entry of the API's error list.
@@ -382,6 +277,21 @@ func writeErrors(w http.ResponseWriter, status int, errs []apiError) {
 	writeJSON(w, status, map[string][]apiError{"errors": errs})
 }
 
+// writeKitError writes the errors of the simulator kit (injected faults,
+// a closed simulator) as the API does.
+func writeKitError(w http.ResponseWriter, _ *http.Request, e simkit.Error) {
+	if e.Status == 0 {
+		e.Status = http.StatusBadRequest
+	}
+	if e.Message == "" {
+		e.Message = statusReason(e.Status)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(simkit.RetryAfterSeconds(e.RetryAfter)))
+	}
+	writeError(w, e.Status, e.Field, e.Message)
+}
+
 func statusReason(status int) string {
 	switch status {
 	case http.StatusTooManyRequests:
@@ -390,16 +300,11 @@ func statusReason(status int) string {
 		return "Service Unavailable"
 	case http.StatusRequestTimeout:
 		return "Request Timeout"
+	case http.StatusBadGateway:
+		return "Bad Gateway"
 	}
 	return "An unexpected error occurred."
 }
-
-// discard is the ResponseWriter of a request whose answer is dropped.
-type discard struct{ header http.Header }
-
-func (d discard) Header() http.Header         { return d.header }
-func (d discard) Write(b []byte) (int, error) { return len(b), nil }
-func (d discard) WriteHeader(int)             {}
 
 // makeCA makes the certificate GET …/ssl returns for instances without a
 // real database: a real self-signed CA, so that PEM parsing is exercised.

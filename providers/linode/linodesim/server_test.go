@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
+	"github.com/agiledeploy/dbaaskit/internal/simkit"
 	"github.com/agiledeploy/dbaaskit/providers/linode/linodesim"
 )
 
@@ -277,7 +278,7 @@ func TestWireFormat(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	clock := fakeclock.New(epoch)
-	sim, url := start(t, linodesim.Options{Clock: clock, RateLimit: 3, ListRateLimit: 2})
+	sim, url := start(t, linodesim.Options{Clock: clock, RateLimit: simkit.Rate{Limit: 3}, ListRateLimit: simkit.Rate{Limit: 2}})
 	for i := range 2 {
 		resp, _ := get(t, url, "/v4/databases/instances", nil)
 		assert.Equal(t, http.StatusOK, resp.StatusCode, "request %d", i)
@@ -298,8 +299,8 @@ func TestRateLimit(t *testing.T) {
 	clock.Advance(time.Second)
 	resp, _ = get(t, url, "/v4/databases/engines/mysql%2F8", nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "a new window")
-	assert.Equal(t, 7, sim.TotalCalls())
-	assert.Equal(t, 3, sim.RateLimited())
+	assert.EqualValues(t, 7, sim.TotalCalls())
+	assert.EqualValues(t, 3, sim.RateLimited())
 }
 
 func TestFaults(t *testing.T) {
@@ -307,24 +308,24 @@ func TestFaults(t *testing.T) {
 	c := client(t, url)
 	ctx := context.Background()
 
-	sim.Inject(linodesim.Fault{Method: http.MethodGet, Path: "/v4/databases/instances", Status: http.StatusServiceUnavailable, Count: 2})
+	sim.Inject(linodesim.Fault{Op: "GET /v4/databases/instances", Status: http.StatusServiceUnavailable, Times: 2})
 	_, err := c.ListDatabases(ctx, nil)
 	require.NoError(t, err, "linodego retries a 503")
-	assert.Equal(t, 3, sim.Calls(http.MethodGet, "/v4/databases/instances"))
+	assert.EqualValues(t, 3, sim.Calls("GET /v4/databases/instances"))
 
-	sim.Inject(linodesim.Fault{Path: "/v4/databases/*", Status: http.StatusInternalServerError})
+	sim.Inject(linodesim.Fault{Op: "GET /v4/databases/*", Status: http.StatusInternalServerError})
 	_, err = c.ListDatabases(ctx, nil)
 	assert.True(t, linodego.ErrHasStatus(err, http.StatusInternalServerError), "%v", err)
 
 	// net/http resends a GET once on its own when a reused connection
 	// closes, so drop every GET for this check.
-	sim.Inject(linodesim.Fault{Method: http.MethodGet, Drop: true, Count: -1})
+	sim.Inject(linodesim.Fault{Op: "GET *", Drop: true, Times: -1})
 	_, err = c.ListDatabases(ctx, nil)
 	require.Error(t, err, "a dropped connection is an error")
 	hits := sim.FaultHits()
 	sim.ClearFaults()
 
-	sim.Inject(linodesim.Fault{Method: http.MethodPost, DropAfter: true})
+	sim.Inject(linodesim.Fault{Op: "POST *", Drop: true, AfterHandling: true})
 	_, err = c.CreateMySQLDatabase(ctx, linodego.MySQLCreateOptions{
 		Label: "ambiguous", Region: "us-east", Type: "g6-nanode-1", Engine: "mysql/8"})
 	require.Error(t, err, "the answer was dropped")
@@ -348,7 +349,7 @@ func TestFaults(t *testing.T) {
 	}
 	cancel()
 	require.Error(t, <-done, "the caller gives up on a slow answer")
-	assert.GreaterOrEqual(t, hits, 4)
+	assert.GreaterOrEqual(t, hits, int64(4))
 	assert.True(t, strings.HasPrefix(url, "http://127.0.0.1:"))
 }
 
