@@ -14,11 +14,13 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -566,4 +568,31 @@ func TestRewriteFileLeavesNoPartialOutput(t *testing.T) {
 	fi, err := os.Stat(out)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+}
+
+// TestRewriteFileIntoANamedPipe writes into a path that is not a regular
+// file, as /dev/null and /dev/stdout are: it must stay what it is, not be
+// replaced by a file renamed over it.
+func TestRewriteFileIntoANamedPipe(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "out")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	got := make(chan []byte, 1)
+	go func() {
+		f, err := os.Open(fifo)
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		got <- b
+	}()
+	r, err := NewReader(strings.NewReader(myHeader+"CREATE DEFINER=`a`@`b` VIEW v AS SELECT 1;\n"+myTrailer), "")
+	require.NoError(t, err)
+	_, err = RewriteFile(context.Background(), fifo, r, Target{Provider: "aws"})
+	require.NoError(t, err)
+	fi, err := os.Lstat(fifo)
+	require.NoError(t, err)
+	require.Equal(t, os.ModeNamedPipe, fi.Mode().Type(), "the pipe is still a pipe")
+	assert.Equal(t, myHeader+"CREATE VIEW v AS SELECT 1;\n"+myTrailer, string(<-got))
 }

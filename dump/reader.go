@@ -25,6 +25,15 @@ var sizes = struct {
 // lookahead is the bytes a lexer may need to classify a statement.
 const lookahead = 512
 
+// minBuf is the smallest buffer a Reader uses whatever sizes.buf says: it
+// must hold a lookahead and the few bytes a lexer holds back at the end
+// of a chunk (a dollar-quote tag, a delimiter), or the Reader could not
+// make progress.
+const minBuf = 2 * lookahead
+
+// headerSize is how much of the dump detect reads to recognise its tool.
+const headerSize = 8 << 10
+
 // Kind says what a statement is.
 type Kind int
 
@@ -184,7 +193,7 @@ func NewReader(r io.Reader, engine dbaas.Engine) (*Reader, error) {
 		return nil, fmt.Errorf("dump: engine %q: want postgres, mysql or mariadb: %w", engine, dbaas.ErrInvalidArgument)
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
-	rd := &Reader{src: br, buf: make([]byte, sizes.buf), line: 1}
+	rd := &Reader{src: br, buf: make([]byte, max(sizes.buf, minBuf)), line: 1}
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(br)
 		if err != nil {
@@ -194,7 +203,8 @@ func NewReader(r io.Reader, engine dbaas.Engine) (*Reader, error) {
 		rd.gz = gz
 		rd.src = gz
 	}
-	for rd.end < 8<<10 && !rd.eof {
+	// the header may be longer than a small buffer: read what fits
+	for rd.end < min(headerSize, len(rd.buf)) && !rd.eof {
 		if err := rd.fill(); err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -43,11 +44,12 @@ func collect(dump string, engine dbaas.Engine, chunk int) ([]Statement, error) {
 		if err != nil {
 			return out, err
 		}
-		var rest bytes.Buffer
-		if err := r.Rest(&rest); err != nil {
+		// Text is valid only until Rest: keep the head first
+		text := bytes.NewBuffer(append([]byte(nil), st.Text...))
+		if err := r.Rest(text); err != nil {
 			return out, err
 		}
-		st.Text = append(append([]byte(nil), st.Text...), rest.Bytes()...)
+		st.Text = text.Bytes()
 		out = append(out, st)
 	}
 }
@@ -255,5 +257,41 @@ func TestReaderDetect(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tc.format, r.Format())
 		assert.Equal(t, tc.engine, r.Engine())
+	}
+}
+
+// TestReaderAnyBufferSize reads dumps longer than the header the Reader
+// looks at, with buffers smaller than it, down to one byte: each size
+// must give the statements the default buffer gives. A small buffer once
+// made NewReader wait forever for a header that could not fit.
+func TestReaderAnyBufferSize(t *testing.T) {
+	var my, pg strings.Builder
+	my.WriteString(myHeader)
+	pg.WriteString(pgHeader)
+	pg.WriteString("COPY public.t (a, b) FROM stdin;\n")
+	for i := range 600 {
+		fmt.Fprintf(&my, "INSERT INTO `t` VALUES (%d,'row; with \\' quote and $$ dollars');\n", i)
+		fmt.Fprintf(&pg, "%d\trow; with ' quote and $$ dollars\\t\n", i)
+	}
+	my.WriteString("DELIMITER ;;\nCREATE PROCEDURE p() BEGIN SELECT 1; END;;\nDELIMITER ;\n" + myTrailer)
+	pg.WriteString("\\.\nCREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;\n" + pgTrailer)
+	require.Greater(t, my.Len(), 16<<10)
+	require.Greater(t, pg.Len(), 16<<10)
+
+	for _, dump := range []string{my.String(), pg.String()} {
+		want, err := collect(dump, "", 0)
+		require.NoError(t, err)
+		for _, size := range []int{1, 100, lookahead, minBuf, 2048, 5000} {
+			t.Run(fmt.Sprintf("%s/buffer %d", want[0].Kind, size), func(t *testing.T) {
+				old := sizes
+				sizes.buf, sizes.head, sizes.dataHead = size, max(size/2, 1), max(size/4, 1)
+				t.Cleanup(func() { sizes = old })
+				for _, chunk := range []int{0, 7} {
+					got, err := collect(dump, "", chunk)
+					require.NoError(t, err)
+					assert.Equal(t, texts(want), texts(got))
+				}
+			})
+		}
 	}
 }

@@ -197,3 +197,42 @@ func TestTargetValidation(t *testing.T) {
 		assert.Contains(t, err.Error(), tc.msg)
 	}
 }
+
+// TestDroppedStatementNoLongerFails checks that a statement one rule's fix
+// removes is not reported failing by another rule that has no fix of its
+// own: what Rewrite writes imports, so nothing is left failing.
+func TestDroppedStatementNoLongerFails(t *testing.T) {
+	in := pgHeader + "REVOKE ALL ON SCHEMA public FROM rdsadmin;\nGRANT ALL ON SCHEMA public TO PUBLIC;\nREVOKE ALL ON SCHEMA public FROM PUBLIC;\n" + pgTrailer
+	tests := []struct {
+		name    string
+		rewrite bool
+	}{{"scan", false}, {"rewrite", true}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := NewReader(strings.NewReader(in), "")
+			require.NoError(t, err)
+			var out bytes.Buffer
+			var rep *Report
+			if tc.rewrite {
+				rep, err = Rewrite(context.Background(), &out, r, Target{Provider: "digitalocean"})
+			} else {
+				rep, err = Scan(context.Background(), r, Target{Provider: "digitalocean"})
+			}
+			require.NoError(t, err)
+			require.Len(t, rep.Findings, 4)
+			for i, f := range rep.Findings {
+				// only the last REVOKE stays: no rule removes it and it
+				// has no safe fix, as it would leave the schema more open
+				assert.Equal(t, i < 3, f.Fixable, "%v", f)
+				assert.Equal(t, tc.rewrite && i < 3, f.Fixed, "%v", f)
+			}
+			if tc.rewrite {
+				require.Len(t, rep.Failing(), 1)
+				assert.Equal(t, 7, rep.Failing()[0].Line)
+			}
+			if tc.rewrite {
+				assert.Equal(t, pgHeader+"REVOKE ALL ON SCHEMA public FROM PUBLIC;\n"+pgTrailer, out.String())
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package dump
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -49,7 +50,7 @@ func (r *Report) Fixed() int {
 // differently, on the target. It returns the findings so far with an
 // error when the dump is malformed or truncated, or ctx is done.
 func Scan(ctx context.Context, r *Reader, t Target) (*Report, error) {
-	return process(ctx, r, t, nil)
+	return process(ctx, r, t, nil, nil)
 }
 
 // Rewrite copies the dump to w with the safe fixes applied and reports
@@ -57,8 +58,24 @@ func Scan(ctx context.Context, r *Reader, t Target) (*Report, error) {
 // statements, COPY rows) is copied byte for byte, whatever it contains.
 // On error w holds a partial dump: write to a file with RewriteFile.
 func Rewrite(ctx context.Context, w io.Writer, r *Reader, t Target) (*Report, error) {
+	return rewrite(ctx, w, r, t, nil)
+}
+
+// rewrite is Rewrite that calls mark before it writes each statement that
+// is not a comment or space, with the line the statement starts at in
+// the output, so that a loader can map the output's lines back to the
+// dump's.
+func rewrite(ctx context.Context, w io.Writer, r *Reader, t Target, mark func(st Statement, outLine int)) (*Report, error) {
 	bw := bufio.NewWriterSize(w, 256<<10)
-	rep, err := process(ctx, r, t, bw)
+	var out io.Writer = bw
+	var lw *lineWriter
+	if mark != nil {
+		lw = &lineWriter{w: bw, line: 1}
+		out = lw
+		inner := mark
+		mark = func(st Statement, _ int) { inner(st, lw.line) }
+	}
+	rep, err := process(ctx, r, t, out, mark)
 	if err != nil {
 		return rep, err
 	}
@@ -72,7 +89,21 @@ func Rewrite(ctx context.Context, w io.Writer, r *Reader, t Target) (*Report, er
 // file in the same directory and renames it over path only when the whole
 // dump was read and written, so path never holds a partial dump. The file
 // is created readable by its owner only: dumps hold password hashes.
+//
+// A path that is not a regular file (/dev/null, /dev/stdout, a named
+// pipe) is written to as it is: renaming over it would replace a device.
 func RewriteFile(ctx context.Context, path string, r *Reader, t Target) (rep *Report, err error) {
+	if fi, serr := os.Stat(path); serr == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, fmt.Errorf("dump: open %s: %w", path, err)
+		}
+		rep, err = Rewrite(ctx, f, r, t)
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("dump: write %s: %w", path, cerr)
+		}
+		return rep, err
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -110,7 +141,7 @@ var dataRules = []string{"mysql-system-schema"}
 // INSERT INTO schema.table.
 const maxDataHead = 256
 
-func process(ctx context.Context, r *Reader, t Target, w io.Writer) (*Report, error) {
+func process(ctx context.Context, r *Reader, t Target, w io.Writer, mark func(Statement, int)) (*Report, error) {
 	t, err := t.validate(r.Engine())
 	if err != nil {
 		return nil, err
@@ -180,6 +211,13 @@ func process(ctx context.Context, r *Reader, t Target, w io.Writer) (*Report, er
 				}
 			}
 		}
+		if drop {
+			// the statement goes: whatever another rule found in it can
+			// no longer fail, and another rule's edits are moot
+			for i := first; i < len(rep.Findings); i++ {
+				rep.Findings[i].Fixable = true
+			}
+		}
 		if w == nil {
 			continue
 		}
@@ -193,6 +231,9 @@ func process(ctx context.Context, r *Reader, t Target, w io.Writer) (*Report, er
 		}
 		for i := first; i < len(rep.Findings); i++ {
 			rep.Findings[i].Fixed = rep.Findings[i].Fixable && st.Kind != KindData
+		}
+		if mark != nil && !drop {
+			mark(st, 0)
 		}
 		if err := write(w, text); err != nil {
 			return rep, err
@@ -253,4 +294,16 @@ func applyEdits(dst, text []byte, edits []edit) []byte {
 		pos = e.e
 	}
 	return append(dst, text[pos:]...)
+}
+
+// lineWriter counts the lines written through it.
+type lineWriter struct {
+	w    io.Writer
+	line int // the line the next byte is on, 1-based
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	l.line += bytes.Count(p[:n], nl)
+	return n, err
 }
