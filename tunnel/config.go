@@ -143,6 +143,18 @@ type Config struct {
 	// relay cuts the wait short, but never below MinBackoff.
 	MinBackoff, MaxBackoff time.Duration
 
+	// HoldAfter is how many failures in a row (a failed dial, an SSH
+	// connection lost soon after it was made, a forward the relay refused)
+	// put a relay on hold: new connections skip it while another relay is
+	// up, and it is dialled again only after its hold; default 3. A forward
+	// through the relay that succeeds ends the run of failures.
+	HoldAfter int
+	// HoldTime is how long a relay is held after HoldAfter failures in a
+	// row, doubled at each further failure up to 8 × HoldTime; default
+	// 10 s. While no relay is up, holds do not apply: every relay is
+	// dialled with the usual backoff, since any relay is better than none.
+	HoldTime time.Duration
+
 	// MaxConns bounds the forwarded connections open at once; a
 	// connection past it is closed at once. Default 1024.
 	MaxConns int
@@ -161,6 +173,8 @@ const (
 	DefaultKeepaliveCount    = 3
 	DefaultMinBackoff        = 100 * time.Millisecond
 	DefaultMaxBackoff        = time.Second
+	DefaultHoldAfter         = 3
+	DefaultHoldTime          = 10 * time.Second
 	DefaultMaxConns          = 1024
 	DefaultDrainTimeout      = 10 * time.Second
 )
@@ -178,20 +192,8 @@ func invalid(field, rule string) error {
 // withDefaults checks c and fills in the defaults. It touches nothing
 // outside c.
 func (c Config) withDefaults() (Config, error) {
-	if len(c.Relays) == 0 {
-		return c, invalid("relays", "at least one relay is required")
-	}
-	for i, r := range c.Relays {
-		hops := append([]Hop{r.Hop}, r.Jump...)
-		for j, h := range hops {
-			field := fmt.Sprintf("relays[%d]", i)
-			if j > 0 {
-				field = fmt.Sprintf("relays[%d].jump[%d]", i, j-1)
-			}
-			if err := h.validate(field); err != nil {
-				return c, err
-			}
-		}
+	if err := validateRelays(c.Relays); err != nil {
+		return c, err
 	}
 	switch c.Policy {
 	case "":
@@ -210,7 +212,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, err
 	}
 	if c.DialTimeout < 0 || c.KeepaliveInterval < 0 || c.KeepaliveCount < 0 || c.MinBackoff < 0 ||
-		c.MaxBackoff < 0 || c.MaxConns < 0 || c.DrainTimeout < 0 {
+		c.MaxBackoff < 0 || c.MaxConns < 0 || c.DrainTimeout < 0 || c.HoldAfter < 0 || c.HoldTime < 0 {
 		return c, invalid("durations and counts", "must not be negative")
 	}
 	def := func(d *time.Duration, v time.Duration) {
@@ -223,6 +225,10 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.MinBackoff, DefaultMinBackoff)
 	def(&c.MaxBackoff, DefaultMaxBackoff)
 	def(&c.DrainTimeout, DefaultDrainTimeout)
+	def(&c.HoldTime, DefaultHoldTime)
+	if c.HoldAfter == 0 {
+		c.HoldAfter = DefaultHoldAfter
+	}
 	if c.KeepaliveCount == 0 {
 		c.KeepaliveCount = DefaultKeepaliveCount
 	}
@@ -243,6 +249,32 @@ func (c Config) withDefaults() (Config, error) {
 		c.KnownHosts = []string{filepath.Join(home, ".ssh", "known_hosts")}
 	}
 	return c, nil
+}
+
+// validateRelays checks a relay list: at least one relay, every hop a
+// host or host:port, no relay twice.
+func validateRelays(relays []Relay) error {
+	if len(relays) == 0 {
+		return invalid("relays", "at least one relay is required")
+	}
+	seen := map[string]int{}
+	for i, r := range relays {
+		hops := append([]Hop{r.Hop}, r.Jump...)
+		for j, h := range hops {
+			field := fmt.Sprintf("relays[%d]", i)
+			if j > 0 {
+				field = fmt.Sprintf("relays[%d].jump[%d]", i, j-1)
+			}
+			if err := h.validate(field); err != nil {
+				return err
+			}
+		}
+		if k, dup := seen[r.String()]; dup {
+			return invalid(fmt.Sprintf("relays[%d]", i), fmt.Sprintf("%s is relays[%d] again", r, k))
+		}
+		seen[r.String()] = i
+	}
+	return nil
 }
 
 func (h Hop) validate(field string) error {

@@ -8,9 +8,16 @@
 // InsecureIgnoreHostKey turns that off. Keepalives (keepalive@openssh.com)
 // notice a dead relay; the tunnel then reconnects with capped backoff or
 // fails over to another relay, and new connections wait for it rather
-// than fail. Half-closes are carried both ways, the number of open
-// connections is bounded, and Close drains open connections up to a
-// deadline and says how many it had to cut.
+// than fail. A relay that keeps failing (dials, connections that drop
+// soon after they are made, forwards it refuses) is held: new connections
+// skip it for a while as long as another relay is up. When none is up, a
+// new connection waits up to DialTimeout and is then closed, and the
+// error names every relay and why it is not taking connections.
+// Half-closes are carried both ways, the number of open connections is
+// bounded, and Close drains open connections up to a deadline and says
+// how many it had to cut. SetRelays replaces the relay list (a reload)
+// without dropping a connection; Stats gives the counters, which
+// tunnel/tunnelprom exports to Prometheus.
 //
 // Data coming from the relay costs more CPU per byte than in OpenSSH's
 // ssh, and most of the difference is inside golang.org/x/crypto/ssh: it

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	"github.com/agiledeploy/dbaaskit/providers/static"
 	"github.com/agiledeploy/dbaaskit/tunnel"
 )
@@ -55,7 +56,7 @@ func ExampleNewProvider() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	dsn, err := conn.MySQLDSN("shop-tls", dbaas.DSNOptions{})
+	dsn, err := sqlconn.MySQLDSN(conn, "shop-tls", dbaas.DSNOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}

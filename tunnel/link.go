@@ -20,18 +20,46 @@ import (
 // reconnects with capped backoff. Its state is guarded by Tunnel.mu.
 type link struct {
 	t     *Tunnel
-	idx   int
 	relay Relay
 
 	// kick asks a link waiting out its backoff to try again now: a
 	// connection is waiting for it.
 	kick chan struct{}
+	// ctx ends the link's loop: when the tunnel closes, or once the link
+	// is retired (SetRelays dropped its relay) and no forward uses it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	// Guarded by t.mu.
-	sess    *session // nil while down
-	lastErr error
-	running bool
+	sess      *session // nil while down
+	upSince   time.Time
+	lastErr   error
+	running   bool
+	fails     int       // failures in a row
+	heldUntil time.Time // new connections skip the relay until then
+	active    int       // forwards through sess
+	retired   bool
 }
+
+func (t *Tunnel) newLink(r Relay) *link {
+	l := &link{t: t, relay: r, kick: make(chan struct{}, 1)}
+	l.ctx, l.cancel = context.WithCancel(t.ctx)
+	return l
+}
+
+// failedLocked counts a failure of the relay and puts it on hold after
+// HoldAfter of them in a row.
+func (l *link) failedLocked(err error) {
+	l.lastErr = err
+	l.fails++
+	if n := l.fails - l.t.cfg.HoldAfter; n >= 0 {
+		hold := l.t.cfg.HoldTime << min(n, 3)
+		l.heldUntil = time.Now().Add(hold)
+		l.t.cfg.Logger.Warn("tunnel: relay on hold", "relay", l.relay.String(), "failures", l.fails, "for", hold, "err", err)
+	}
+}
+
+func (l *link) heldLocked(now time.Time) bool { return now.Before(l.heldUntil) }
 
 // session is one SSH connection to a relay: its client, the clients of
 // the jump hosts under it, and the wire it runs on.
@@ -183,9 +211,10 @@ func (l *link) run(ctx context.Context, sess *session) {
 				if ctx.Err() != nil {
 					return
 				}
-				t.setLink(l, nil, err)
-				log.Warn("tunnel: relay unreachable", "err", err, "retry_in", backoff)
-				if !l.sleep(ctx, backoff, attempt) {
+				wait := t.setLink(l, nil, err, true)
+				wait = max(wait, backoff)
+				log.Warn("tunnel: relay unreachable", "err", err, "retry_in", wait)
+				if !l.sleep(ctx, wait, attempt) {
 					return
 				}
 				backoff = min(backoff*2, t.cfg.MaxBackoff)
@@ -195,16 +224,21 @@ func (l *link) run(ctx context.Context, sess *session) {
 			log.Info("tunnel: relay connected")
 		}
 		backoff = t.cfg.MinBackoff
-		t.setLink(l, sess, nil)
+		t.setLink(l, sess, nil, false)
 		err := l.watch(ctx, sess.client)
 		sess.close()
 		sess = nil
 		if ctx.Err() != nil {
-			t.setLink(l, nil, ctx.Err())
+			t.setLink(l, nil, nil, false)
 			return
 		}
-		t.setLink(l, nil, err)
+		// A connection lost soon after it was made counts as a failure
+		// of the relay: one that keeps dropping is put on hold.
+		wait := t.setLink(l, nil, err, true)
 		log.Warn("tunnel: relay connection lost, reconnecting", "err", err)
+		if wait > 0 && !l.sleep(ctx, wait, time.Now()) {
+			return
+		}
 	}
 }
 

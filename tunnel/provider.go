@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/driver"
 )
 
 // Provider wraps a dbaas.Provider so that Connection returns the local
@@ -80,11 +81,11 @@ func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.Connection
 		remote = info.PrivateEndpoint
 	}
 	if err := remote.Validate(); err != nil {
-		return nil, dbaas.NewError("connection", id, dbaas.ErrConflict, fmt.Errorf("tunnel: instance endpoint: %w", err))
+		return nil, &dbaas.Error{Provider: "tunnel", Op: "connection", ID: id, Kind: dbaas.ErrConflict, Err: fmt.Errorf("instance endpoint: %w", err)}
 	}
 	t, err := p.tunnel(ctx, id, remote)
 	if err != nil {
-		return nil, dbaas.NewError("connection", id, nil, err)
+		return nil, &dbaas.Error{Provider: "tunnel", Op: "connection", ID: id, Err: err}
 	}
 	out := *info
 	out.Endpoint = t.Endpoint()
@@ -179,7 +180,7 @@ func (p *Provider) Delete(ctx context.Context, id string, opts dbaas.DeleteOptio
 func (p *Provider) Start(ctx context.Context, id string) error {
 	s, ok := p.Provider.(dbaas.Starter)
 	if !ok {
-		return dbaas.Unsupported("tunnel", "start", "the wrapped provider cannot start instances")
+		return &dbaas.Error{Provider: "tunnel", Op: "start", ID: id, Kind: dbaas.ErrUnsupported, Err: errors.New("the wrapped provider cannot start instances")}
 	}
 	return s.Start(ctx, id)
 }
@@ -190,7 +191,7 @@ func (p *Provider) Start(ctx context.Context, id string) error {
 func (p *Provider) Stop(ctx context.Context, id string) error {
 	s, ok := p.Provider.(dbaas.Starter)
 	if !ok {
-		return dbaas.Unsupported("tunnel", "stop", "the wrapped provider cannot stop instances")
+		return &dbaas.Error{Provider: "tunnel", Op: "stop", ID: id, Kind: dbaas.ErrUnsupported, Err: errors.New("the wrapped provider cannot stop instances")}
 	}
 	return s.Stop(ctx, id)
 }
@@ -232,4 +233,123 @@ func (p *Provider) Close() error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// sqlApps returns the SQL way to the instance's application databases and
+// users through its tunnel, when the wrapped provider manages them over
+// SQL (whose own connection would not reach the instance from here); ok
+// is false when the wrapped provider has another way, used as it is.
+func (p *Provider) sqlApps(ctx context.Context, op, id string, check error) (apps driver.Apps, ok bool, err error) {
+	if p.Provider.Capabilities().AppUsers != dbaas.AppUsersSQL {
+		return nil, false, nil
+	}
+	if check != nil {
+		return nil, true, &dbaas.Error{Provider: "tunnel", Op: op, ID: id, Kind: dbaas.ErrInvalidArgument, Err: check}
+	}
+	conn, err := p.Connection(ctx, id)
+	if err != nil {
+		return nil, true, err
+	}
+	return driver.SQLApps(conn), true, nil
+}
+
+func appErr(op, id string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &dbaas.Error{Provider: "tunnel", Op: op, ID: id, Kind: dbaas.Kind(err), Err: err}
+}
+
+// EnsureDatabase is the wrapped provider's, over the tunnel when it works
+// over SQL.
+func (p *Provider) EnsureDatabase(ctx context.Context, id, name string) error {
+	a, ok, err := p.sqlApps(ctx, "ensure database", id, dbaas.ValidateDatabaseName("database", name))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return p.Provider.EnsureDatabase(ctx, id, name)
+	}
+	return appErr("ensure database", id, a.EnsureDatabase(ctx, id, name))
+}
+
+// Databases is the wrapped provider's, over the tunnel when it works over
+// SQL.
+func (p *Provider) Databases(ctx context.Context, id string) ([]string, error) {
+	a, ok, err := p.sqlApps(ctx, "databases", id, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return p.Provider.Databases(ctx, id)
+	}
+	out, err := a.Databases(ctx, id)
+	return out, appErr("databases", id, err)
+}
+
+// DropDatabase is the wrapped provider's, over the tunnel when it works
+// over SQL.
+func (p *Provider) DropDatabase(ctx context.Context, id, name string) error {
+	a, ok, err := p.sqlApps(ctx, "drop database", id, dbaas.ValidateDatabaseName("database", name))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return p.Provider.DropDatabase(ctx, id, name)
+	}
+	return appErr("drop database", id, a.DropDatabase(ctx, id, name))
+}
+
+// EnsureUser is the wrapped provider's, over the tunnel when it works over
+// SQL.
+func (p *Provider) EnsureUser(ctx context.Context, id string, u dbaas.UserSpec) (*dbaas.User, error) {
+	a, ok, err := p.sqlApps(ctx, "ensure user", id, u.Validate())
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return p.Provider.EnsureUser(ctx, id, u)
+	}
+	out, err := a.EnsureUser(ctx, id, u)
+	return out, appErr("ensure user", id, err)
+}
+
+// Users is the wrapped provider's, over the tunnel when it works over SQL.
+func (p *Provider) Users(ctx context.Context, id string) ([]*dbaas.User, error) {
+	a, ok, err := p.sqlApps(ctx, "users", id, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return p.Provider.Users(ctx, id)
+	}
+	out, err := a.Users(ctx, id)
+	return out, appErr("users", id, err)
+}
+
+// RotatePassword is the wrapped provider's, over the tunnel when it works
+// over SQL.
+func (p *Provider) RotatePassword(ctx context.Context, id, user string) (*dbaas.User, error) {
+	a, ok, err := p.sqlApps(ctx, "rotate password", id, dbaas.ValidateUserName("user", user))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return p.Provider.RotatePassword(ctx, id, user)
+	}
+	out, err := a.SetPassword(ctx, id, user, dbaas.GeneratePassword())
+	return out, appErr("rotate password", id, err)
+}
+
+// DropUser is the wrapped provider's, over the tunnel when it works over
+// SQL.
+func (p *Provider) DropUser(ctx context.Context, id, user string) error {
+	a, ok, err := p.sqlApps(ctx, "drop user", id, dbaas.ValidateUserName("user", user))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return p.Provider.DropUser(ctx, id, user)
+	}
+	return appErr("drop user", id, a.DropUser(ctx, id, user))
 }

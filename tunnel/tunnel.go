@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -43,10 +44,11 @@ type Tunnel struct {
 	lastErr string // the last forward that failed, for Stats
 	cut     int
 	rr      uint64
+	current *link // where the last new connection went (Failover)
 
 	total, refused, failedDials atomic.Int64
 	toRemote, fromRemote        atomic.Int64
-	reconnects                  atomic.Int64
+	reconnects, failovers       atomic.Int64
 }
 
 type forward struct{ local, remote net.Conn }
@@ -72,8 +74,10 @@ func Open(ctx context.Context, cfg Config) (*Tunnel, error) {
 	t := &Tunnel{cfg: cfg, signers: signers, hostKeys: hk, sem: make(chan struct{}, cfg.MaxConns),
 		changed: make(chan struct{}), open: map[*forward]struct{}{}, closed: make(chan struct{}),
 		acceptDone: make(chan struct{})}
-	for i, r := range cfg.Relays {
-		t.links = append(t.links, &link{t: t, idx: i, relay: r, kick: make(chan struct{}, 1)})
+	t.ctx, t.cancel = context.WithCancel(context.Background())
+	t.dialCtx, t.cancelDial = context.WithCancel(t.ctx)
+	for _, r := range cfg.Relays {
+		t.links = append(t.links, t.newLink(r))
 	}
 
 	type made struct {
@@ -104,6 +108,7 @@ func Open(ctx context.Context, cfg Config) (*Tunnel, error) {
 				m.sess.close()
 			}
 		}
+		t.cancel()
 	}
 	// A host key that does not match or a refused login on any relay
 	// tried is a configuration error: report it now rather than run on
@@ -123,13 +128,16 @@ func Open(ctx context.Context, cfg Config) (*Tunnel, error) {
 		return nil, err
 	}
 	t.ln = ln
-	t.ctx, t.cancel = context.WithCancel(context.Background())
-	t.dialCtx, t.cancelDial = context.WithCancel(t.ctx)
 	// Every relay tried gets its loop: the one that answered keeps its
 	// connection up, those that failed keep trying in the background.
 	for i, m := range tried {
 		l := t.links[i]
 		l.sess, l.lastErr = m.sess, m.err
+		if m.sess != nil {
+			l.upSince = time.Now()
+		} else {
+			l.fails = 1
+		}
 		t.startLink(l, m.sess)
 	}
 	go t.acceptLoop()
@@ -166,7 +174,7 @@ func listen(cfg Config) (net.Listener, error) {
 
 func (t *Tunnel) startLink(l *link, sess *session) {
 	t.mu.Lock()
-	if l.running || t.ctx.Err() != nil {
+	if l.running || l.ctx.Err() != nil {
 		t.mu.Unlock()
 		return
 	}
@@ -175,32 +183,120 @@ func (t *Tunnel) startLink(l *link, sess *session) {
 	t.loops.Add(1)
 	go func() {
 		defer t.loops.Done()
-		l.run(t.ctx, sess)
+		l.run(l.ctx, sess)
 	}()
 }
 
 // setLink records a link's state and wakes the connections waiting for a
-// relay.
-func (t *Tunnel) setLink(l *link, sess *session, err error) {
+// relay. With failed set, err is a failure of the relay (a failed dial,
+// or a connection lost less than HoldTime after it was made) that counts
+// towards putting it on hold; setLink then returns how long the relay is
+// held while another relay is up.
+func (t *Tunnel) setLink(l *link, sess *session, err error, failed bool) time.Duration {
 	t.mu.Lock()
-	l.sess = sess
+	now := time.Now()
 	if err != nil {
 		l.lastErr = err
+		if failed && (l.sess == nil || now.Sub(l.upSince) < t.cfg.HoldTime) {
+			l.failedLocked(err)
+		}
 	}
+	if sess != nil && l.sess == nil {
+		l.upSince = now
+	}
+	l.sess = sess
 	close(t.changed)
 	t.changed = make(chan struct{})
 	up := t.upLocked()
+	// A held relay waits out its hold before it is dialled again, unless
+	// no relay is up: then any relay that answers is better than none.
+	var wait time.Duration
+	if l.heldLocked(now) && up {
+		wait = l.heldUntil.Sub(now)
+	}
 	t.mu.Unlock()
 	if !up {
 		// No relay is up: bring up the others now, so that the next
 		// connection finds one ready rather than waiting for it.
 		t.startAll()
 	}
+	return wait
 }
 
 func (t *Tunnel) startAll() {
-	for _, l := range t.links {
+	t.mu.Lock()
+	links := slices.Clone(t.links)
+	t.mu.Unlock()
+	for _, l := range links {
 		t.startLink(l, nil)
+	}
+}
+
+// SetRelays replaces the relay list, as a reload of the configuration
+// does, without dropping a connection. A relay in both lists keeps its
+// SSH connection and its record of failures; a new one is dialled as the
+// policy says (with Failover, when it comes before the relay in use or
+// none is up); one no longer listed takes no new connection and is
+// disconnected once the last connection through it ends. The list is
+// checked as Config.Relays is, and left unchanged when invalid.
+func (t *Tunnel) SetRelays(relays []Relay) error {
+	if err := validateRelays(relays); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	if t.closing {
+		t.mu.Unlock()
+		return fmt.Errorf("tunnel set relays: closed: %w", net.ErrClosed)
+	}
+	old := map[string]*link{}
+	for _, l := range t.links {
+		old[l.relay.String()] = l
+	}
+	links := make([]*link, 0, len(relays))
+	for _, r := range relays {
+		l, ok := old[r.String()]
+		if ok {
+			delete(old, r.String())
+		} else {
+			l = t.newLink(r)
+		}
+		links = append(links, l)
+	}
+	for _, l := range old {
+		l.retired = true
+		if l.active == 0 {
+			l.cancel()
+		}
+		t.cfg.Logger.Info("tunnel: relay removed", "relay", l.relay.String(), "open", l.active)
+	}
+	t.links = links
+	if t.current != nil && t.current.retired {
+		t.current = nil
+	}
+	var start []*link
+	for _, l := range links {
+		if l.sess != nil && t.cfg.Policy == Failover {
+			break
+		}
+		start = append(start, l)
+	}
+	close(t.changed)
+	t.changed = make(chan struct{})
+	t.mu.Unlock()
+	t.cfg.Logger.Info("tunnel: relays set", "relays", len(relays))
+	for _, l := range start {
+		t.startLink(l, nil)
+	}
+	return nil
+}
+
+// release ends a forward's use of its link.
+func (t *Tunnel) release(l *link) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	l.active--
+	if l.retired && l.active == 0 {
+		l.cancel()
 	}
 }
 
@@ -214,50 +310,70 @@ func (t *Tunnel) upLocked() bool {
 }
 
 // pickLocked returns the SSH connection new connections use, or nil when
-// no relay is up.
-func (t *Tunnel) pickLocked() (*session, *link) {
-	switch t.cfg.Policy {
-	case RoundRobin:
-		var up []*link
-		for _, l := range t.links {
-			if l.sess != nil {
-				up = append(up, l)
+// no relay is up but those in skip. A relay on hold is used only when
+// every other relay up is on hold too. It counts a failover when the
+// relay chosen under Failover is not the one chosen before.
+func (t *Tunnel) pickLocked(skip map[*link]bool) (*session, *link) {
+	now := time.Now()
+	var up, ready []*link
+	for _, l := range t.links {
+		if l.sess != nil && !skip[l] {
+			up = append(up, l)
+			if !l.heldLocked(now) {
+				ready = append(ready, l)
 			}
 		}
-		if len(up) == 0 {
-			return nil, nil
-		}
-		t.rr++
-		l := up[t.rr%uint64(len(up))]
-		return l.sess, l
-	default:
-		for _, l := range t.links {
-			if l.sess != nil {
-				return l.sess, l
-			}
-		}
+	}
+	if len(ready) > 0 {
+		up = ready
+	}
+	if len(up) == 0 {
 		return nil, nil
 	}
+	l := up[0]
+	if t.cfg.Policy == RoundRobin {
+		t.rr++
+		l = up[t.rr%uint64(len(up))]
+	} else if l != t.current {
+		if t.current != nil {
+			t.failovers.Add(1)
+			t.cfg.Logger.Warn("tunnel: failover", "from", t.current.relay.String(), "to", l.relay.String())
+		}
+		t.current = l
+	}
+	l.active++
+	return l.sess, l
 }
 
-// acquire returns an SSH connection, waiting while none is up (a relay
-// that died is being replaced) until ctx ends.
-func (t *Tunnel) acquire(ctx context.Context) (*session, *link, error) {
+// acquire returns an SSH connection, on a relay not in skip, waiting while
+// none is up (a relay that died is being replaced) until ctx ends. The
+// caller releases the link it returns. When every relay has refused the
+// forward (refused), it fails at once: waiting would not help.
+func (t *Tunnel) acquire(ctx context.Context, skip, refused map[*link]bool, errs []error) (*session, *link, error) {
 	for {
 		t.mu.Lock()
-		c, l := t.pickLocked()
+		c, l := t.pickLocked(skip)
 		ch := t.changed
+		all := len(refused) > 0
+		for _, l := range t.links {
+			all = all && refused[l]
+		}
 		t.mu.Unlock()
 		if c != nil {
 			return c, l, nil
 		}
+		if all {
+			return nil, nil, errors.Join(errs...)
+		}
 		t.startAll()
+		t.mu.Lock()
 		for _, l := range t.links {
 			select {
 			case l.kick <- struct{}{}:
 			default:
 			}
 		}
+		t.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
@@ -266,48 +382,64 @@ func (t *Tunnel) acquire(ctx context.Context) (*session, *link, error) {
 	}
 }
 
+// lastErrors names every relay and why it is not taking connections.
 func (t *Tunnel) lastErrors() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	now := time.Now()
 	var errs []error
 	for _, l := range t.links {
-		if l.lastErr != nil {
-			errs = append(errs, fmt.Errorf("relay %s: %w", l.relay, l.lastErr))
+		why := l.lastErr
+		if why == nil {
+			why = errors.New("no answer yet")
 		}
-	}
-	if len(errs) == 0 {
-		return dbaas.ErrTimeout
+		if l.heldLocked(now) {
+			why = fmt.Errorf("on hold for %s after %d failures in a row: %w", l.heldUntil.Sub(now).Round(time.Millisecond), l.fails, why)
+		}
+		errs = append(errs, fmt.Errorf("relay %s: %w", l.relay, why))
 	}
 	return errors.Join(append(errs, dbaas.ErrTimeout)...)
 }
 
-// dialRemote opens a channel to Remote. A refused forward fails this
-// connection only; a connection found dead is retried once on the next
-// one up.
-func (t *Tunnel) dialRemote(ctx context.Context) (net.Conn, *session, error) {
-	var lastErr error
-	for range 2 {
-		s, l, err := t.acquire(ctx)
+// dialRemote opens a channel to Remote, through the next relay when one
+// refuses the forward or its SSH connection is found dead, until every
+// relay has refused or ctx ends. The caller releases the link returned.
+func (t *Tunnel) dialRemote(ctx context.Context) (net.Conn, *session, *link, error) {
+	skip, refused := map[*link]bool{}, map[*link]bool{}
+	var errs []error
+	for {
+		s, l, err := t.acquire(ctx, skip, refused, errs)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		conn, err := s.client.DialContext(ctx, "tcp", t.cfg.Remote.Address())
 		if err == nil {
-			return conn, s, nil
+			t.mu.Lock()
+			l.fails, l.heldUntil = 0, time.Time{}
+			t.mu.Unlock()
+			return conn, s, l, nil
 		}
+		t.release(l)
 		var oce *ssh.OpenChannelError
 		if errors.As(err, &oce) {
-			return nil, nil, fmt.Errorf("relay %s refused to connect to %s: %s (%s)", l.relay, t.cfg.Remote.Address(), oce.Message, oce.Reason)
+			err = fmt.Errorf("relay %s refused to connect to %s: %s (%s)", l.relay, t.cfg.Remote.Address(), oce.Message, oce.Reason)
+			refused[l] = true
+			skip[l] = true
+		} else {
+			err = fmt.Errorf("relay %s: forward to %s: %w", l.relay, t.cfg.Remote.Address(), err)
+			if ctx.Err() != nil {
+				return nil, nil, nil, err
+			}
+			// The SSH connection is dead; drop it now rather than wait
+			// for keepalives, so the link reconnects. The relay is tried
+			// again once it is back.
+			_ = s.client.Close()
 		}
-		lastErr = fmt.Errorf("relay %s: forward to %s: %w", l.relay, t.cfg.Remote.Address(), err)
-		if ctx.Err() != nil {
-			break
-		}
-		// The SSH connection is dead; drop it now rather than wait for
-		// keepalives, so the link reconnects.
-		_ = s.client.Close()
+		errs = append(errs, err)
+		t.mu.Lock()
+		l.failedLocked(err)
+		t.mu.Unlock()
 	}
-	return nil, nil, lastErr
 }
 
 func (t *Tunnel) acceptLoop() {
@@ -354,7 +486,7 @@ func (t *Tunnel) serve(local net.Conn) {
 	defer t.conns.Done()
 	defer func() { <-t.sem }()
 	ctx, cancel := context.WithTimeout(t.dialCtx, t.cfg.DialTimeout)
-	remote, sess, err := t.dialRemote(ctx)
+	remote, sess, l, err := t.dialRemote(ctx)
 	cancel()
 	if err != nil {
 		t.failedDials.Add(1)
@@ -372,6 +504,7 @@ func (t *Tunnel) serve(local net.Conn) {
 		t.mu.Unlock()
 		_ = local.Close()
 		_ = remote.Close()
+		t.release(l)
 		return
 	}
 	t.open[f] = struct{}{}
@@ -380,6 +513,7 @@ func (t *Tunnel) serve(local net.Conn) {
 	t.mu.Lock()
 	delete(t.open, f)
 	t.mu.Unlock()
+	t.release(l)
 }
 
 // Addr returns the local address to connect to: a *net.TCPAddr, or a
@@ -442,6 +576,9 @@ type Stats struct {
 	BytesFromRemote int64 `json:"bytes_from_remote"`
 	// Reconnects counts SSH connections made after the first.
 	Reconnects int64 `json:"reconnects"`
+	// Failovers counts the times new connections moved from one relay to
+	// another (Failover policy), including back to a relay that returned.
+	Failovers int64 `json:"failovers"`
 	// Relay names the relay new connections go to; empty while none is up.
 	Relay string `json:"relay"`
 	// RelaysUp is the number of relays with an SSH connection up.
@@ -449,18 +586,46 @@ type Stats struct {
 	// LastError says why the last failed forward failed (the relay, the
 	// remote address and the relay's reason); empty when none failed.
 	LastError string `json:"last_error,omitempty"`
+	// Relays is the state of each relay, in the configured order.
+	Relays []RelayStats `json:"relays"`
+}
+
+// RelayStats is the state of one relay.
+type RelayStats struct {
+	// Relay names the relay as Relay.String does.
+	Relay string `json:"relay"`
+	// Up says whether its SSH connection is up.
+	Up bool `json:"up"`
+	// Open is the number of forwarded connections through it.
+	Open int `json:"open"`
+	// Failures counts its failures in a row (see Config.HoldAfter).
+	Failures int `json:"failures"`
+	// HeldUntil is when its hold ends; zero when it is not on hold.
+	HeldUntil time.Time `json:"held_until,omitzero"`
+	// LastError says why it last failed; empty when it never did.
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Stats returns the current counters.
 func (t *Tunnel) Stats() Stats {
 	s := Stats{Total: t.total.Load(), Refused: t.refused.Load(), FailedDials: t.failedDials.Load(),
-		BytesToRemote: t.toRemote.Load(), BytesFromRemote: t.fromRemote.Load(), Reconnects: t.reconnects.Load()}
+		BytesToRemote: t.toRemote.Load(), BytesFromRemote: t.fromRemote.Load(), Reconnects: t.reconnects.Load(),
+		Failovers: t.failovers.Load()}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s.Open = int64(len(t.open))
 	s.LastError = t.lastErr
 	first := ""
+	now := time.Now()
 	for _, l := range t.links {
+		rs := RelayStats{Relay: l.relay.String(), Up: l.sess != nil, Open: l.active, Failures: l.fails}
+		if l.heldLocked(now) {
+			rs.HeldUntil = l.heldUntil
+		}
+		if l.lastErr != nil {
+			rs.LastError = l.lastErr.Error()
+		}
+		s.Relays = append(s.Relays, rs)
 		if l.sess != nil {
 			s.RelaysUp++
 			if first == "" {

@@ -49,6 +49,10 @@ func TestTunnelSharesOneSSHConnection(t *testing.T) {
 	}
 	assert.EqualValues(t, 1, f.srv.SSHConns(), "every forwarded connection must share one SSH connection")
 	assert.EqualValues(t, 20, f.srv.Channels())
+	// A forward counts its bytes as it ends, which may come just after
+	// its client has read the answer: read the counters once every
+	// forward has ended.
+	require.Eventually(t, func() bool { return tn.Stats().Open == 0 }, 10*time.Second, time.Millisecond)
 	st := tn.Stats()
 	assert.EqualValues(t, 20, st.Total)
 	assert.Positive(t, st.BytesToRemote)

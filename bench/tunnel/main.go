@@ -2,14 +2,36 @@
 // "ssh -N -L" on the same sshd with the same cipher, in the same run,
 // with a direct connection as the limit: throughput of one stream and of
 // eight, round-trip latency of small messages, pgbench select-only TPS,
-// and memory per idle forwarded connection.
+// the forwarder's CPU per 100 MB, and memory per idle forwarded
+// connection.
+//
+// It measures over each link -links names: loopback (the forwarders
+// connect to sshd directly, where CPU per byte decides), and links
+// emulated with toxiproxy (github.com/Shopify/toxiproxy/v2, as a library,
+// in a process of its own) between the forwarders and sshd, as when the
+// tunnel runs on a web server and the relay in another network:
+//
+//	region  same region: 1 ms ± 0.2 ms round trip, 1 Gbit/s each way
+//	clouds  across clouds: 20 ms ± 2 ms round trip, 200 Mbit/s each way
+//
+// toxiproxy delays each direction on its own (its upstream and
+// downstream toxics), so each direction gets half the round trip with
+// half the jitter, and a round trip takes the profile's time ± its
+// jitter. The direct path crosses the same link, without SSH; toxiproxy
+// applies the bandwidth to each TCP connection, so eight direct streams
+// get eight times the link's rate, while the SSH paths carry all their
+// streams in one connection, as they would on a real link. Each link
+// gets its own ssh and tunnel processes; within a link, every
+// measurement interleaves the paths so that a change of machine load
+// hits them alike. The summary at the end gives tunnel/openssh for each.
 //
 // It needs sshd and ssh (Debian: openssh-server, openssh-client), and for
 // pgbench PostgreSQL on 127.0.0.1:5432 with trust authentication and
 // pgbench. Run it from the repository root:
 //
-//	go run ./bench/tunnel                   # full size: 1 GiB, 1000 connections
+//	go run ./bench/tunnel                   # full size: 1 GiB on loopback, 1000 connections
 //	go run ./bench/tunnel -size 64MiB -reps 1 -conns 100 -pgbench 3s
+//	go run ./bench/tunnel -links clouds -linksize 64MiB -runs down1,latency
 //	go run ./bench/tunnel -size 256MiB -runs down1,downN -tunnelprofile cpu.prof
 //	go run ./bench/tunnel -runs down1,downN -tunnelenv GOGC=400
 //
@@ -38,6 +60,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -47,6 +70,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
@@ -56,55 +80,92 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "bench", "bench, or (internal) sink or tunnel")
-	size := flag.String("size", "1GiB", "bytes moved by each throughput run")
-	streams := flag.Int("streams", 8, "parallel streams")
-	rounds := flag.Int("rounds", 10000, "round trips of the latency run")
-	msg := flag.Int("msg", 64, "bytes per latency message")
-	conns := flag.Int("conns", 1000, "idle connections held open for the memory run")
-	pgTime := flag.Duration("pgbench", 10*time.Second, "length of each pgbench run; 0 skips pgbench")
-	pgClients := flag.Int("pgclients", 8, "pgbench clients")
-	reps := flag.Int("reps", 3, "repetitions of each measurement (the median is reported)")
-	cipher := flag.String("cipher", "aes128-gcm@openssh.com", "SSH cipher both sides use")
-	// Internal: the tunnel process's settings.
-	relay := flag.String("relay", "", "internal: relay host:port")
-	user := flag.String("user", "", "internal: login")
-	key := flag.String("key", "", "internal: key file")
-	known := flag.String("known", "", "internal: known_hosts file")
-	remotes := flag.String("remotes", "", "internal: comma-separated host:port to forward")
-	cpuProfile := flag.String("tunnelprofile", "", "write the tunnel process's CPU profile to this file")
-	memProfile := flag.String("tunnelmemprofile", "", "write the tunnel process's allocation profile to this file")
-	tunnelEnv := flag.String("tunnelenv", "", "space-separated NAME=value settings (e.g. \"GOGC=400\") for a third tunnel process (tunnel-lib with them), measured in the same run as path tunnel+env")
-	dedicated := flag.Bool("dedicated", false, "internal: tune the tunnel process as the dbaas CLI's tunnel command does (tunnel.TuneProcess)")
-	runs := flag.String("runs", "all", "comma-separated measurements to run: down1, up1, downN, latency, pgbench, idle, or all")
-	flag.Parse()
+	tb := &programTB{}
+	// Interrupted, it still stops the sshd, ssh and child processes it
+	// started.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		tb.cleanup()
+		os.Exit(130)
+	}()
+	err := benchMain(os.Args[1:], tb)
+	tb.cleanup()
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+// benchMain is the program: it parses args and runs the mode they name.
+// tb holds what must be cleaned up at the end (a test passes its own).
+func benchMain(args []string, tb sshtest.TB) error {
+	fs := flag.NewFlagSet("tunnel", flag.ContinueOnError)
+	mode := fs.String("mode", "bench", "bench, or (internal) sink, tunnel or link")
+	size := fs.String("size", "1GiB", "bytes moved by each throughput run on loopback")
+	linkSize := fs.String("linksize", "", "bytes moved by each throughput run over a link; default per link (512MiB same region, 128MiB across clouds)")
+	streams := fs.Int("streams", 8, "parallel streams")
+	rounds := fs.Int("rounds", 10000, "round trips of the latency run on loopback")
+	linkRounds := fs.Int("linkrounds", 0, "round trips of the latency run over a link; default per link (2000 same region, 500 across clouds)")
+	msg := fs.Int("msg", 64, "bytes per latency message")
+	conns := fs.Int("conns", 1000, "idle connections held open for the memory run")
+	pgTime := fs.Duration("pgbench", 10*time.Second, "length of each pgbench run; 0 skips pgbench")
+	pgClients := fs.Int("pgclients", 8, "pgbench clients")
+	reps := fs.Int("reps", 3, "repetitions of each measurement (the median is reported)")
+	cipher := fs.String("cipher", "aes128-gcm@openssh.com", "SSH cipher both sides use")
+	links := fs.String("links", "loopback,region,clouds", "comma-separated links between the forwarders and sshd: loopback (none), region (1 ms, 1 Gbit/s), clouds (20 ms, 200 Mbit/s)")
+	// Internal: the tunnel and link processes' settings.
+	relay := fs.String("relay", "", "internal: relay host:port")
+	user := fs.String("user", "", "internal: login")
+	key := fs.String("key", "", "internal: key file")
+	known := fs.String("known", "", "internal: known_hosts file")
+	remotes := fs.String("remotes", "", "internal: comma-separated host:port to forward (tunnel) or to put behind the link (link)")
+	profile := fs.String("profile", "", "internal: the link profile")
+	cpuProfile := fs.String("tunnelprofile", "", "write the tunnel process's CPU profile to this file (the last link's)")
+	memProfile := fs.String("tunnelmemprofile", "", "write the tunnel process's allocation profile to this file (the last link's)")
+	tunnelEnv := fs.String("tunnelenv", "", "space-separated NAME=value settings (e.g. \"GOGC=400\") for a third tunnel process (tunnel-lib with them), measured in the same run as path tunnel+env")
+	dedicated := fs.Bool("dedicated", false, "internal: tune the tunnel process as the dbaas CLI's tunnel command does (tunnel.TuneProcess)")
+	runs := fs.String("runs", "all", "comma-separated measurements to run: down1, up1, downN, latency, pgbench, idle, or all")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 
 	switch *mode {
 	case "sink":
 		runSink()
 	case "tunnel":
 		runTunnel(*relay, *user, *key, *known, *remotes, *cipher, *cpuProfile, *memProfile, *dedicated)
+	case "link":
+		runLink(*profile, *remotes)
 	case "bench":
 		n, err := parseSize(*size)
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
-		b := &bench{size: n, streams: *streams, rounds: *rounds, msg: *msg, conns: *conns,
-			pgTime: *pgTime, pgClients: *pgClients, reps: *reps, cipher: *cipher, profile: *cpuProfile,
-			memProfile: *memProfile, tunnelEnv: strings.Fields(*tunnelEnv), runs: map[string]bool{}}
+		var ln int64
+		if *linkSize != "" {
+			if ln, err = parseSize(*linkSize); err != nil {
+				return err
+			}
+		}
+		b := &bench{tb: tb, size: n, linkSize: ln, streams: *streams, rounds: *rounds, linkRounds: *linkRounds,
+			msg: *msg, conns: *conns, pgTime: *pgTime, pgClients: *pgClients, reps: *reps, cipher: *cipher,
+			profile: *cpuProfile, memProfile: *memProfile, tunnelEnv: strings.Fields(*tunnelEnv), runs: map[string]bool{}}
 		for _, r := range strings.Split(*runs, ",") {
 			b.runs[strings.TrimSpace(r)] = true
 		}
-		tb := &programTB{}
-		defer tb.cleanup()
-		b.tb = tb
-		if err := b.run(); err != nil {
-			tb.cleanup()
-			log.Fatal(err)
+		for _, l := range strings.Split(*links, ",") {
+			l = strings.TrimSpace(l)
+			if _, ok := linkProfiles[l]; !ok && l != "loopback" {
+				return fmt.Errorf("-links: unknown link %q: want loopback, region or clouds", l)
+			}
+			b.links = append(b.links, l)
 		}
+		return b.run()
 	default:
-		log.Fatalf("unknown -mode %q", *mode)
+		return fmt.Errorf("unknown -mode %q", *mode)
 	}
+	return nil
 }
 
 func parseSize(s string) (int64, error) {
@@ -163,7 +224,7 @@ func (t *programTB) cleanup() {
 // The sink's commands, sent as the first byte of a connection.
 const (
 	cmdDownload = 'D' // then 8 bytes of size: the sink sends that many bytes
-	cmdUpload   = 'U' // the sink reads to EOF and answers the count
+	cmdUpload   = 'U' // then 8 bytes of size: the sink reads that many bytes and answers the count
 	cmdEcho     = 'E' // the sink echoes
 	cmdIdle     = 'I' // the sink answers one byte, then waits for EOF
 )
@@ -212,7 +273,14 @@ func serveSink(c *net.TCPConn, block []byte) {
 		_ = c.CloseWrite()
 		_, _ = io.Copy(io.Discard, c)
 	case cmdUpload:
-		n, _ := io.CopyBuffer(io.Discard, c, make([]byte, 64*1024))
+		// The size comes first rather than a half-close at the end:
+		// toxiproxy, which emulates the links, does not carry
+		// half-closes.
+		var sz [8]byte
+		if _, err := io.ReadFull(c, sz[:]); err != nil {
+			return
+		}
+		n, _ := io.CopyBuffer(io.Discard, io.LimitReader(c, int64(binary.BigEndian.Uint64(sz[:]))), make([]byte, 64*1024))
 		var out [8]byte
 		binary.BigEndian.PutUint64(out[:], uint64(n))
 		_, _ = c.Write(out[:])
@@ -294,19 +362,37 @@ func runTunnel(relay, user, key, known, remotes, cipher, profile, memProfile str
 }
 
 type bench struct {
-	tb                          *programTB
-	size                        int64
+	tb                          sshtest.TB
+	size, linkSize              int64
 	streams, rounds, msg, conns int
+	linkRounds                  int
 	pgTime                      time.Duration
 	pgClients, reps             int
 	cipher, profile, memProfile string
 	runs                        map[string]bool
+	links                       []string
 	tunnelEnv                   []string
 	sinkAddr, pgAddr            string
-	paths                       []path
-	sshProc, tunnelProc         *os.Process
-	tunnelIn                    io.Writer
-	tunnelOut                   *bufio.Scanner
+	withPG                      bool
+	sshd                        *sshtest.Sshd
+	key                         *sshtest.Key
+
+	// The current link's forwarders, and what stops them.
+	link                *linkProfile // nil on loopback
+	paths               []path
+	sshProc, tunnelProc *os.Process
+	tunnelIn            io.Writer
+	tunnelOut           *bufio.Scanner
+	stops               []func()
+	// summary holds each link's ratios against OpenSSH, for the table at
+	// the end.
+	summary []summaryRow
+}
+
+type summaryRow struct {
+	link, what string
+	ratio      float64
+	target     string
 }
 
 type path struct {
@@ -316,7 +402,7 @@ type path struct {
 }
 
 // child starts this program in mode with args and returns the ADDR lines
-// it prints first.
+// it prints first. It stops when the current link's forwarders stop.
 func (b *bench) child(mode string, nAddr int, args ...string) (*exec.Cmd, io.WriteCloser, *bufio.Scanner, []string, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -324,7 +410,7 @@ func (b *bench) child(mode string, nAddr int, args ...string) (*exec.Cmd, io.Wri
 	}
 	cmd := exec.Command(self, append([]string{"-mode", mode}, args...)...)
 	cmd.Stderr = os.Stderr
-	if mode != "sink" {
+	if strings.HasPrefix(mode, "tunnel") {
 		cmd.Args[2] = "tunnel"
 	}
 	if mode == "tunnel+env" {
@@ -341,7 +427,12 @@ func (b *bench) child(mode string, nAddr int, args ...string) (*exec.Cmd, io.Wri
 	if err := cmd.Start(); err != nil {
 		return nil, nil, nil, nil, err
 	}
-	b.tb.Cleanup(func() { _ = in.Close(); _ = cmd.Wait() })
+	var once sync.Once
+	stop := func() { once.Do(func() { _ = in.Close(); _ = cmd.Wait() }) }
+	b.tb.Cleanup(stop)
+	if mode != "sink" {
+		b.stops = append(b.stops, stop)
+	}
 	sc := bufio.NewScanner(out)
 	var addrs []string
 	for len(addrs) < nAddr && sc.Scan() {
@@ -362,52 +453,106 @@ func (b *bench) run() error {
 	}
 	b.sinkAddr = addrs[0]
 	b.pgAddr = "127.0.0.1:5432"
-	withPG := b.pgTime > 0
-	if withPG {
+	b.withPG = b.pgTime > 0
+	if b.withPG {
 		if c, err := net.DialTimeout("tcp", b.pgAddr, time.Second); err != nil {
 			log.Printf("PostgreSQL is not on %s: pgbench skipped", b.pgAddr)
-			withPG = false
+			b.withPG = false
 		} else {
 			_ = c.Close()
 		}
 	}
+	if b.withPG && b.want("pgbench") {
+		if err := b.pgbenchInit(); err != nil {
+			log.Printf("pgbench skipped: %v", err)
+			b.withPG = false
+		}
+	}
 
 	dir := b.tb.TempDir()
-	key := sshtest.NewKey(b.tb, dir)
-	sshd := sshtest.StartSshd(b.tb, sshtest.SshdOptions{AuthorizedKeys: []ssh.PublicKey{key.Public},
+	b.key = sshtest.NewKey(b.tb, dir)
+	b.sshd = sshtest.StartSshd(b.tb, sshtest.SshdOptions{AuthorizedKeys: []ssh.PublicKey{b.key.Public},
 		Config: []string{"Ciphers " + b.cipher, "MaxStartups 2000"}})
-	known := sshtest.WriteKnownHosts(b.tb, dir, sshd.KnownHostsLine())
+
+	fmt.Println("paths: direct (no SSH: the limit), openssh (ssh -N -L), tunnel (as dbaas tunnel runs it: tunnel.TuneProcess), tunnel-lib (default Go runtime settings; loopback only)")
+	fmt.Printf("cipher %s, %d CPUs, GOMAXPROCS %d, %d repetitions (median), load average %s\n", b.cipher, runtime.NumCPU(), runtime.GOMAXPROCS(0), b.reps, loadAvg())
+	fmt.Printf("ssh: %s\n", sshVersion())
+	for _, name := range b.links {
+		if err := b.runLink(name); err != nil {
+			return err
+		}
+	}
+	b.printSummary()
+	return nil
+}
+
+// runLink starts the forwarders through the link called name, measures
+// them, and stops them.
+func (b *bench) runLink(name string) error {
+	defer func() {
+		for i := len(b.stops) - 1; i >= 0; i-- {
+			b.stops[i]()
+		}
+		b.stops = nil
+	}()
+	size, rounds := b.size, b.rounds
+	sshdAddr, sinkAddr, pgAddr := b.sshd.Addr, b.sinkAddr, b.pgAddr
+	b.link = nil
+	if p, ok := linkProfiles[name]; ok {
+		b.link = &p
+		size, rounds = p.size, p.rounds
+		if b.linkSize > 0 {
+			size = b.linkSize
+		}
+		if b.linkRounds > 0 {
+			rounds = b.linkRounds
+		}
+		// One proxy each for sshd, and for the sink and PostgreSQL, so
+		// that the direct path crosses the same link without SSH.
+		_, _, _, addrs, err := b.child("link", 3, "-profile", name, "-remotes", strings.Join([]string{sshdAddr, sinkAddr, pgAddr}, ","))
+		if err != nil {
+			return err
+		}
+		sshdAddr, sinkAddr, pgAddr = addrs[0], addrs[1], addrs[2]
+		fmt.Printf("\n== link %s: toxiproxy between the forwarders and sshd, half the round trip (± half the jitter) and the bandwidth each way; %d MB per throughput run, %d round trips ==\n",
+			p.what, size/1e6, rounds)
+	} else {
+		fmt.Printf("\n== loopback: no link; %d MB per throughput run, %d round trips ==\n", size/1e6, rounds)
+	}
+	_, port, _ := net.SplitHostPort(sshdAddr)
+	known := sshtest.WriteKnownHosts(b.tb, b.tb.TempDir(), sshtest.KnownHostsLine(sshdAddr, b.sshd.HostKey))
 
 	// OpenSSH's client, as the shell toolkit ran it (with host keys checked).
 	sshSink, sshPG := freePort(), freePort()
-	args := []string{"-N", "-p", strconv.Itoa(sshd.Port), "-i", key.Path,
+	args := []string{"-N", "-p", port, "-i", b.key.Path,
 		"-o", "UserKnownHostsFile=" + known, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
 		"-o", "ExitOnForwardFailure=yes", "-o", "Ciphers=" + b.cipher, "-o", "ServerAliveInterval=15",
 		"-L", fmt.Sprintf("127.0.0.1:%d:%s", sshSink, b.sinkAddr)}
-	if withPG {
+	if b.withPG {
 		args = append(args, "-L", fmt.Sprintf("127.0.0.1:%d:%s", sshPG, b.pgAddr))
 	}
-	args = append(args, sshd.User+"@127.0.0.1")
+	args = append(args, b.sshd.User+"@127.0.0.1")
 	sshCmd := exec.Command("ssh", args...)
 	sshCmd.Stderr = os.Stderr
 	if err := sshCmd.Start(); err != nil {
 		return fmt.Errorf("start ssh: %w", err)
 	}
 	b.sshProc = sshCmd.Process
-	b.tb.Cleanup(func() { _ = sshCmd.Process.Kill(); _ = sshCmd.Wait() })
+	var once sync.Once
+	stopSSH := func() { once.Do(func() { _ = sshCmd.Process.Kill(); _ = sshCmd.Wait() }) }
+	b.tb.Cleanup(stopSSH)
+	b.stops = append(b.stops, stopSSH)
 	if err := waitListen(fmt.Sprintf("127.0.0.1:%d", sshSink)); err != nil {
 		return fmt.Errorf("ssh -L: %w", err)
 	}
 
 	remotes := b.sinkAddr
-	if withPG {
-		remotes += "," + b.pgAddr
-	}
 	n := 1
-	if withPG {
+	if b.withPG {
+		remotes += "," + b.pgAddr
 		n = 2
 	}
-	tunnelArgs := []string{"-relay", sshd.Addr, "-user", sshd.User, "-key", key.Path,
+	tunnelArgs := []string{"-relay", sshdAddr, "-user", b.sshd.User, "-key", b.key.Path,
 		"-known", known, "-remotes", remotes, "-cipher", b.cipher}
 	// tunnel: the process as "dbaas tunnel" runs it, the counterpart of
 	// "ssh -N -L". It gets the profiles and answers the memory queries.
@@ -419,19 +564,23 @@ func (b *bench) run() error {
 	b.tunnelProc, b.tunnelIn, b.tunnelOut = tcmd.Process, tin, tout
 
 	b.paths = []path{
-		{name: "direct", sink: b.sinkAddr, pg: b.pgAddr},
+		{name: "direct", sink: sinkAddr, pg: pgAddr},
 		{name: "openssh", sink: fmt.Sprintf("127.0.0.1:%d", sshSink), pg: fmt.Sprintf("127.0.0.1:%d", sshPG), proc: b.sshProc},
 		{name: "tunnel", sink: taddrs[0], proc: tcmd.Process},
 	}
-	if withPG {
+	if b.withPG {
 		b.paths[2].pg = taddrs[1]
 	}
 	// tunnel-lib: the package in a program that leaves the Go runtime at
-	// its defaults; tunnel+env: the same with -tunnelenv's settings.
-	variants := []string{"tunnel-lib"}
-	if len(b.tunnelEnv) > 0 {
-		variants = append(variants, "tunnel+env")
-		fmt.Printf("tunnel+env: a tunnel-lib process with %s\n", strings.Join(b.tunnelEnv, " "))
+	// its defaults; tunnel+env: the same with -tunnelenv's settings. On
+	// loopback only, where the CPU they spend shows.
+	var variants []string
+	if b.link == nil {
+		variants = append(variants, "tunnel-lib")
+		if len(b.tunnelEnv) > 0 {
+			variants = append(variants, "tunnel+env")
+			fmt.Printf("tunnel+env: a tunnel-lib process with %s\n", strings.Join(b.tunnelEnv, " "))
+		}
 	}
 	for _, mode := range variants {
 		cmd, _, _, addrs, err := b.child(mode, n, tunnelArgs...)
@@ -439,14 +588,11 @@ func (b *bench) run() error {
 			return err
 		}
 		p := path{name: mode, sink: addrs[0], proc: cmd.Process}
-		if withPG {
+		if b.withPG {
 			p.pg = addrs[1]
 		}
 		b.paths = append(b.paths, p)
 	}
-	fmt.Println("paths: direct (the limit), openssh (ssh -N -L), tunnel (as dbaas tunnel runs it: tunnel.TuneProcess), tunnel-lib (default Go runtime settings)")
-	fmt.Printf("cipher %s, %d CPUs, GOMAXPROCS %d, %d repetitions (median)\n", b.cipher, runtime.NumCPU(), runtime.GOMAXPROCS(0), b.reps)
-	fmt.Printf("ssh: %s\n", sshVersion())
 
 	for _, run := range []struct {
 		name    string
@@ -461,43 +607,68 @@ func (b *bench) run() error {
 		if !b.want(run.name) {
 			continue
 		}
-		cpu := map[string][]float64{}
-		b.measure(run.what+" (MB/s)", func(p path) (float64, error) {
-			c0 := b.cpu(p)
-			v, err := b.throughput(p.sink, run.streams, run.cmd)
-			cpu[p.name] = append(cpu[p.name], (b.cpu(p)-c0)*1000/(float64(b.size)/1e8))
+		cpu, faults := map[string][]float64{}, map[string][]float64{}
+		b.measure(run.what+" (MB/s)", "≥ 0.97", func(p path) (float64, error) {
+			c0, f0 := b.cpu(p)
+			v, err := b.throughput(p.sink, size, run.streams, run.cmd)
+			c1, f1 := b.cpu(p)
+			cpu[p.name] = append(cpu[p.name], (c1-c0)*1000/(float64(size)/1e8))
+			faults[p.name] = append(faults[p.name], (f1-f0)/(float64(size)/1e8))
 			return v, err
 		})
-		b.report(run.what+" (forwarder CPU ms/100MB)", cpu)
+		b.report(run.what+" (forwarder CPU ms/100MB)", "", cpu)
+		b.report(run.what+" (forwarder page faults/100MB)", "", faults)
 	}
 	if b.want("latency") {
-		b.latencies()
+		b.latencies(rounds)
 	}
-	if withPG && b.want("pgbench") {
-		if err := b.pgbenchInit(); err != nil {
-			log.Printf("pgbench skipped: %v", err)
-		} else {
-			b.measure(fmt.Sprintf("pgbench -S, %d clients, %s (TPS)", b.pgClients, b.pgTime), func(p path) (float64, error) { return b.pgbench(p.pg) })
-		}
+	if b.withPG && b.want("pgbench") {
+		b.measure(fmt.Sprintf("pgbench -S, %d clients, %s (TPS)", b.pgClients, b.pgTime), "≥ 0.97", func(p path) (float64, error) { return b.pgbench(p.pg) })
 	}
-	if !b.want("idle") {
-		return nil
+	if b.link == nil && b.want("idle") {
+		return b.idle()
 	}
-	return b.idle()
+	return nil
+}
+
+func (b *bench) linkName() string {
+	if b.link == nil {
+		return "loopback"
+	}
+	return b.link.name
+}
+
+func (b *bench) printSummary() {
+	fmt.Println("\n== summary: tunnel / openssh, same run, same sshd, cipher and link (median of the repetitions) ==")
+	for _, r := range b.summary {
+		fmt.Printf("%-9s %-46s %7.3f  %s\n", r.link, r.what, r.ratio, r.target)
+	}
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // want reports whether the measurement name was asked for with -runs.
 func (b *bench) want(name string) bool { return b.runs["all"] || b.runs[name] }
 
-func (b *bench) latencies() {
-	var p50s, p99s = map[string][]float64{}, map[string][]float64{}
-	b.measure(fmt.Sprintf("latency p50 of %d × %d B (µs)", b.rounds, b.msg), func(p path) (float64, error) {
-		p50, p99, err := b.latency(p.sink)
+func (b *bench) latencies(rounds int) {
+	p99s := map[string][]float64{}
+	b.measure(fmt.Sprintf("latency p50 of %d × %d B (µs)", rounds, b.msg), "≤ 1.05", func(p path) (float64, error) {
+		p50, p99, err := b.latency(p.sink, rounds)
 		p99s[p.name] = append(p99s[p.name], p99)
-		p50s[p.name] = append(p50s[p.name], p50)
 		return p50, err
 	})
-	b.report(fmt.Sprintf("latency p99 of %d × %d B (µs)", b.rounds, b.msg), p99s)
+	b.report(fmt.Sprintf("latency p99 of %d × %d B (µs)", rounds, b.msg), "≤ 1.05", p99s)
 }
 
 func sshVersion() string {
@@ -528,7 +699,7 @@ func waitListen(addr string) error {
 
 // measure runs f on every path reps times, interleaved so that a change
 // of machine load hits every path alike, and prints the medians.
-func (b *bench) measure(what string, f func(p path) (float64, error)) {
+func (b *bench) measure(what, target string, f func(p path) (float64, error)) {
 	res := map[string][]float64{}
 	for range b.reps {
 		for _, p := range b.paths {
@@ -540,7 +711,7 @@ func (b *bench) measure(what string, f func(p path) (float64, error)) {
 			res[p.name] = append(res[p.name], v)
 		}
 	}
-	b.report(what, res)
+	b.report(what, target, res)
 }
 
 func median(v []float64) float64 {
@@ -552,12 +723,15 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-func (b *bench) report(what string, res map[string][]float64) {
+// report prints the medians of one measurement and keeps the ratio of
+// the tunnel to OpenSSH for the summary, with its target.
+func (b *bench) report(what, target string, res map[string][]float64) {
 	d, o, t := median(res["direct"]), median(res["openssh"]), median(res["tunnel"])
 	ratio := 0.0
 	if o > 0 {
 		ratio = t / o
 	}
+	b.summary = append(b.summary, summaryRow{link: b.linkName(), what: what, ratio: ratio, target: target})
 	fmt.Printf("%-40s direct %10.1f  openssh %10.1f  tunnel %10.1f  tunnel/openssh %.3f  (tunnel %v)",
 		what, d, o, t, ratio, round(res["tunnel"]))
 	for _, name := range []string{"tunnel-lib", "tunnel+env"} {
@@ -576,8 +750,8 @@ func round(v []float64) []float64 {
 	return out
 }
 
-func (b *bench) throughput(addr string, streams int, cmd byte) (float64, error) {
-	per := b.size / int64(streams)
+func (b *bench) throughput(addr string, size int64, streams int, cmd byte) (float64, error) {
+	per := size / int64(streams)
 	var wg sync.WaitGroup
 	errs := make([]error, streams)
 	start := time.Now()
@@ -618,7 +792,10 @@ func transfer(addr string, cmd byte, size int64) error {
 			return fmt.Errorf("got %d bytes, want %d", n, size)
 		}
 	case cmdUpload:
-		if _, err := c.Write([]byte{cmdUpload}); err != nil {
+		var hdr [9]byte
+		hdr[0] = cmdUpload
+		binary.BigEndian.PutUint64(hdr[1:], uint64(size))
+		if _, err := c.Write(hdr[:]); err != nil {
 			return err
 		}
 		block := make([]byte, 64*1024)
@@ -629,12 +806,9 @@ func transfer(addr string, cmd byte, size int64) error {
 			}
 			left -= n
 		}
-		if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-			return err
-		}
 		var got [8]byte
 		if _, err := io.ReadFull(c, got[:]); err != nil {
-			return fmt.Errorf("reading the count after half-close: %w", err)
+			return fmt.Errorf("reading the count: %w", err)
 		}
 		if n := int64(binary.BigEndian.Uint64(got[:])); n != size {
 			return fmt.Errorf("sink got %d bytes, want %d", n, size)
@@ -643,7 +817,7 @@ func transfer(addr string, cmd byte, size int64) error {
 	return nil
 }
 
-func (b *bench) latency(addr string) (p50, p99 float64, err error) {
+func (b *bench) latency(addr string, rounds int) (p50, p99 float64, err error) {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		return 0, 0, err
@@ -654,8 +828,9 @@ func (b *bench) latency(addr string) (p50, p99 float64, err error) {
 	}
 	out := make([]byte, b.msg)
 	in := make([]byte, b.msg)
-	d := make([]float64, 0, b.rounds)
-	for i := range b.rounds + 100 {
+	d := make([]float64, 0, rounds)
+	warm := min(100, rounds/10)
+	for i := range rounds + warm {
 		start := time.Now()
 		if _, err := c.Write(out); err != nil {
 			return 0, 0, err
@@ -663,7 +838,7 @@ func (b *bench) latency(addr string) (p50, p99 float64, err error) {
 		if _, err := io.ReadFull(c, in); err != nil {
 			return 0, 0, err
 		}
-		if i >= 100 { // the first rounds warm up both sides
+		if i >= warm { // the first rounds warm up both sides
 			d = append(d, float64(time.Since(start).Nanoseconds())/1e3)
 		}
 	}
@@ -776,21 +951,23 @@ func rss(pid int) int64 {
 }
 
 // cpu returns the CPU seconds the forwarding process of p (ssh or the
-// tunnel) has used; 0 for the direct path. On a loaded machine wall-clock
-// throughput moves with the load; CPU per byte does not.
-func (b *bench) cpu(p path) float64 {
+// tunnel) has used, and the minor page faults it has taken; 0 for the
+// direct path. On a loaded machine wall-clock throughput moves with the
+// load; CPU per byte does not.
+func (b *bench) cpu(p path) (secs, faults float64) {
 	if p.proc == nil {
-		return 0
+		return 0, 0
 	}
 	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.proc.Pid), "stat"))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	i := strings.LastIndexByte(string(data), ')')
 	f := strings.Fields(string(data[i+1:]))
-	// Fields after the command: state(0) ... utime(11) stime(12), in
-	// clock ticks of 1/100 s on Linux.
+	// Fields after the command: state(0) ... minflt(7) ... utime(11)
+	// stime(12), times in clock ticks of 1/100 s on Linux.
+	minflt, _ := strconv.ParseFloat(f[7], 64)
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100
+	return (ut + st) / 100, minflt
 }

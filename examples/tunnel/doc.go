@@ -9,4 +9,9 @@
 // 127.0.0.1:5432:
 //
 //	go run ./examples/tunnel --relay "$USER@127.0.0.1" --db-host 127.0.0.1 --db-port 5432
+//
+// To run a tunnel as a service rather than inside a program,
+// dbaas-tunnel.service is a systemd unit for "dbaas tunnel" (Type=notify,
+// reload with SIGHUP, bounded drain on stop, Prometheus metrics), with
+// relays.example as its relay list.
 package main
