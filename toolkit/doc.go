@@ -10,15 +10,17 @@
 //	digitalocean  KIND:DBAAS:engine:region:nodes:size:version:cluster:db:user:pass:vpc_uuid
 //	linode        KIND:DBAAS:engine/version:region:type:cluster_size:label:db:user:pass[:vpc_id:subnet_id]
 //	aws           KIND:DBAAS:engine:az:class:dbname:identifier:storageGB:user:pass
-//	vultr         KIND:DBAAS:engine:version:region:plan:db:label:vpc       (recognised, not supported)
-//	exoscale      KIND:DBAAS:engine:zone:size:name                         (recognised, not supported)
+//	vultr         KIND:DBAAS:engine:version:region:plan:db:label:vpc
+//	exoscale      KIND:DBAAS:engine:zone:size:name
 //
 // Parse turns one into a dbaas.Spec for the matching provider. On
 // DigitalOcean and Linode the db, user and pass fields name what the
 // toolkit makes inside the cluster after creating it (those clouds create
 // their own administrator), so they come back in Config.AppDatabase,
 // AppUser and AppPassword rather than in the Spec; on AWS they are the
-// instance's own.
+// instance's own. Vultr's db field is likewise Config.AppDatabase; its
+// label is the Spec's Name, so it follows the Spec's name rules (lower
+// case, 3 to 32 characters).
 //
 //	cfg, err := toolkit.Parse(os.Getenv("DATABASE_DBaaS_INSTALLATION_TYPE"), "")
 //	if err != nil {

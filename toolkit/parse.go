@@ -17,6 +17,9 @@ const (
 	AWS          = "aws"
 	Vultr        = "vultr"
 	Exoscale     = "exoscale"
+	// Local is the embedded default: real servers on this machine
+	// (providers/local), so the whole toolkit step runs without a cloud.
+	Local = "local"
 )
 
 // Config is a parsed toolkit string.
@@ -67,8 +70,16 @@ var forms = []form{
 		fields: []string{"engine", "az", "class", "dbname", "identifier", "storageGB", "user", "pass"},
 		specField: map[string]string{"engine": "engine", "region": "az", "size": "class", "database": "dbname",
 			"name": "identifier", "storage_gb": "storageGB", "admin_user": "user", "admin_password": "pass"}},
-	{cloud: Vultr, fields: []string{"engine", "version", "region", "plan", "db", "label", "vpc"}},
-	{cloud: Exoscale, fields: []string{"engine", "zone", "size", "name"}},
+	{cloud: Local, supported: true,
+		fields: []string{"engine", "version", "name", "db", "user", "pass"},
+		specField: map[string]string{"engine": "engine", "version": "version", "name": "name", "database": "db",
+			"admin_user": "user", "admin_password": "pass"}},
+	{cloud: Vultr, supported: true,
+		fields: []string{"engine", "version", "region", "plan", "db", "label", "vpc"},
+		specField: map[string]string{"engine": "engine", "version": "version", "region": "region", "size": "plan",
+			"database": "db", "name": "label", "private_network": "vpc"}},
+	{cloud: Exoscale, supported: true, fields: []string{"engine", "zone", "size", "name"},
+		specField: map[string]string{"engine": "engine", "region": "zone", "size": "size", "name": "name"}},
 }
 
 func formOf(cloud string) (form, bool) {
@@ -145,9 +156,9 @@ const maxInput = 2048
 // including "", makes Parse tell the form from the string's shape.
 //
 // A malformed string gives a *ParseError (wrapping
-// dbaas.ErrInvalidArgument) naming the field and the form; a Vultr or
-// Exoscale string gives an error wrapping dbaas.ErrUnsupported that names
-// the cloud. Empty optional fields (pass, user, vpc) mean the provider's
+// dbaas.ErrInvalidArgument) naming the field and the form; a form
+// recognised but not supported would give an error wrapping
+// dbaas.ErrUnsupported that names the cloud. Empty optional fields (pass, user, vpc) mean the provider's
 // default.
 func Parse(s, cloud string) (*Config, error) {
 	s = strings.TrimSpace(s)
@@ -212,7 +223,18 @@ func Parse(s, cloud string) (*Config, error) {
 }
 
 func unsupported(cloud string) error {
-	return dbaas.Unsupported(cloud, "toolkit", "the toolkit's "+cloud+" form is recognised but dbaaskit has no "+cloud+" provider yet; supported forms: digitalocean, linode, aws")
+	return &dbaas.Error{Provider: cloud, Op: "toolkit", Kind: dbaas.ErrUnsupported,
+		Err: errors.New("the toolkit's " + cloud + " form is recognised but dbaaskit has no " + cloud + " provider yet; supported forms: " + supportedForms())}
+}
+
+func supportedForms() string {
+	var names []string
+	for _, f := range forms {
+		if f.supported {
+			names = append(names, f.cloud)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func allForms() string {
@@ -239,6 +261,8 @@ func detect(fields []string) (form, bool) {
 		cloud = AWS
 	case n == 7:
 		cloud = Vultr
+	case n == 6:
+		cloud = Local
 	case n == 4:
 		cloud = Exoscale
 	default:
@@ -372,6 +396,27 @@ func (p *parser) spec() dbaas.Spec {
 		s.StorageGB = p.number("storageGB", dbaas.MinStorageGB, dbaas.MaxStorageGB)
 		s.AdminUser = p.get("user")
 		s.AdminPassword = dbaas.NewSecret(p.get("pass"))
+	case Vultr:
+		s.Engine = p.engine(p.get("engine"))
+		s.Version = p.required("version")
+		s.Region = p.required("region")
+		s.Size = p.required("plan")
+		s.Database = p.get("db")
+		s.Name = p.required("label")
+		s.PrivateNetwork = p.get("vpc")
+	case Local:
+		s.Engine = p.engine(p.get("engine"))
+		s.Version = p.get("version")
+		s.Name = p.required("name")
+		s.Size = "small"
+		s.Database = p.get("db")
+		s.AdminUser = p.get("user")
+		s.AdminPassword = dbaas.NewSecret(p.get("pass"))
+	case Exoscale:
+		s.Engine = p.engine(p.get("engine"))
+		s.Region = p.required("zone")
+		s.Size = p.required("size")
+		s.Name = p.required("name")
 	}
 	return s
 }
@@ -429,6 +474,20 @@ func Format(cfg *Config) (string, error) {
 		}
 	case AWS:
 		fields = []string{string(s.Engine), s.Region, s.Size, s.Database, s.Name, strconv.Itoa(s.StorageGB), s.AdminUser, pass}
+	case Vultr:
+		eng := string(s.Engine)
+		if s.Engine == dbaas.Postgres {
+			eng = "pg"
+		}
+		fields = []string{eng, s.Version, s.Region, s.Size, s.Database, s.Name, s.PrivateNetwork}
+	case Local:
+		fields = []string{string(s.Engine), s.Version, s.Name, s.Database, s.AdminUser, pass}
+	case Exoscale:
+		eng := string(s.Engine)
+		if s.Engine == dbaas.Postgres {
+			eng = "pg"
+		}
+		fields = []string{eng, s.Region, s.Size, s.Name}
 	default:
 		return "", fmt.Errorf("toolkit format: provider %q has no supported toolkit form: %w", clip(cfg.Provider), dbaas.ErrUnsupported)
 	}

@@ -57,6 +57,31 @@ func TestParseForms(t *testing.T) {
 				Name: "app-db-1", StorageGB: 20, AdminUser: "admin_user", AdminPassword: dbaas.NewSecret("Secr3tPass")}},
 		},
 		{
+			name: "vultr mysql with vpc",
+			in:   "MySQL:DBAAS:mysql:8:lhr:vultr-dbaas-hobbyist-cc-1-25-1:testdb:test-database:2fb13fd1-3145-3127-7132-13f28f1912c1",
+			want: Config{Provider: Vultr, Kind: "MySQL", Spec: dbaas.Spec{
+				Engine: dbaas.MySQL, Version: "8", Region: "lhr", Size: "vultr-dbaas-hobbyist-cc-1-25-1", Database: "testdb",
+				Name: "test-database", PrivateNetwork: "2fb13fd1-3145-3127-7132-13f28f1912c1"}},
+		},
+		{
+			name: "vultr pg without vpc",
+			in:   "Postgres:DBAAS:pg:16:ewr:vultr-dbaas-startup-cc-1-55-2:shopdb:shop-db:",
+			want: Config{Provider: Vultr, Kind: "Postgres", Spec: dbaas.Spec{
+				Engine: dbaas.Postgres, Version: "16", Region: "ewr", Size: "vultr-dbaas-startup-cc-1-55-2", Database: "shopdb", Name: "shop-db"}},
+		},
+		{
+			name: "exoscale postgres",
+			in:   "Postgres:DBAAS:pg:ch-gva-2:hobbyist-2:testdb1",
+			want: Config{Provider: Exoscale, Kind: "Postgres", Spec: dbaas.Spec{
+				Engine: dbaas.Postgres, Region: "ch-gva-2", Size: "hobbyist-2", Name: "testdb1"}},
+		},
+		{
+			name: "exoscale mysql",
+			in:   "MySQL:DBAAS:mysql:de-fra-1:startup-4:shop-db",
+			want: Config{Provider: Exoscale, Kind: "MySQL", Spec: dbaas.Spec{
+				Engine: dbaas.MySQL, Region: "de-fra-1", Size: "startup-4", Name: "shop-db"}},
+		},
+		{
 			name:  "cloud given explicitly",
 			in:    "  Postgres:DBAAS:postgres:us-east-1a:db.t3.small:appdb:app-db-2:100:admin_user:Secr3tPass\n",
 			cloud: AWS,
@@ -67,7 +92,7 @@ func TestParseForms(t *testing.T) {
 		{
 			name:  "a non-toolkit provider name means detect",
 			in:    "MySQL:DBAAS:mysql:lon1:1:db-s-1vcpu-1gb:8:c1x:db1:user1::",
-			cloud: "local",
+			cloud: "memory",
 			want: Config{Provider: DigitalOcean, Kind: "MySQL", Spec: dbaas.Spec{
 				Engine: dbaas.MySQL, Region: "lon1", Nodes: 1, Size: "db-s-1vcpu-1gb", Version: "8",
 				Name: "c1x", Database: "db1", AdminUser: "user1"}},
@@ -115,6 +140,9 @@ func TestParseRejects(t *testing.T) {
 		{name: "do wrong field count", in: "MySQL:DBAAS:mysql:lon1:1:db-s-1vcpu-1gb:8:cluster:db:user:" + pass, cloud: DigitalOcean, contains: "has 9 fields after DBAAS, want 10"},
 		{name: "do bad engine", in: "MySQL:DBAAS:oracle:lon1:1:db-s-1vcpu-1gb:8:cluster:db:user:" + pass + ":vpc", field: "engine", contains: `"oracle" is not`},
 		{name: "kind and engine disagree", in: "Postgres:DBAAS:mysql:lon1:1:db-s-1vcpu-1gb:8:cluster:db:user:" + pass + ":vpc", field: "engine", contains: "does not match the kind Postgres"},
+		{name: "exoscale empty size", in: "Postgres:DBAAS:pg:ch-gva-2::shop-db", field: "size", contains: "is empty"},
+		{name: "exoscale bad name", in: "Postgres:DBAAS:pg:ch-gva-2:startup-4:Shop_DB", field: "name", contains: "lower-case letters"},
+		{name: "exoscale kind and engine disagree", in: "MySQL:DBAAS:pg:ch-gva-2:startup-4:shop-db", field: "engine", contains: "does not match the kind MySQL"},
 		{name: "do bad cluster name", in: "MySQL:DBAAS:mysql:lon1:1:db-s-1vcpu-1gb:8:Bad_Name:db:user:" + pass + ":vpc", field: "cluster", contains: "lower-case letters"},
 		{name: "do short password", in: "MySQL:DBAAS:mysql:lon1:1:db-s-1vcpu-1gb:8:cluster:db:user:short:vpc", field: "pass", contains: "8 to 41 characters"},
 		{name: "do password with slash", in: "MySQL:DBAAS:mysql:lon1:1:db-s-1vcpu-1gb:8:cluster:db:user:Sup3r/Secret:vpc", field: "pass", contains: "must not contain"},
@@ -126,6 +154,9 @@ func TestParseRejects(t *testing.T) {
 		{name: "aws storage too small", in: "MySQL:DBAAS:mysql:eu-west-1a:db.t3.micro:db:ident:5:user:" + pass, field: "storageGB", contains: "from 20 to 65536"},
 		{name: "aws bad class", in: "MySQL:DBAAS:mysql:eu-west-1a:db t3:db:ident:20:user:" + pass, cloud: AWS, field: "class", contains: "letters, digits"},
 		{name: "aws bad db name", in: "MySQL:DBAAS:mysql:eu-west-1a:db.t3.micro:1db:ident:20:user:" + pass, field: "dbname", contains: "starting with a letter"},
+		{name: "vultr label in capitals", in: "MySQL:DBAAS:mysql:8:lhr:vultr-dbaas-hobbyist-cc-1-25-1:testdb:TestDatabase:vpc", field: "label", contains: "lower-case letters"},
+		{name: "vultr missing version", in: "Postgres:DBAAS:pg::ewr:vultr-dbaas-startup-cc-1-55-2:shopdb:shop-db:", cloud: Vultr, field: "version", contains: "is empty"},
+		{name: "vultr bad plan", in: "Postgres:DBAAS:pg:16:ewr:big plan:shopdb:shop-db:", field: "plan", contains: "letters, digits"},
 		{name: "too long", in: "MySQL:DBAAS:" + strings.Repeat("x", maxInput), contains: "longer than"},
 	}
 	for _, tt := range tests {
@@ -157,29 +188,6 @@ func TestParseFieldPositionsCountFromKind(t *testing.T) {
 	assert.Equal(t, "x", strings.Split("MySQL:DBAAS:mysql:lon1:x", ":")[pe.Position-1])
 }
 
-func TestParseUnsupportedClouds(t *testing.T) {
-	tests := []struct {
-		in    string
-		cloud string
-	}{
-		{in: "MySQL:DBAAS:mysql:8:lhr:vultr-dbaas-hobbyist-cc-1-25-1:testdb:TestDatabase:2fb13fd1-3145-3127-7132-13f28f1912c1", cloud: Vultr},
-		{in: "Postgres:DBAAS:pg:14:lhr:vultr-dbaas-hobbyist-cc-1-25-1:testdb:TestDatabase:", cloud: Vultr},
-		{in: "MySQL:DBAAS:mysql:ch-gva-2:hobbyist-2:testdb1", cloud: Exoscale},
-		{in: "Postgres:DBAAS:pg:ch-gva-2:hobbyist-2:testdb1", cloud: Exoscale},
-	}
-	for _, tt := range tests {
-		t.Run(tt.cloud, func(t *testing.T) {
-			_, err := Parse(tt.in, "")
-			require.Error(t, err)
-			assert.ErrorIs(t, err, dbaas.ErrUnsupported)
-			_, err = Parse(tt.in, DigitalOcean)
-			assert.ErrorIs(t, err, dbaas.ErrUnsupported, "named as unsupported even when read as another cloud's")
-			assert.False(t, errors.Is(err, dbaas.ErrInvalidArgument))
-			assert.Contains(t, err.Error(), tt.cloud)
-		})
-	}
-}
-
 func TestFormatRoundTrips(t *testing.T) {
 	for _, in := range []string{
 		"MySQL:DBAAS:mysql:lon1:1:db-s-1vcpu-1gb:8:testdbcluster1:testdb1:example_user:s3cretPass1:e265abcb",
@@ -187,6 +195,10 @@ func TestFormatRoundTrips(t *testing.T) {
 		"MySQL:DBAAS:mysql/8:gb-lon:g6-nanode-1:1:test-cluster:testdb:testdbuser:hfhuf83jfhfu73jd:436653:234531",
 		"Postgres:DBAAS:postgresql/14.4:nl-ams:g6-standard-2:3:test-cluster:testdb1:appuser:hfhuf83jfhfu73jd",
 		"Maria:DBAAS:mariadb:eu-west-1b:db.t3.micro:appdb:app-db-1:20:admin_user:Secr3tPass",
+		"MySQL:DBAAS:mysql:8:lhr:vultr-dbaas-hobbyist-cc-1-25-1:testdb:test-database:2fb13fd1-3145-3127-7132-13f28f1912c1",
+		"Postgres:DBAAS:pg:16:ewr:vultr-dbaas-startup-cc-1-55-2:shopdb:shop-db:",
+		"MySQL:DBAAS:mysql:ch-gva-2:hobbyist-2:testdb1",
+		"Postgres:DBAAS:pg:de-fra-1:startup-4:shop-db",
 	} {
 		cfg, err := Parse(in, "")
 		require.NoError(t, err, in)
@@ -194,7 +206,7 @@ func TestFormatRoundTrips(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, in, out)
 	}
-	_, err := Format(&Config{Provider: Vultr})
+	_, err := Format(&Config{Provider: "memory"})
 	assert.ErrorIs(t, err, dbaas.ErrUnsupported)
 }
 

@@ -147,7 +147,7 @@ func backupOnce(ctx context.Context, p *local.Provider, src string, i int) time.
 	start := time.Now()
 	b, err := p.Backup(ctx, src, fmt.Sprintf("bench-%d", i))
 	check(err)
-	inst, err := p.Restore(ctx, b.ID, dbaas.Spec{Name: fmt.Sprintf("bench-copy-%d", i), Engine: dbaas.Postgres, Size: "medium"})
+	inst, err := p.Restore(ctx, dbaas.FromBackup(b.ID), dbaas.Spec{Name: fmt.Sprintf("bench-copy-%d", i), Engine: dbaas.Postgres, Size: "medium"})
 	check(err)
 	_, err = dbaas.Wait(ctx, p, inst.ID, waitOpts)
 	check(err)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -70,6 +71,9 @@ func (a *app) allowCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if world {
+				ctx = dbaas.WithWorldAccess(ctx)
+			}
 			return a.changeAccess(ctx, args[0], srcs, true)
 		}),
 	}
@@ -130,7 +134,16 @@ func (a *app) changeAccess(ctx context.Context, ref string, srcs []dbaas.Source,
 // checkSources refuses, before any call, a source kind the provider
 // cannot let in.
 func (a *app) checkSources(srcs []dbaas.Source) func(dbaas.Provider) error {
-	return func(p dbaas.Provider) error { return dbaas.CheckSources(a.provider, p.Capabilities(), srcs) }
+	return func(p dbaas.Provider) error {
+		caps := p.Capabilities()
+		for _, src := range srcs {
+			if !caps.SupportsSource(src.Kind) {
+				return &dbaas.Error{Provider: a.provider, Op: "access", Kind: dbaas.ErrUnsupported,
+					Err: fmt.Errorf("source kind %s (%s) is not supported", src.Kind, src)}
+			}
+		}
+		return nil
+	}
 }
 
 func (a *app) accessCommand() *cobra.Command {

@@ -45,7 +45,10 @@ type app struct {
 	// terminal: it decides on the confirmation prompt and progress line.
 	isTerminal func(stream any) bool
 	// open opens a provider; dbaas.Open outside tests.
-	open func(ctx context.Context, name string, cfg dbaas.Config) (dbaas.Provider, error)
+	open         func(ctx context.Context, name string, cfg dbaas.Config) (dbaas.Provider, error)
+	settingsFile string
+	// capsOf reads a provider's registered capabilities (dbaas.CapabilitiesOf).
+	capsOf func(name string) (dbaas.Capabilities, error)
 	// providers lists the names --provider accepts; dbaas.Providers.
 	providers func() []string
 	clock     dbaas.Clock
@@ -81,6 +84,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
 		getenv:     os.Getenv,
 		isTerminal: isTerminal,
 		open:       dbaas.Open,
+		capsOf:     dbaas.CapabilitiesOf,
 		providers:  dbaas.Providers,
 		clock:      dbaas.SystemClock{},
 	}
@@ -181,7 +185,8 @@ DIGITALOCEAN_TOKEN, LINODE_TOKEN and the AWS credential chain.`,
 	pf.StringVar(&a.region, "region", a.env("DBAAS_REGION", ""), "region to work in (env DBAAS_REGION); the provider's default when empty")
 	pf.StringVar(&a.baseURL, "base-url", a.env("DBAAS_BASE_URL", ""), "API base URL, to reach a simulator (env DBAAS_BASE_URL, or DBAAS_BASE_URL_<PROVIDER> as 'dbaas sim' prints)")
 	pf.StringVar(&a.tokenFile, "token-file", a.env("DBAAS_TOKEN_FILE", ""), "file holding the API token (env DBAAS_TOKEN_FILE); default the cloud's own variable, such as DIGITALOCEAN_TOKEN")
-	pf.StringArrayVar(&a.settings, "set", nil, "provider setting key=value (repeatable); see the provider's documentation")
+	pf.StringArrayVar(&a.settings, "set", nil, "provider setting key=value (repeatable); see the provider's documentation. Secrets (passwords, secret keys) go in --settings-file")
+	pf.StringVar(&a.settingsFile, "settings-file", a.env("DBAAS_SETTINGS_FILE", ""), "file of provider settings, key=value per line, for secrets such as secret_access_key ('-' reads stdin; env DBAAS_SETTINGS_FILE)")
 	pf.StringVarP(&a.output, "output", "o", a.env("DBAAS_OUTPUT", "text"), "output format: text or json (env DBAAS_OUTPUT)")
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "print only the result: no notes, no progress")
 	pf.DurationVar(&a.timeout, "timeout", 0, "bound the whole command, waits included (for example 20m); 0 means waits give up after 30m")
@@ -218,6 +223,9 @@ func (a *app) commands() []*cobra.Command {
 		a.allowCommand(), a.revokeCommand(), a.accessCommand(), a.syncAccessCommand(),
 		a.backupCommand(), a.backupsCommand(), a.restoreCommand(),
 		a.tunnelCommand(), a.simCommand(),
+		a.toolkitCommand(), a.databaseCommand(), a.userCommand(),
+		a.startStopCommand("start"), a.startStopCommand("stop"),
+		a.dumpCommand(), a.migrateCommand(),
 	}
 }
 
@@ -251,11 +259,15 @@ func args(min, max int, names ...string) cobra.PositionalArgs {
 }
 
 // config builds the provider configuration from the global flags.
-func (a *app) config() (dbaas.Config, error) {
+func (a *app) config() (dbaas.Config, error) { return a.configFor(a.provider) }
+
+// configFor builds the configuration of the named provider from the
+// global flags.
+func (a *app) configFor(provider string) (dbaas.Config, error) {
 	cfg := dbaas.Config{Region: a.region, BaseURL: a.baseURL}
 	if cfg.BaseURL == "" {
 		// Set by "dbaas sim" for each simulated cloud.
-		cfg.BaseURL = a.getenv(baseURLEnv(a.provider))
+		cfg.BaseURL = a.getenv(baseURLEnv(provider))
 	}
 	if a.tokenFile != "" {
 		b, err := os.ReadFile(a.tokenFile)
@@ -264,18 +276,67 @@ func (a *app) config() (dbaas.Config, error) {
 		}
 		cfg.Token = dbaas.NewSecret(strings.TrimSpace(string(b)))
 	}
-	if len(a.settings) > 0 {
-		cfg.Settings = make(map[string]string, len(a.settings))
-		for i, s := range a.settings {
-			k, v, ok := strings.Cut(s, "=")
-			if !ok || k == "" {
-				// Not echoed: a setting may hold a secret key or password.
-				return cfg, usageErrorf("--set number %d is not key=value", i+1)
+	if a.settingsFile != "" {
+		b, err := readFileOrStdin(a, a.settingsFile, 64<<10)
+		if err != nil {
+			return cfg, usageErrorf("--settings-file: %v", err)
+		}
+		cfg.Settings = map[string]string{}
+		for i, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
 			}
-			cfg.Settings[k] = v
+			k, v, ok := strings.Cut(line, "=")
+			if !ok || strings.TrimSpace(k) == "" {
+				// Not echoed: a setting may hold a secret key or password.
+				return cfg, usageErrorf("--settings-file: line %d is not key=value", i+1)
+			}
+			cfg.Settings[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
 	}
+	if len(a.settings) > 0 && cfg.Settings == nil {
+		cfg.Settings = make(map[string]string, len(a.settings))
+	}
+	for i, s := range a.settings {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			// Not echoed: a setting may hold a secret key or password.
+			return cfg, usageErrorf("--set number %d is not key=value", i+1)
+		}
+		if secretSetting(k) {
+			// The value is on the command line already; refusing it keeps
+			// the habit from taking root.
+			return cfg, usageErrorf("--set %s: a secret is not taken on the command line, where the process list shows it: put %s=… in a 0600 file and give --settings-file FILE (or - for stdin)", clip(k), clip(k))
+		}
+		cfg.Settings[k] = v
+	}
 	return cfg, nil
+}
+
+// secretSetting reports whether a setting's name says it holds a secret.
+func secretSetting(key string) bool {
+	k := strings.ToLower(key)
+	for _, w := range []string{"password", "secret", "token", "private_key"} {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// readFileOrStdin reads path, or stdin for "-", refusing more than limit
+// bytes.
+func readFileOrStdin(a *app, path string, limit int64) ([]byte, error) {
+	if path == "-" {
+		return readAllLimited(a.stdin, limit)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readAllLimited(f, limit)
 }
 
 // checkProvider refuses an unknown --provider before anything else runs.
@@ -300,9 +361,7 @@ func (a *app) openProvider(ctx context.Context) (dbaas.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c, ok := p.(io.Closer); ok {
-		a.closers = append(a.closers, c)
-	}
+	a.closers = append(a.closers, p)
 	return p, nil
 }
 
@@ -345,7 +404,11 @@ func resolve(ctx context.Context, p dbaas.Provider, ref string) (*dbaas.Instance
 	case ferr == nil:
 		return byName, nil
 	case notID && errors.Is(ferr, dbaas.ErrNotFound):
-		return nil, dbaas.NewError("get", ref, dbaas.ErrNotFound, fmt.Errorf("no instance has this id or name"))
+		provider := ""
+		if de := (*dbaas.Error)(nil); errors.As(err, &de) {
+			provider = de.Provider
+		}
+		return nil, &dbaas.Error{Provider: provider, Op: "get", ID: clip(ref), Kind: dbaas.ErrNotFound, Err: errors.New("no instance has this id or name")}
 	}
 	return nil, err
 }

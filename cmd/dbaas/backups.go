@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,7 +35,7 @@ progress line.`,
 		RunE: a.runE(func(ctx context.Context, _ *cobra.Command, args []string) error {
 			p, inst, err := a.openInstance(ctx, args[0], func(p dbaas.Provider) error {
 				if !p.Capabilities().OnDemandBackup {
-					return dbaas.Unsupported(a.provider, "backup", "has no on-demand backups; see 'dbaas backups' for the automatic ones")
+					return unsupported(a.provider, "backup", "has no on-demand backups; see 'dbaas backups' for the automatic ones")
 				}
 				return nil
 			})
@@ -67,16 +68,16 @@ progress line.`,
 // waitBackup waits until backup b of inst is available, with a live
 // progress line on a terminal.
 func (a *app) waitBackup(ctx context.Context, p dbaas.Provider, inst *dbaas.Instance, b *dbaas.Backup, f waitFlags) (*dbaas.Backup, error) {
-	opts := a.waitOptions(f)
+	w := a.waitOptions(f)
 	prog := a.progress("waiting for backup " + b.Name)
-	opts.BackupProgress = prog.backup
+	opts := dbaas.WaitBackupOptions{FirstDelay: w.FirstDelay, MaxDelay: w.MaxDelay, Timeout: w.Timeout, Clock: w.Clock, Progress: prog.backup}
 	got, err := dbaas.WaitBackup(ctx, p, inst.ID, b.ID, opts)
 	prog.done()
 	status := b.Status
 	if got != nil {
 		status = got.Status
 	}
-	return got, a.timeoutError("wait backup", b.ID, status, err)
+	return got, a.timeoutError("wait backup", b.ID, string(status), err)
 }
 
 func (a *app) backupsCommand() *cobra.Command {
@@ -127,6 +128,7 @@ RFC 3339 time. Engine, version, size and region default to those of the
 		Args:    args(1, 2, "BACKUP_ID", "NEW_NAME"),
 		RunE: a.runE(func(ctx context.Context, cmd *cobra.Command, args []string) error {
 			var backupID, name string
+			var point dbaas.RestorePoint
 			switch {
 			case at != "" && len(args) == 1:
 				name = args[0]
@@ -163,19 +165,22 @@ RFC 3339 time. Engine, version, size and region default to those of the
 				if err != nil {
 					return err
 				}
-				inheritSpec(&spec, src, cmd)
+				inheritSpec(&spec, src, cmd, p.Capabilities())
 				if !when.IsZero() {
-					backupID = dbaas.PointInTime(src.ID, when)
+					point = dbaas.AtTime(src.ID, when)
 				}
+			}
+			if point.InstanceID == "" {
+				point = dbaas.FromBackup(backupID)
 			}
 			if err := spec.Validate(); err != nil {
 				return err
 			}
-			inst, err := p.Restore(ctx, backupID, spec)
+			inst, err := p.Restore(ctx, point, spec)
 			if err != nil {
 				return err
 			}
-			a.note("restoring %s into %s (%s), %s", backupID, inst.Name, inst.ID, inst.Status)
+			a.note("restoring %s into %s (%s), %s", point, inst.Name, inst.ID, inst.Status)
 			return a.finishInstance(ctx, p, inst, true, wf)
 		}),
 	}
@@ -186,9 +191,15 @@ RFC 3339 time. Engine, version, size and region default to those of the
 	return cmd
 }
 
-// inheritSpec fills what the flags left unset from the source instance.
-func inheritSpec(spec *dbaas.Spec, src *dbaas.Instance, cmd *cobra.Command) {
-	changed := cmd.Flags().Changed
+// inheritSpec fills what the flags left unset from the source instance,
+// except the fields the provider refuses to be given (Linode chooses the
+// storage of a fork itself).
+func inheritSpec(spec *dbaas.Spec, src *dbaas.Instance, cmd *cobra.Command, caps dbaas.Capabilities) {
+	changed := func(flag string) bool {
+		field := map[string]string{"engine": "Engine", "version": "Version", "size": "Size", "region": "Region",
+			"nodes": "Nodes", "storage-gb": "StorageGB"}[flag]
+		return cmd.Flags().Changed(flag) || slices.Contains(caps.RefusedFields, field)
+	}
 	if !changed("engine") {
 		spec.Engine = src.Engine
 	}

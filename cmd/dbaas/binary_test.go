@@ -131,7 +131,7 @@ func TestBinaryHelpVersionAndUsageErrors(t *testing.T) {
 	r = newProc(t, "DBAAS_PROVIDER=nimbus").run("list")
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, `"nimbus"`)
-	assert.Contains(t, r.stderr, "digitalocean, linode, local, memory")
+	assert.Contains(t, r.stderr, "digitalocean, exoscale, linode, local, memory")
 }
 
 // TestBinaryProvidersWithoutCredentials lists every registered provider's
@@ -158,7 +158,6 @@ func TestBinaryProvidersWithoutCredentials(t *testing.T) {
 	assert.Equal(t, []dbaas.SourceKind{dbaas.SourceCIDR, dbaas.SourceSecurityGroup}, aws.SourceKinds)
 	assert.False(t, static.Provision, "static only describes databases that exist")
 	assert.Empty(t, static.Engines)
-	assert.NotEmpty(t, byName["static"].Note)
 
 	text := p.ok("providers")
 	assert.NotContains(t, text, "(", "no error row")
@@ -256,7 +255,7 @@ func TestBinaryToolkitStringOnDigitalOcean(t *testing.T) {
 	_, p := startDO(t, 0)
 	const pass = "Sup3rSecretPw"
 	s := "Postgres:DBAAS:pg:lon1:1:db-s-1vcpu-1gb:16:tkcluster:tkdb:tkuser:" + pass + ":"
-	r := p.run("ensure", "--from-toolkit", s, "-o", "json")
+	r := p.runIn(s, "ensure", "--from-toolkit-file", "-", "-o", "json")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	var got instanceResult
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
@@ -266,13 +265,13 @@ func TestBinaryToolkitStringOnDigitalOcean(t *testing.T) {
 	assert.NotContains(t, r.stdout+r.stderr, pass)
 	assert.Contains(t, r.stderr, `user "tkuser"`)
 
-	r = p.run("ensure", "--from-toolkit", s)
+	r = p.runIn(s, "ensure", "--from-toolkit-file", "-")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Equal(t, got.ID+"\n", r.stdout, "the second ensure reuses the first's cluster")
 
-	r = p.run("create", "--from-toolkit", "MySQL:DBAAS:mysql:8:lhr:vultr-dbaas-hobbyist-cc-1-25-1:testdb:TestDatabase:vpc")
-	assert.Equal(t, exitUnsupported, r.code)
-	assert.Contains(t, r.stderr, "vultr")
+	r = p.run("create", "--from-toolkit", "MySQL:DBAAS:mysql:8:lhr:vultr-dbaas-hobbyist-cc-1-25-1:testdb:test-database:vpc")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "the shape of the vultr form", "a Vultr line given to the digitalocean provider")
 }
 
 func TestBinaryWaitTimeoutAndInterrupt(t *testing.T) {
@@ -304,8 +303,10 @@ func TestBinaryAgainstLinodeSimulator(t *testing.T) {
 	t.Cleanup(func() { _ = sim.Close() })
 	p := newProc(t, "LINODE_TOKEN=t", "DBAAS_PROVIDER=linode", "DBAAS_BASE_URL_LINODE="+u)
 
-	id := strings.TrimSpace(p.ok("create", "--from-toolkit",
-		"MySQL:DBAAS:mysql/8:us-east:g6-nanode-1:1:test-cluster:testdb:testdbuser:hfhuf83jfhfu73jd", "--wait", "--poll", "50ms"))
+	r := p.runIn("MySQL:DBAAS:mysql/8:us-east:g6-nanode-1:1:test-cluster:testdb:testdbuser:hfhuf83jfhfu73jd",
+		"create", "--from-toolkit-file", "-", "--wait", "--poll", "50ms")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	id := strings.TrimSpace(r.stdout)
 	require.NotEmpty(t, id)
 	assert.Regexp(t, `(?m)^status:\s+available`, p.ok("get", "test-cluster"))
 	port := strings.TrimSpace(p.ok("port", "test-cluster"))
@@ -313,7 +314,7 @@ func TestBinaryAgainstLinodeSimulator(t *testing.T) {
 	assert.Equal(t, port+"\n", p.ok("check-port", "test-cluster", "--expect", port))
 	p.ok("allow", "test-cluster", "10.0.0.0/16")
 	assert.Equal(t, "cidr:10.0.0.0/16\n", p.ok("access", "test-cluster"))
-	r := p.run("backup", "test-cluster")
+	r = p.run("backup", "test-cluster")
 	assert.Equal(t, exitUnsupported, r.code)
 	p.ok("delete", "test-cluster", "--yes", "--skip-final-backup")
 }
@@ -323,7 +324,7 @@ func TestBinarySimServesUntilInterrupted(t *testing.T) {
 
 	want := 0
 	for _, s := range simulators {
-		want += len(s.env("", ""))
+		want += len(s.env("", "")) + 1 // and the pace hint
 	}
 	env := []string{}
 	sc := bufio.NewScanner(stdout)
@@ -337,6 +338,7 @@ func TestBinarySimServesUntilInterrupted(t *testing.T) {
 		_ = cmd.Wait() // errb is safe to read once the process is reaped
 		t.Fatalf("sim printed %d export lines: %s", len(env), errb.String())
 	}
+	assert.Contains(t, env, "DBAAS_EXPECTED_PROVISIONING_DIGITALOCEAN=1ms", "waits poll at the simulator's pace")
 	p := newProc(t, env...)
 	id := strings.TrimSpace(p.ok("-p", "digitalocean", "create", "shop", "--engine", "pg", "--size", "db-s-1vcpu-1gb", "--region", "nyc1"))
 	assert.Regexp(t, `(?m)^`+id+`\s+shop`, p.ok("-p", "digitalocean", "list"))
@@ -357,7 +359,7 @@ func TestBinaryAgainstAWSSimulator(t *testing.T) {
 
 	const pass = "Secr3tPassw0rd"
 	toolkitString := "Postgres:DBAAS:postgres:us-east-1a:db.t3.micro:appdb:app-db-1:20:app_admin:" + pass
-	r := p.run("ensure", "--from-toolkit", toolkitString, "--wait", "--poll", "50ms")
+	r := p.runIn(toolkitString, "ensure", "--from-toolkit-file", "-", "--wait", "--poll", "50ms")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	id := strings.TrimSpace(r.stdout)
 	assert.NotContains(t, r.stdout+r.stderr, pass)

@@ -50,6 +50,12 @@ func testApp(stdin string) (a *app, stdout, stderr *bytes.Buffer) {
 	return a, stdout, stderr
 }
 
+// keepOpen is the test's provider as one command sees it: the command
+// closes what it opened, and the test's provider lives on for the next.
+type keepOpen struct{ *memory.Provider }
+
+func (keepOpen) Close() error { return nil }
+
 func (c *cli) runIn(stdin string, args ...string) result {
 	c.t.Helper()
 	a, out, errb := testApp(stdin)
@@ -57,7 +63,7 @@ func (c *cli) runIn(stdin string, args ...string) result {
 	a.open = func(_ context.Context, name string, cfg dbaas.Config) (dbaas.Provider, error) {
 		c.opened = append(c.opened, cfg)
 		require.Equal(c.t, "memory", name)
-		return c.p, nil
+		return keepOpen{c.p}, nil
 	}
 	a.providers = func() []string { return []string{"memory"} }
 	if c.clock != nil {
@@ -457,6 +463,9 @@ func TestFromToolkit(t *testing.T) {
 	const pass = "TkPassw0rd99"
 	s := "Postgres:DBAAS:pg:lon1:1:db-s-1vcpu-1gb:16:tkcluster:tkdb:tkuser:" + pass + ":"
 	r := c.run("ensure", "--from-toolkit", s, "--size", "small")
+	require.Equal(t, exitUsage, r.code, "a line with a password is refused on the command line")
+	assert.NotContains(t, r.stderr, pass)
+	r = c.runIn(s, "ensure", "--from-toolkit-file", "-", "--size", "small")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stderr, `database "tkdb" and user "tkuser" are not part of the cluster's creation`)
 	assert.NotContains(t, r.stderr, pass)
@@ -469,16 +478,22 @@ func TestFromToolkit(t *testing.T) {
 
 	// On AWS the user, password and database are the instance's own.
 	aws := "Postgres:DBAAS:postgres:eu-west-1a:db.t3.micro:appdb:app-db-1:20:app_admin:" + pass
-	id := strings.TrimSpace(c.ok("create", "--from-toolkit", aws, "-q"))
+	r = c.runIn(aws, "create", "--from-toolkit-file", "-", "-q")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	id := strings.TrimSpace(r.stdout)
 	conn, err := c.p.Connection(context.Background(), id)
 	require.NoError(t, err)
 	assert.Equal(t, "app_admin", conn.User)
 	assert.Equal(t, pass, conn.Password.Reveal())
 	assert.Equal(t, "appdb", conn.Database)
 
-	r = c.run("create", "--from-toolkit", "MySQL:DBAAS:mysql:ch-gva-2:hobbyist-2:testdb1")
-	assert.Equal(t, exitUnsupported, r.code)
-	assert.Contains(t, r.stderr, "exoscale")
+	// The Exoscale line names engine, zone, plan and name only.
+	id = strings.TrimSpace(c.ok("create", "--from-toolkit", "MySQL:DBAAS:mysql:ch-gva-2:hobbyist-2:testdb1", "-q"))
+	inst, err = c.p.Get(context.Background(), id)
+	require.NoError(t, err)
+	assert.Equal(t, "testdb1", inst.Name)
+	assert.Equal(t, "hobbyist-2", inst.Size)
+	assert.Equal(t, "ch-gva-2", inst.Region)
 
 	r = c.run("create", "--from-toolkit", "MySQL:DBAAS:mysql:lon1:9:db-s-1vcpu-1gb:8:cl1:db:u:"+pass+":v")
 	assert.Equal(t, exitUsage, r.code)
@@ -518,11 +533,7 @@ func TestProvidersAndVersion(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(c.ok("providers", "-o", "json")), &ps))
 	require.Len(t, ps, 1)
 	assert.True(t, ps[0].Capabilities.Provision)
-	for _, cfg := range c.opened {
-		require.NotNil(t, cfg.HTTPClient, "providers opens with a client that refuses calls")
-		_, err := cfg.HTTPClient.Get("http://127.0.0.1:1/")
-		assert.ErrorIs(t, err, errNoCalls)
-	}
+	assert.Empty(t, c.opened, "providers opens no provider")
 
 	assert.Regexp(t, `^dbaas \S+ go1\.\d+`, c.ok("version"))
 	var v versionResult
@@ -555,14 +566,14 @@ func TestExitCodesAreDistinct(t *testing.T) {
 		err  error
 		want int
 	}{
-		{dbaas.NewError("get", "x", dbaas.ErrNotFound, nil), exitNotFound},
-		{dbaas.NewError("wait", "x", dbaas.ErrTimeout, nil), exitTimeout},
+		{newError("get", "x", dbaas.ErrNotFound, nil), exitNotFound},
+		{newError("wait", "x", dbaas.ErrTimeout, nil), exitTimeout},
 		{context.DeadlineExceeded, exitTimeout},
 		{context.Canceled, exitInterrupted},
-		{dbaas.Unsupported("p", "backup", "no"), exitUnsupported},
+		{unsupported("p", "backup", "no"), exitUnsupported},
 		{&dbaas.PortMismatchError{Configured: 1, Actual: 2}, exitPortMismatch},
 		{dbaas.InvalidField("size", "bad"), exitInvalid},
-		{dbaas.NewError("create", "x", dbaas.ErrConflict, nil), exitFailure},
+		{newError("create", "x", dbaas.ErrConflict, nil), exitFailure},
 		{usageErrorf("bad"), exitUsage},
 		{withExitCode(9, dbaas.ErrNotFound), 9},
 	}
@@ -593,65 +604,30 @@ func TestRegisteredCommandsRunWithTheirExitCodes(t *testing.T) {
 	assert.Equal(t, "dbaas: hooked failed\n", r.stderr)
 }
 
-// TestProvidersFillPlaceholdersWithoutCalls proves that a provider which
-// will not open bare gets the placeholders it needs (a token, or its own),
-// that every attempt is made with the client that refuses calls, and that
-// one which still will not open is named with its error rather than
+// TestProvidersOpenNothing proves that listing providers reads their
+// registered capabilities and opens none, and that a provider whose
+// capabilities cannot be read is named with its error rather than
 // dropped.
-func TestProvidersFillPlaceholdersWithoutCalls(t *testing.T) {
+func TestProvidersOpenNothing(t *testing.T) {
 	a, out, errb := testApp("")
-	a.providers = func() []string { return []string{"aws", "broken", "digitalocean", "static"} }
-	var attempts []string
-	a.open = func(_ context.Context, name string, cfg dbaas.Config) (dbaas.Provider, error) {
-		require.NotNil(t, cfg.HTTPClient, "%s opened with the client that refuses calls", name)
-		_, err := cfg.HTTPClient.Get("http://127.0.0.1:1/")
-		require.ErrorIs(t, err, errNoCalls)
-		attempts = append(attempts, name)
-		var ok bool
-		switch name {
-		case "aws":
-			ok = cfg.Token.IsZero() && cfg.Region != "" && cfg.Settings["access_key_id"] != ""
-		case "digitalocean":
-			ok = !cfg.Token.IsZero()
-		case "static":
-			ok = cfg.Settings["engine"] != "" && cfg.Settings["host"] != "" && cfg.Settings["user"] != ""
+	a.providers = func() []string { return []string{"aws", "broken"} }
+	a.open = func(context.Context, string, dbaas.Config) (dbaas.Provider, error) {
+		t.Fatal("providers opened a provider")
+		return nil, nil
+	}
+	a.capsOf = func(name string) (dbaas.Capabilities, error) {
+		if name == "broken" {
+			return dbaas.Capabilities{}, errors.New("unknown provider")
 		}
-		if !ok {
-			return nil, fmt.Errorf("open %s: missing configuration", name)
-		}
-		return memory.New(memory.Options{}), nil
+		return dbaas.CapabilitiesOf(name)
 	}
 	code := a.run(context.Background(), []string{"providers", "-o", "json"})
 	require.Equal(t, exitOK, code, errb.String())
-	assert.Equal(t, []string{"aws", "aws", "broken", "broken", "digitalocean", "digitalocean", "static", "static"}, attempts,
-		"one bare attempt, then one with placeholders")
-
 	var ps []providerInfo
 	require.NoError(t, json.Unmarshal(out.Bytes(), &ps))
-	require.Len(t, ps, 4)
-	for _, p := range ps {
-		if p.Name == "broken" {
-			assert.Nil(t, p.Capabilities)
-			assert.Equal(t, "open broken: missing configuration", p.Error)
-			assert.Empty(t, p.Note)
-			continue
-		}
-		require.NotNil(t, p.Capabilities, p.Name)
-		assert.Empty(t, p.Error, p.Name)
-	}
-	assert.Contains(t, ps[0].Note, "ca_bundle_file")
-	assert.Empty(t, ps[2].Note, "a token changes no capability")
-	assert.Contains(t, ps[3].Note, "databases configured")
-	assert.Contains(t, errb.String(), "static: readable password")
-
-	a, _, errb = testApp("")
-	a.providers = func() []string { return []string{"aws"} }
-	a.open = func(_ context.Context, _ string, cfg dbaas.Config) (dbaas.Provider, error) {
-		if cfg.Settings == nil {
-			return nil, errors.New("no region")
-		}
-		return memory.New(memory.Options{}), nil
-	}
-	require.Equal(t, exitOK, a.run(context.Background(), []string{"providers", "-q"}))
-	assert.Empty(t, errb.String(), "--quiet: no notes")
+	require.Len(t, ps, 2)
+	require.NotNil(t, ps[0].Capabilities)
+	assert.True(t, ps[0].Capabilities.PointInTimeRestore)
+	assert.Nil(t, ps[1].Capabilities)
+	assert.Equal(t, "unknown provider", ps[1].Error)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 )
 
 // pickEndpoint chooses the public or private endpoint of an instance.
@@ -16,12 +17,12 @@ func pickEndpoint(inst *dbaas.Instance, private bool) (dbaas.Endpoint, error) {
 	e := inst.Endpoint
 	if private {
 		if inst.PrivateEndpoint.IsZero() {
-			return e, dbaas.NewError("endpoint", inst.ID, dbaas.ErrUnsupported, fmt.Errorf("instance has no private endpoint"))
+			return e, newError("endpoint", inst.ID, dbaas.ErrUnsupported, fmt.Errorf("instance has no private endpoint"))
 		}
 		e = inst.PrivateEndpoint
 	}
 	if e.IsZero() {
-		return e, dbaas.NewError("endpoint", inst.ID, dbaas.ErrConflict,
+		return e, newError("endpoint", inst.ID, dbaas.ErrConflict,
 			fmt.Errorf("instance is %s and has no endpoint yet: run 'dbaas wait %s' first", inst.Status, inst.Name))
 	}
 	return e, nil
@@ -172,7 +173,7 @@ func connectionString(conn *dbaas.ConnectionInfo, format string, opts dbaas.DSNO
 	if conn.TLS != "" && conn.TLS != dbaas.TLSDisable {
 		tlsName = "dbaas"
 	}
-	return conn.MySQLDSN(tlsName, opts)
+	return sqlconn.MySQLDSN(conn, tlsName, opts)
 }
 
 // checkPortResult is the JSON of check-port.

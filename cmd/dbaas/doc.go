@@ -55,6 +55,12 @@
 //	delete                   {"id","name","deleted":true,"final_backup","gone"} ("gone":true with --wait)
 //	providers                [{"name","capabilities":{...},"note"} | {"name","error"}]
 //	version                  {"version","go","platform","providers"}
+//	dump load                {"rewrite":{dump report},"bytes","tables":[...],"committed"}
+//	migrate                  {"source","target","complete","stage","error","load":{as dump load},
+//	                          "copy_seconds","verify":{as below}}
+//	migrate --verify-only    {"match","tables":[{"name","status","primary_key","source_rows",
+//	                          "target_rows","source_checksum","target_checksum"}],
+//	                          "objects":[{"kind","name","in_source","in_target"}],"seconds"}
 //
 // With --output json an error is one JSON object on stderr:
 // {"error":"…","kind":"not_found","exit_code":3}.

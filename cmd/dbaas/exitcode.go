@@ -33,13 +33,16 @@ const exitCodesHelp = `Exit codes of dbaas, distinct so that scripts can branch 
 
   0    success
   1    failure: any other error (cloud error, conflict, permission denied,
-       rate limited, I/O)
+       rate limited, I/O); for migrate and dump load also: the server
+       refused a statement, the target is not empty, or verification found
+       a difference (migrate --verify-only: the pair differs)
   2    usage: unknown command or flag, missing argument, malformed source
        or toolkit string, unknown provider; nothing was sent to any cloud
   3    not found: the instance or backup does not exist
   4    timeout: a wait, or the whole command under --timeout, ran out of time
   5    unsupported: the provider cannot do this (see "dbaas providers")
-  6    port mismatch: check-port found the database on another port
+  6    port mismatch: check-port or toolkit apply found the database on
+       another port than the configured one
   7    invalid input: the provider refused a value (a size, a name, a rule
        of its own); the message names the field and the rule
   130  interrupted (Ctrl-C, SIGTERM)
@@ -147,4 +150,15 @@ func oneLine(s string) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// unsupported is the error of a command the provider cannot serve,
+// refused before any call.
+func unsupported(provider, op, why string) error {
+	return &dbaas.Error{Provider: provider, Op: op, Kind: dbaas.ErrUnsupported, Err: errors.New(why)}
+}
+
+// newError is an error of the command line's own, in the providers' shape.
+func newError(op, id string, kind, cause error) error {
+	return &dbaas.Error{Op: op, ID: id, Kind: kind, Err: cause}
 }

@@ -27,13 +27,13 @@ func (f *waitFlags) register(fs *pflag.FlagSet, withWait bool) {
 	if withWait {
 		fs.BoolVar(&f.wait, "wait", false, "wait until the instance is available before returning")
 	}
-	fs.DurationVar(&f.poll, "poll", 0, "poll every this long at first, backing off from there (default: paced by the provider's usual provisioning time for an instance, 2s for a backup or a delete)")
+	fs.DurationVar(&f.poll, "poll", 0, "poll every this long at first, backing off from there (default: paced by the provider's usual provisioning time for an instance, or DBAAS_EXPECTED_PROVISIONING_<PROVIDER> as 'dbaas sim' prints; 2s for a backup or a delete)")
 }
 
 // waitOptions are the options of every wait: --timeout, the tool's clock
 // and --poll.
 func (a *app) waitOptions(f waitFlags) dbaas.WaitOptions {
-	opts := dbaas.WaitOptions{Timeout: a.timeout, Clock: a.clock}
+	opts := dbaas.WaitOptions{Timeout: a.timeout, Clock: a.clock, Expected: a.expectedProvisioning()}
 	if f.poll > 0 {
 		opts.FirstDelay = f.poll
 		opts.MaxDelay = max(f.poll, dbaas.DefaultMaxDelay)
@@ -72,7 +72,7 @@ func (a *app) timeoutError(op, id, status string, err error) error {
 	if status != "" {
 		where = "still " + status
 	}
-	return dbaas.NewError(op, id, dbaas.ErrTimeout, fmt.Errorf("%s when --timeout %s ran out", where, a.timeout))
+	return &dbaas.Error{Op: op, ID: id, Kind: dbaas.ErrTimeout, Err: fmt.Errorf("%s when --timeout %s ran out", where, a.timeout)}
 }
 
 func statusList() string {
@@ -121,7 +121,7 @@ func (p *progress) backup(b *dbaas.Backup, elapsed time.Duration, err error) {
 	case err != nil:
 		status = "retrying: " + oneLine(err.Error())
 	case b != nil:
-		status = b.Status
+		status = string(b.Status)
 	}
 	p.show(status, elapsed)
 }
@@ -388,8 +388,8 @@ code 4). On a terminal it shows a live progress line.`,
 				return err
 			}
 			opts := dbaas.DeleteOptions{SkipFinalBackup: skipFinal, FinalBackupName: finalName}
-			if err := dbaas.CheckDeleteOptions(a.provider, p.Capabilities(), opts); err != nil {
-				return err
+			if !skipFinal && !p.Capabilities().FinalBackup {
+				return unsupported(a.provider, "delete", "this provider cannot take a final backup: add --skip-final-backup to delete without one")
 			}
 			if !yes {
 				if err := a.confirm(inst); err != nil {
@@ -398,7 +398,10 @@ code 4). On a terminal it shows a live progress line.`,
 			}
 			final := ""
 			if !skipFinal {
-				final = dbaas.FinalBackupName(opts, inst.Name, a.clock.Now())
+				final = opts.FinalBackupName
+				if final == "" {
+					final = inst.Name + "-final-" + a.clock.Now().UTC().Format("20060102150405")
+				}
 				opts.FinalBackupName = final
 			}
 			if err := p.Delete(ctx, inst.ID, opts); err != nil {
@@ -431,15 +434,16 @@ code 4). On a terminal it shows a live progress line.`,
 // waitDeleted waits until inst is gone, with a live progress line on a
 // terminal.
 func (a *app) waitDeleted(ctx context.Context, p dbaas.Provider, inst *dbaas.Instance, f waitFlags) error {
-	opts := a.waitOptions(f)
+	w := a.waitOptions(f)
 	prog := a.progress("waiting for " + inst.Name + " to go")
 	status := ""
-	opts.Progress = func(got *dbaas.Instance, elapsed time.Duration, err error) {
-		if got != nil {
-			status = string(got.Status)
-		}
-		prog.update(got, elapsed, err)
-	}
+	opts := dbaas.WaitDeletedOptions{FirstDelay: w.FirstDelay, MaxDelay: w.MaxDelay, Timeout: w.Timeout, Clock: w.Clock,
+		Progress: func(got *dbaas.Instance, elapsed time.Duration, err error) {
+			if got != nil {
+				status = string(got.Status)
+			}
+			prog.update(got, elapsed, err)
+		}}
 	err := dbaas.WaitDeleted(ctx, p, inst.ID, opts)
 	prog.done()
 	return a.timeoutError("wait delete", inst.ID, status, err)

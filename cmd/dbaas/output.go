@@ -136,7 +136,7 @@ func backupRows(list []*dbaas.Backup) [][]string {
 		if b.Kind == dbaas.BackupPointInTime {
 			created = timeText(b.EarliestRestore) + ".." + timeText(b.LatestRestore)
 		}
-		rows = append(rows, []string{b.ID, dash(b.Name), string(b.Kind), dash(b.Status), dash(created), dash(sizeText(b.SizeBytes))})
+		rows = append(rows, []string{b.ID, dash(b.Name), string(b.Kind), dash(string(b.Status)), dash(created), dash(sizeText(b.SizeBytes))})
 	}
 	return rows
 }

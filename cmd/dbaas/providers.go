@@ -4,8 +4,10 @@ package main
 import (
 	_ "github.com/agiledeploy/dbaaskit/providers/aws"
 	_ "github.com/agiledeploy/dbaaskit/providers/digitalocean"
+	_ "github.com/agiledeploy/dbaaskit/providers/exoscale"
 	_ "github.com/agiledeploy/dbaaskit/providers/linode"
 	_ "github.com/agiledeploy/dbaaskit/providers/local"
 	_ "github.com/agiledeploy/dbaaskit/providers/memory"
 	_ "github.com/agiledeploy/dbaaskit/providers/static"
+	_ "github.com/agiledeploy/dbaaskit/providers/vultr"
 )

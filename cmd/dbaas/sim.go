@@ -10,10 +10,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
+	"github.com/agiledeploy/dbaaskit/internal/simdb/localdb"
+	"github.com/agiledeploy/dbaaskit/internal/simkit"
 	"github.com/agiledeploy/dbaaskit/providers/aws/awssim"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
+	"github.com/agiledeploy/dbaaskit/providers/exoscale/exoscalesim"
 	"github.com/agiledeploy/dbaaskit/providers/linode/linodesim"
 	"github.com/agiledeploy/dbaaskit/providers/local"
+	"github.com/agiledeploy/dbaaskit/providers/vultr/vultrsim"
 )
 
 // simOptions are what every simulator is started with.
@@ -23,12 +27,19 @@ type simOptions struct {
 	backend        simdb.Backend
 }
 
+// simServer is a running simulator.
+type simServer interface {
+	Close() error
+	// Pace says how long its life cycle takes, for the waits' hint.
+	Pace() simkit.Pace
+}
+
 // simulator is one cloud simulator the sim command serves.
 type simulator struct {
 	provider string
 	// env is the environment that points the provider at the simulator.
 	env   func(baseURL, token string) [][2]string
-	start func(simOptions) (stop func() error, baseURL string, err error)
+	start func(simOptions) (srv simServer, baseURL string, err error)
 }
 
 // baseURLEnv is the variable that gives one provider its base URL, so
@@ -44,12 +55,12 @@ var simulators = []simulator{
 			return [][2]string{{"AWS_ACCESS_KEY_ID", tok}, {"AWS_SECRET_ACCESS_KEY", "dbaas-sim-secret"},
 				{"AWS_REGION", "us-east-1"}, {baseURLEnv("aws"), u}}
 		},
-		start: func(o simOptions) (func() error, string, error) {
+		start: func(o simOptions) (simServer, string, error) {
 			s, u, err := awssim.Start(awssim.Options{ProvisionDelay: o.provisionDelay, Token: o.token, Backend: o.backend})
 			if err != nil {
 				return nil, "", err
 			}
-			return s.Close, u, nil
+			return s, u, nil
 		},
 	},
 	{
@@ -57,12 +68,12 @@ var simulators = []simulator{
 		env: func(u, tok string) [][2]string {
 			return [][2]string{{"DIGITALOCEAN_TOKEN", tok}, {baseURLEnv("digitalocean"), u}}
 		},
-		start: func(o simOptions) (func() error, string, error) {
+		start: func(o simOptions) (simServer, string, error) {
 			s, u, err := dosim.Start(dosim.Options{ProvisionDelay: o.provisionDelay, Token: o.token, Backend: o.backend})
 			if err != nil {
 				return nil, "", err
 			}
-			return s.Close, u, nil
+			return s, u, nil
 		},
 	},
 	{
@@ -70,12 +81,40 @@ var simulators = []simulator{
 		env: func(u, tok string) [][2]string {
 			return [][2]string{{"LINODE_TOKEN", tok}, {baseURLEnv("linode"), u}}
 		},
-		start: func(o simOptions) (func() error, string, error) {
+		start: func(o simOptions) (simServer, string, error) {
 			s, u, err := linodesim.Start(linodesim.Options{ProvisionDelay: o.provisionDelay, Token: o.token, Backend: o.backend})
 			if err != nil {
 				return nil, "", err
 			}
-			return s.Close, u, nil
+			return s, u, nil
+		},
+	},
+	{
+		provider: "vultr",
+		env: func(u, tok string) [][2]string {
+			return [][2]string{{"VULTR_API_KEY", tok}, {baseURLEnv("vultr"), u}}
+		},
+		start: func(o simOptions) (simServer, string, error) {
+			s, u, err := vultrsim.Start(vultrsim.Options{ProvisionDelay: o.provisionDelay, Token: o.token, Backend: o.backend,
+				RateLimit: vultrsim.RateLimit30PerSecond})
+			if err != nil {
+				return nil, "", err
+			}
+			return s, u, nil
+		},
+	},
+	{
+		provider: "exoscale",
+		env: func(u, tok string) [][2]string {
+			// The simulator checks signatures made with this key and secret.
+			return [][2]string{{"EXOSCALE_API_KEY", tok}, {"EXOSCALE_API_SECRET", exoscalesim.DefaultAPISecret}, {baseURLEnv("exoscale"), u}}
+		},
+		start: func(o simOptions) (simServer, string, error) {
+			s, u, err := exoscalesim.Start(exoscalesim.Options{ProvisionDelay: o.provisionDelay, APIKey: o.token, Backend: o.backend})
+			if err != nil {
+				return nil, "", err
+			}
+			return s, u, nil
 		},
 	},
 }
@@ -99,14 +138,18 @@ func (a *app) simCommand() *cobra.Command {
 		Use:   "sim [--backend auto|local|none]",
 		Short: "Serve the cloud simulators on loopback ports, until Ctrl-C",
 		Long: `sim serves the simulators of the cloud APIs (AWS RDS and EC2, DigitalOcean,
-Linode) on
+Linode, Vultr, Exoscale) on
 127.0.0.1, so that dbaas, the SDK and the clouds' own CLIs can be tried
 offline. It prints the environment to export, then serves until Ctrl-C or
 SIGTERM, when it stops the simulators and removes the databases it made.
 
 With --backend local (the default "auto" uses it when PostgreSQL or
 MariaDB is installed) each simulated database is a real local server, so
-the endpoints the simulators return accept connections.`,
+the endpoints the simulators return accept connections.
+
+It also exports DBAAS_EXPECTED_PROVISIONING_<PROVIDER>, how long
+provisioning takes on each simulator, so that --wait polls at the
+simulator's pace rather than at the cloud's (minutes).`,
 		Example: `  dbaas sim > sim.env &
   sleep 1; . ./sim.env
   dbaas --provider digitalocean create shop --engine pg --size db-s-1vcpu-1gb --wait`,
@@ -133,7 +176,7 @@ the endpoints the simulators return accept connections.`,
 				case err != nil:
 					a.note("sim: no local databases behind the simulators (%v): their endpoints will not accept connections", oneLine(err.Error()))
 				default:
-					sb := local.NewSimBackend(lp)
+					sb := localdb.New(lp)
 					opts.backend = sb
 					used = "local"
 					defer func() {
@@ -157,13 +200,16 @@ the endpoints the simulators return accept connections.`,
 			}()
 			var env [][2]string
 			for _, s := range simulators {
-				stop, u, err := s.start(opts)
+				srv, u, err := s.start(opts)
 				if err != nil {
 					return fmt.Errorf("sim %s: %w", s.provider, err)
 				}
-				stops = append(stops, stop)
+				stops = append(stops, srv.Close)
 				res.Simulators = append(res.Simulators, simInfo{Provider: s.provider, BaseURL: u})
-				for _, kv := range s.env(u, token) {
+				// The waits of dbaas then poll at the simulator's pace, not at
+				// the cloud's minutes.
+				hint := [2]string{simkit.ExpectedEnv(s.provider), srv.Pace().Expected().String()}
+				for _, kv := range append(s.env(u, token), hint) {
 					res.Env[kv[0]] = kv[1]
 					env = append(env, kv)
 				}
@@ -187,4 +233,20 @@ the endpoints the simulators return accept connections.`,
 	cmd.Flags().StringVar(&token, "token", "dbaas-sim", "the API token the simulators accept")
 	cmd.Flags().DurationVar(&delay, "provision-delay", 3*time.Second, "how long a simulated database takes to provision")
 	return cmd
+}
+
+// expectedProvisioning is the provisioning time the environment gives for
+// the provider (simkit.ExpectedEnv, which 'dbaas sim' exports), or 0 when
+// it gives none or a malformed one (said on stderr).
+func (a *app) expectedProvisioning() time.Duration {
+	v := a.getenv(simkit.ExpectedEnv(a.provider))
+	if v == "" {
+		return 0
+	}
+	d, err := simkit.ParseExpected(a.provider, v)
+	if err != nil {
+		a.note("dbaas: ignoring %v", err)
+		return 0
+	}
+	return d
 }

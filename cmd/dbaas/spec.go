@@ -30,6 +30,7 @@ type specFlags struct {
 	deletionProtection      bool
 	tags, options           []string
 	fromToolkit             string
+	fromToolkitFile         string
 }
 
 func (f *specFlags) register(fs *pflag.FlagSet) {
@@ -51,7 +52,8 @@ func (f *specFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.deletionProtection, "deletion-protection", false, "ask the cloud to refuse deletes until turned off")
 	fs.StringArrayVar(&f.tags, "tag", nil, "tag key=value (repeatable)")
 	fs.StringArrayVar(&f.options, "option", nil, "provider-specific option key=value (repeatable)")
-	fs.StringVar(&f.fromToolkit, "from-toolkit", "", "start from a toolkit DATABASE_DBaaS_INSTALLATION_TYPE string; other flags override its fields")
+	fs.StringVar(&f.fromToolkit, "from-toolkit", "", "start from a toolkit DATABASE_DBaaS_INSTALLATION_TYPE string without a password; other flags override its fields")
+	fs.StringVar(&f.fromToolkitFile, "from-toolkit-file", "", "as --from-toolkit, the line read from a file ('-' reads stdin): for a line with a password")
 }
 
 // spec builds the spec from the flags (and the toolkit string, whose
@@ -63,13 +65,26 @@ func (f *specFlags) register(fs *pflag.FlagSet) {
 // takes them from the source instance.
 func (f *specFlags) spec(a *app, cmd *cobra.Command, name string, partial bool) (dbaas.Spec, error) {
 	var s dbaas.Spec
-	if f.fromToolkit != "" {
-		cfg, err := toolkit.Parse(f.fromToolkit, a.provider)
+	line, flag := f.fromToolkit, "--from-toolkit"
+	if f.fromToolkitFile != "" {
+		if line != "" {
+			return s, usageErrorf("--from-toolkit and --from-toolkit-file: give one")
+		}
+		b, err := readFileOrStdin(a, f.fromToolkitFile, 4096)
+		if err != nil {
+			return s, usageErrorf("--from-toolkit-file: %v", err)
+		}
+		line, flag = strings.TrimSpace(string(b)), "--from-toolkit-file"
+	}
+	if line != "" {
+		cfg, err := toolkit.Parse(line, a.provider)
 		switch {
 		case errors.Is(err, dbaas.ErrUnsupported):
 			return s, err
 		case err != nil:
-			return s, usageErrorf("--from-toolkit: %v", err)
+			return s, usageErrorf("%s: %v", flag, err)
+		case flag == "--from-toolkit" && (!cfg.AppPassword.IsZero() || !cfg.Spec.AdminPassword.IsZero()):
+			return s, usageErrorf("--from-toolkit: the line holds a password, which the process list shows: give it with --from-toolkit-file FILE (or - for stdin)")
 		}
 		s = cfg.Spec
 		if cfg.AppDatabase != "" || cfg.AppUser != "" {

@@ -33,7 +33,7 @@ func backupStatus(t *testing.T, c *cli, instanceID, backupID string) string {
 	require.NoError(t, err)
 	for _, b := range list {
 		if b.ID == backupID {
-			return b.Status
+			return string(b.Status)
 		}
 	}
 	t.Fatalf("backup %s is not listed", backupID)
@@ -52,7 +52,7 @@ func TestBackupWaitPrintsTheIDOnceAvailable(t *testing.T) {
 		require.Equal(t, exitOK, r.code, r.stderr)
 		quick := strings.TrimSpace(r.stdout)
 		assert.Contains(t, r.stderr, "backup quick of other: creating")
-		assert.Equal(t, memory.BackupCreating, backupStatus(t, c, other, quick))
+		assert.Equal(t, string(dbaas.BackupCreating), backupStatus(t, c, other, quick))
 
 		start := c.clock.Now()
 		r = c.run("backup", "shop", "--name", "nightly", "--wait", "--poll", "1m")
@@ -60,7 +60,7 @@ func TestBackupWaitPrintsTheIDOnceAvailable(t *testing.T) {
 		bid := strings.TrimSpace(r.stdout)
 		require.NotEmpty(t, bid)
 		assert.NotContains(t, bid, "\n", "the id alone")
-		assert.Equal(t, dbaas.BackupAvailable, backupStatus(t, c, id, bid), "printed only once restorable")
+		assert.Equal(t, string(dbaas.BackupAvailable), backupStatus(t, c, id, bid), "printed only once restorable")
 		assert.GreaterOrEqual(t, c.clock.Now().Sub(start), 10*time.Minute)
 		assert.Contains(t, r.stderr, "backup nightly of shop is available")
 		if term {

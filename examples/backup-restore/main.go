@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	_ "github.com/agiledeploy/dbaaskit/providers/local"
 )
 
@@ -83,7 +84,7 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	}
 
 	spec.Name = *name + "-copy"
-	cp, err := p.Restore(ctx, b.ID, spec)
+	cp, err := p.Restore(ctx, dbaas.FromBackup(b.ID), spec)
 	if err != nil {
 		return err
 	}
@@ -143,7 +144,7 @@ func open(ctx context.Context, p dbaas.Provider, id string) (*session, error) {
 		}
 		return &session{pg: pg}, nil
 	}
-	dsn, err := conn.MySQLDSN("backup-restore", dbaas.DSNOptions{})
+	dsn, err := sqlconn.MySQLDSN(conn, "backup-restore", dbaas.DSNOptions{})
 	if err != nil {
 		return nil, err
 	}

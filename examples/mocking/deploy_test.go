@@ -91,8 +91,8 @@ func TestDeployReportsAFailedInstance(t *testing.T) {
 	failed := available(5432)
 	failed.Status, failed.RawStatus = dbaas.StatusFailed, "incompatible-parameters"
 	m := newMock(t, failed)
-	m.On("Get", mock.Anything, "db-1").Return(failed, nil).Once()
 
+	// Ensure refuses a failed instance at once: no wait on it.
 	_, err := Deploy(context.Background(), m, Deployment{Spec: spec, WebServers: web, Wait: fast})
 	assert.ErrorIs(t, err, dbaas.ErrConflict)
 	assert.Contains(t, err.Error(), "incompatible-parameters")

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	"github.com/agiledeploy/dbaaskit/providers/memory"
 )
 
@@ -127,7 +128,7 @@ func (n pgNotes) Read(ctx context.Context) ([]string, error) {
 type mysqlNotes struct{ conn *dbaas.ConnectionInfo }
 
 func (n mysqlNotes) with(ctx context.Context, f func(*sql.DB) error) error {
-	cfg, err := n.conn.MySQLConfig("quickstart", dbaas.DSNOptions{})
+	cfg, err := sqlconn.MySQLConfig(n.conn, dbaas.DSNOptions{})
 	if err != nil {
 		return err
 	}

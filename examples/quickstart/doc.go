@@ -22,7 +22,7 @@
 // skipped, saying why, where it does not.
 //
 //	go run ./examples/quickstart -provider memory -engine mariadb -allow 10.1.2.0/24
-//	DBAAS_REGION=fra1 go run ./examples/quickstart -provider digitalocean -size db-s-1vcpu-1gb
+//	DBAAS_REGION=fra1 go run -tags clouds ./examples/quickstart -provider digitalocean -size db-s-1vcpu-1gb
 //
 // Provider settings come from the environment: DBAAS_SETTINGS holds
 // key=value pairs separated by commas (for memory,

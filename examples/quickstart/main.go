@@ -73,7 +73,7 @@ func parseFlags(out io.Writer, args []string) (options, error) {
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&o.provider, "provider", defaultProvider, "registered provider to use: "+strings.Join(dbaas.Providers(), ", ")+
-		"\n(without it: local, or "+fallbackProvider+" where the engine is not installed)")
+		"\n(without it: local, or "+fallbackProvider+" where the engine is not installed; the clouds' with go build -tags clouds)")
 	fs.StringVar(&o.stateDir, "state-dir", "", "state directory of the local provider, kept at the end (default: a temporary one, removed)")
 	fs.StringVar(&o.name, "name", "quickstart", "name of the database instance")
 	engine := fs.String("engine", "postgres", "engine: postgres, mysql or mariadb")
@@ -409,7 +409,7 @@ func (pr program) run(ctx context.Context, args []string) (err error) {
 		if err := st.do("restore", func() (string, error) {
 			restoreSpec := spec
 			restoreSpec.Name = restoredName(o.name)
-			restored, err = p.Restore(ctx, backup.ID, restoreSpec)
+			restored, err = p.Restore(ctx, dbaas.FromBackup(backup.ID), restoreSpec)
 			if err != nil {
 				return "", err
 			}
@@ -485,9 +485,22 @@ type backupDeleter interface {
 	DeleteBackup(ctx context.Context, backupID string) error
 }
 
+// deleter finds the backupDeleter behind p: the provider itself, or the
+// local provider that dbaas.Open's provider hands out through As.
+func deleter(p dbaas.Provider) (backupDeleter, bool) {
+	if d, ok := p.(backupDeleter); ok {
+		return d, true
+	}
+	var lp *local.Provider
+	if p.As(&lp) {
+		return lp, true
+	}
+	return nil, false
+}
+
 // deleteBackup deletes a backup this run took, or says why it stays.
 func deleteBackup(ctx context.Context, p dbaas.Provider, provider, id string) (string, error) {
-	d, ok := p.(backupDeleter)
+	d, ok := deleter(p)
 	if !ok {
 		if provider == fallbackProvider {
 			return "backup " + id + " goes with the process: " + provider + " keeps nothing on disk", nil
@@ -555,7 +568,7 @@ func cleanup(p dbaas.Provider, made, backups []string, keep bool, out io.Writer)
 		}
 		fmt.Fprintf(out, "%-10s deleted %s\n", "cleanup", made[i])
 	}
-	d, ok := p.(backupDeleter)
+	d, ok := deleter(p)
 	for _, id := range backups {
 		if !ok {
 			// Not a failure of this run: the provider keeps backups on its

@@ -347,7 +347,7 @@ func TestRunNamesTheProviderProblem(t *testing.T) {
 	var out bytes.Buffer
 	err := run(context.Background(), &out, []string{"-provider", "memory"})
 	require.ErrorIs(t, err, dbaas.ErrInvalidArgument)
-	assert.Contains(t, err.Error(), `"provision_dealy" is unknown`)
+	assert.Contains(t, err.Error(), "settings.provision_dealy: is unknown")
 	assert.NotContains(t, out.String(), "provision ")
 
 	t.Setenv("DBAAS_SETTINGS", "")

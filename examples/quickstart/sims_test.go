@@ -13,6 +13,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
+	"github.com/agiledeploy/dbaaskit/internal/simdb/localdb"
 	"github.com/agiledeploy/dbaaskit/providers/aws/awssim"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
 	"github.com/agiledeploy/dbaaskit/providers/local"
@@ -30,7 +31,7 @@ func simBackend(t *testing.T) simdb.Backend {
 	ctx := context.Background()
 	p, err := local.New(ctx, local.Options{StateDir: dir})
 	require.NoError(t, err)
-	b := local.NewSimBackend(p)
+	b := localdb.New(p)
 	t.Cleanup(func() {
 		assert.NoError(t, b.Close(context.Background()))
 		assert.NoError(t, p.Close())
