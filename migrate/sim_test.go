@@ -61,6 +61,8 @@ func TestMigrateBetweenProviders(t *testing.T) {
 		srcConn := connInfo(t, do, src.ID)
 		execSQL(t, srcConn, append(slices.Clone(pgData),
 			`DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'doadmin') THEN CREATE ROLE doadmin; END IF; END $$`,
+			// the admin user is no superuser: it may give away only to a role it is in
+			`GRANT doadmin TO CURRENT_USER`, `GRANT CREATE ON SCHEMA public TO doadmin`,
 			`ALTER TABLE items OWNER TO doadmin`, `GRANT SELECT ON codes TO doadmin`)...)
 
 		rep, err := Migrate(ctx, Side{Provider: do, ID: src.ID}, Side{Provider: lp, ID: dst.ID}, Options{})
@@ -81,7 +83,7 @@ func TestMigrateBetweenProviders(t *testing.T) {
 		src := instances(t, lp, dbaas.MariaDB, "shop-local")[0]
 		dst := doInstance(t, do, dbaas.Spec{Name: "shop-do", Engine: dbaas.MySQL, Version: "8", Size: "db-s-1vcpu-1gb"})
 		execSQL(t, connInfo(t, lp, src.ID), append(slices.Clone(mariaData),
-			"CREATE USER 'legacy'@'%'", "GRANT ALL ON *.* TO 'legacy'@'%'",
+			"CREATE USER 'legacy'@'%'", "GRANT SELECT ON *.* TO 'legacy'@'%'",
 			"CREATE DEFINER=`legacy`@`%` VIEW cheap AS SELECT id FROM items WHERE price < 10")...)
 
 		rep, err := Migrate(ctx, Side{Provider: lp, ID: src.ID}, Side{Provider: do, ID: dst.ID}, Options{})
