@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -203,6 +204,12 @@ func (s *clientSetup) postgres(conn *dbaas.ConnectionInfo) error {
 		}
 		s.env = append(s.env, "PGSSLROOTCERT="+ca)
 	}
+	if mode == dbaas.TLSVerifyFull && conn.ServerName != "" && conn.ServerName != conn.Endpoint.Host && net.ParseIP(conn.Endpoint.Host) != nil {
+		// Behind a tunnel: libpq connects to PGHOSTADDR and checks the
+		// certificate against PGHOST, the instance's own name.
+		s.env[0] = "PGHOST=" + conn.ServerName
+		s.env = append(s.env, "PGHOSTADDR="+conn.Endpoint.Host)
+	}
 	s.env = append(s.env, "PGSSLMODE="+string(mode))
 	return nil
 }
@@ -228,6 +235,10 @@ func (s *clientSetup) mysql(conn *dbaas.ConnectionInfo) error {
 				return err
 			}
 			s.caFile = ca
+			// The client checks the name against the host it connects
+			// to and has no option for another name: behind a tunnel
+			// (ServerName apart from the endpoint) the check fails closed
+			// unless the certificate also names the local address.
 			fmt.Fprintf(&b, "ssl-ca=%s\nssl-verify-server-cert\n", optionValue(ca))
 		}
 	}

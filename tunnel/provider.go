@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"sync"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
@@ -20,6 +22,10 @@ type Provider struct {
 	dbaas.Provider
 	cfg  Config
 	opts ProviderOptions
+
+	// fixed is the local end every tunnel listens on when cfg.Listen names
+	// a port; zero when the system picks one per instance.
+	fixed dbaas.Endpoint
 
 	mu      sync.Mutex
 	tunnels map[string]*entry
@@ -43,10 +49,13 @@ type entry struct {
 }
 
 // NewProvider returns inner behind tunnels made from cfg. cfg.Remote is
-// set for each instance from its endpoint; cfg.Listen, when set, must
-// leave the port to the system ("127.0.0.1:0") or name a Unix socket
-// directory's socket, since every instance needs its own address. The
-// configuration is checked now, before any tunnel is opened.
+// set for each instance from its endpoint. cfg.Listen, when set, is a TCP
+// address: with port 0 ("127.0.0.1:0") each instance's tunnel gets a port
+// of its own; with a fixed port ("127.0.0.1:5432", so that a configured
+// DB_PORT can equal it) the provider serves one instance at a time, and
+// asking for another's connection while that tunnel is open fails with
+// ErrConflict. A Unix socket is refused. The configuration is checked
+// now, before any tunnel is opened.
 func NewProvider(inner dbaas.Provider, cfg Config, opts ProviderOptions) (*Provider, error) {
 	if inner == nil {
 		return nil, fmt.Errorf("tunnel provider: inner provider: is nil: %w", dbaas.ErrInvalidArgument)
@@ -56,21 +65,27 @@ func NewProvider(inner dbaas.Provider, cfg Config, opts ProviderOptions) (*Provi
 	if _, err := probe.withDefaults(); err != nil {
 		return nil, err
 	}
+	p := &Provider{Provider: inner, cfg: cfg, opts: opts, tunnels: map[string]*entry{}}
 	if network, addr := cfg.listenNetwork(); network == "tcp" && cfg.Listen != "" {
-		if _, port, _ := splitHostPort(addr); port != "0" {
-			return nil, invalid("listen", fmt.Sprintf("%q names a fixed port, but each instance needs its own tunnel: use port 0", cfg.Listen))
+		host, port, _ := splitHostPort(addr)
+		if n, _ := strconv.Atoi(port); n != 0 {
+			if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+				host = "127.0.0.1"
+			}
+			p.fixed = dbaas.Endpoint{Host: host, Port: n}
 		}
 	} else if network == "unix" {
-		return nil, invalid("listen", "a Unix socket path serves one instance only: use a TCP address with port 0")
+		return nil, invalid("listen", "a Unix socket path is refused: use a TCP address (port 0 for a port per instance)")
 	}
-	return &Provider{Provider: inner, cfg: cfg, opts: opts, tunnels: map[string]*entry{}}, nil
+	return p, nil
 }
 
 // Connection returns the wrapped provider's connection information with
 // Endpoint replaced by the tunnel's local end and PrivateEndpoint
-// cleared. With TLS mode verify-full it becomes verify-ca: the CA chain
-// is still checked, but the certificate cannot name 127.0.0.1, and the
-// relay's host key already authenticates the path.
+// cleared. ServerName becomes the instance's own host (unless the wrapped
+// provider named one), so verify-full still checks that the certificate
+// names the instance, not 127.0.0.1; sqlconn's connectors and the dump
+// tools honour it.
 func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.ConnectionInfo, error) {
 	info, err := p.Provider.Connection(ctx, id)
 	if err != nil {
@@ -90,10 +105,67 @@ func (p *Provider) Connection(ctx context.Context, id string) (*dbaas.Connection
 	out := *info
 	out.Endpoint = t.Endpoint()
 	out.PrivateEndpoint = dbaas.Endpoint{}
-	if out.TLS == dbaas.TLSVerifyFull {
-		out.TLS = dbaas.TLSVerifyCA
+	if out.ServerName == "" {
+		out.ServerName = remote.Host
 	}
 	return &out, nil
+}
+
+// Get returns the wrapped provider's instance with Endpoint the address
+// applications use through this provider — the tunnel's local end, when
+// the tunnel is open or the local port is fixed — so that
+// dbaas.CheckPort checks the port they will really connect to. An
+// instance with no port yet keeps its zero endpoint.
+func (p *Provider) Get(ctx context.Context, id string) (*dbaas.Instance, error) {
+	inst, err := p.Provider.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return p.local(inst), nil
+}
+
+// List is the wrapped provider's, with endpoints as Get gives them.
+func (p *Provider) List(ctx context.Context) ([]*dbaas.Instance, error) {
+	insts, err := p.Provider.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i, inst := range insts {
+		insts[i] = p.local(inst)
+	}
+	return insts, nil
+}
+
+// local returns inst with the endpoint applications use through the
+// tunnel, or inst itself when that is not known yet.
+func (p *Provider) local(inst *dbaas.Instance) *dbaas.Instance {
+	if inst == nil || inst.Endpoint.Port == 0 {
+		return inst
+	}
+	var e dbaas.Endpoint
+	p.mu.Lock()
+	en := p.tunnels[inst.ID]
+	if en != nil {
+		select {
+		case <-en.ready:
+			if en.t != nil {
+				e = en.t.Endpoint()
+			}
+		default:
+		}
+	}
+	if e.IsZero() && (en != nil || len(p.tunnels) == 0) {
+		// the fixed port, unless another instance's tunnel holds it
+		e = p.fixed
+	}
+	p.mu.Unlock()
+	if e.IsZero() {
+		return inst
+	}
+	out := *inst
+	out.Endpoint = e
+	out.PrivateEndpoint = dbaas.Endpoint{}
+	return &out
 }
 
 // tunnel returns the open tunnel of id, opening it on first use. Callers
@@ -108,6 +180,12 @@ func (p *Provider) tunnel(ctx context.Context, id string, remote dbaas.Endpoint)
 			return nil, fmt.Errorf("tunnel provider: closed: %w", dbaas.ErrConflict)
 		}
 		e, ok := p.tunnels[id]
+		if !ok && !p.fixed.IsZero() {
+			for other := range p.tunnels {
+				p.mu.Unlock()
+				return nil, fmt.Errorf("tunnel provider: listen address %s already serves instance %s, and a fixed port serves one instance at a time: %w", p.fixed.Address(), other, dbaas.ErrConflict)
+			}
+		}
 		if !ok {
 			e = &entry{ready: make(chan struct{})}
 			p.tunnels[id] = e
