@@ -66,6 +66,9 @@ type Account struct {
 	User     string
 	Password dbaas.Secret
 	Database string
+	// Port is the port the instance was asked to listen on, as RDS lets
+	// a caller choose; 0 leaves it to the backend.
+	Port int
 }
 
 // AccountAttacher is what a Backend also implements when it can make the

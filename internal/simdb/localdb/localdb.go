@@ -91,7 +91,7 @@ func (b *Backend) AttachAccount(ctx context.Context, key string, engine dbaas.En
 		version = ""
 	}
 	spec := dbaas.Spec{Name: simName(key), Engine: engine, Version: version, Size: "small",
-		AdminUser: account.User, AdminPassword: account.Password, Database: account.Database}
+		AdminUser: account.User, AdminPassword: account.Password, Database: account.Database, Port: account.Port}
 	inst, created, err := dbaas.Ensure(ctx, b.p, spec)
 	if err != nil {
 		return nil, fmt.Errorf("localdb attach %s: %w", key, err)

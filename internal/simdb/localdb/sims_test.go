@@ -2,6 +2,7 @@ package localdb_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -29,6 +30,10 @@ import (
 // it removes the server.
 func TestSimulatorsServeLocalDatabases(t *testing.T) {
 	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	awsPort := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
 	tests := []struct {
 		cloud  string
 		engine dbaas.Engine
@@ -74,7 +79,7 @@ func TestSimulatorsServeLocalDatabases(t *testing.T) {
 				TLS: dbaas.TLSDisable})
 			require.NoError(t, err)
 			return p
-		}, dbaas.Spec{Name: "aws-real", Engine: dbaas.Postgres, Size: "db.t3.micro", StorageGB: 20,
+		}, dbaas.Spec{Name: "aws-real", Engine: dbaas.Postgres, Size: "db.t3.micro", StorageGB: 20, Port: awsPort,
 			AdminUser: "shopadmin", AdminPassword: dbaas.NewSecret("Shop-Secret-2026"), Database: "shop"},
 			// RDS keeps the master user, password and database given.
 			dbaas.ConnectionInfo{User: "shopadmin", Password: dbaas.NewSecret("Shop-Secret-2026"), Database: "shop"}},
@@ -92,6 +97,9 @@ func TestSimulatorsServeLocalDatabases(t *testing.T) {
 			conn, err := cloud.Connection(ctx, inst.ID)
 			require.NoError(t, err)
 			assert.Equal(t, "127.0.0.1", conn.Endpoint.Host)
+			if tt.spec.Port != 0 {
+				assert.Equal(t, tt.spec.Port, conn.Endpoint.Port, "the server listens on the port asked for, as RDS's does")
+			}
 			if tt.want.User != "" {
 				assert.Equal(t, tt.want.User, conn.User, "the cloud's admin user")
 			}

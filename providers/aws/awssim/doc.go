@@ -40,7 +40,11 @@
 // anyone can write. A point-in-time restore with UseLatestRestorableTime
 // copies the data as it is (the window ends now); one to an earlier
 // RestoreTime gets an empty database: the simulator keeps no log of
-// writes to replay.
+// writes to replay. When the Backend is a simdb.AccountAttacher, the
+// server it makes has the master user, password and database given at
+// create, and listens on the port given when that is not the engine's
+// default (which the machine's own server usually holds): the endpoint
+// then reports the port asked for, as RDS's does.
 //
 // Example:
 //

@@ -520,7 +520,15 @@ func (s *Server) account(id string) simdb.Account {
 	if !ok {
 		return simdb.Account{}
 	}
-	return simdb.Account{User: inst.User, Password: dbaas.NewSecret(inst.password), Database: inst.DBName}
+	acct := simdb.Account{User: inst.User, Password: dbaas.NewSecret(inst.password), Database: inst.DBName}
+	if inst.Port != engineDefaults[inst.Engine].port {
+		// A port the caller chose is the backing server's too, so the
+		// endpoint reported is the one asked for. The engine's default
+		// is usually held by the machine's own server: the backend
+		// picks a port then, and the endpoint says which.
+		acct.Port = inst.Port
+	}
+	return acct
 }
 
 func (s *Server) describeDBInstances(req *request) (any, error) {
