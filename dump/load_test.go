@@ -18,34 +18,15 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
-	"github.com/agiledeploy/dbaaskit/internal/testenv"
 	"github.com/agiledeploy/dbaaskit/providers/local"
+	"github.com/agiledeploy/dbaaskit/providers/local/localtest"
 )
 
 // localInstances starts available instances of engine on the local
 // provider, real servers that are deleted at the end of the test.
 func localInstances(t *testing.T, engine dbaas.Engine, n int) (*local.Provider, []*dbaas.ConnectionInfo) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "dbaaskit-dump-test-")
-	require.NoError(t, err)
-	require.NoError(t, os.Chmod(dir, 0o711))
-	p, err := local.New(context.Background(), local.Options{StateDir: dir})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		list, _ := p.List(ctx)
-		for _, inst := range list {
-			if err := p.Delete(ctx, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}); err != nil {
-				t.Errorf("cleanup delete %s: %v", inst.ID, err)
-			}
-		}
-		_ = p.Close()
-		_ = os.RemoveAll(dir)
-	})
-	if !p.Capabilities().SupportsEngine(engine) {
-		testenv.Skip(t, string(engine)+" is not installed: install postgresql or mariadb-server")
-	}
+	p := localtest.New(t, engine)
 	conns := make([]*dbaas.ConnectionInfo, n)
 	var wg sync.WaitGroup
 	errs := make([]error, n)

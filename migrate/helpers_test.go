@@ -3,7 +3,6 @@ package migrate
 import (
 	"context"
 	"database/sql"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -16,36 +15,14 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	"github.com/agiledeploy/dbaaskit/internal/testenv"
 	"github.com/agiledeploy/dbaaskit/providers/local"
+	"github.com/agiledeploy/dbaaskit/providers/local/localtest"
 )
 
-// localProvider returns the local provider on a fresh state directory
-// the servers' user can enter; at the end it deletes every instance. It
-// skips (fails under DBAAS_INTEGRATION=1) when engine is not installed.
+// localProvider returns a local provider of the test's own with engine
+// and its dump tool installed.
 func localProvider(t *testing.T, engine dbaas.Engine) *local.Provider {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "dbaaskit-migrate-test-")
-	require.NoError(t, err)
-	require.NoError(t, os.Chmod(dir, 0o711))
-	p, err := local.New(context.Background(), local.Options{StateDir: dir})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		list, err := p.List(ctx)
-		if err != nil {
-			t.Errorf("cleanup list: %v", err)
-		}
-		for _, inst := range list {
-			if err := p.Delete(ctx, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}); err != nil {
-				t.Errorf("cleanup delete %s: %v", inst.ID, err)
-			}
-		}
-		_ = p.Close()
-		_ = os.RemoveAll(dir)
-	})
-	if !p.Capabilities().SupportsEngine(engine) {
-		testenv.Skip(t, string(engine)+" is not installed: install postgresql or mariadb-server")
-	}
+	p := localtest.New(t, engine)
 	testenv.LookPath(t, map[dbaas.Engine]string{dbaas.Postgres: "pg_dump", dbaas.MariaDB: "mariadb-dump"}[engine], "install postgresql-client or mariadb-client")
 	return p
 }

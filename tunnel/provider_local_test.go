@@ -3,7 +3,6 @@ package tunnel
 import (
 	"context"
 	"net"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -13,8 +12,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
-	"github.com/agiledeploy/dbaaskit/internal/testenv"
-	"github.com/agiledeploy/dbaaskit/providers/local"
+	"github.com/agiledeploy/dbaaskit/providers/local/localtest"
 )
 
 // TestIntegrationProviderOverLocal puts tunnel.Provider, relaying through
@@ -28,10 +26,7 @@ func TestIntegrationProviderOverLocal(t *testing.T) {
 		t.Run(string(engine), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			lp := localProvider(t)
-			if !lp.Capabilities().SupportsEngine(engine) {
-				testenv.Skip(t, string(engine)+" is not installed: install postgresql or mariadb-server")
-			}
+			lp := localtest.New(t, engine)
 			inst, err := lp.Create(ctx, dbaas.Spec{Name: "tunnel-" + string(engine), Engine: engine, Size: "small"})
 			require.NoError(t, err)
 			_, err = dbaas.Wait(ctx, lp, inst.ID, dbaas.WaitOptions{FirstDelay: 100 * time.Millisecond})
@@ -86,28 +81,6 @@ func (b *byName) Connection(ctx context.Context, id string) (*dbaas.ConnectionIn
 	}
 	c.Endpoint.Host, c.TLS = "localhost", dbaas.TLSVerifyFull
 	return c, nil
-}
-
-func localProvider(t *testing.T) *local.Provider {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "dbaaskit-tunnel-test-")
-	require.NoError(t, err)
-	require.NoError(t, os.Chmod(dir, 0o711))
-	p, err := local.New(context.Background(), local.Options{StateDir: dir})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		list, _ := p.List(ctx)
-		for _, inst := range list {
-			if err := p.Delete(ctx, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}); err != nil {
-				t.Errorf("cleanup delete %s: %v", inst.ID, err)
-			}
-		}
-		_ = p.Close()
-		_ = os.RemoveAll(dir)
-	})
-	return p
 }
 
 func freePort(t *testing.T) int {
