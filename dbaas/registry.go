@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -28,6 +29,24 @@ type Config struct {
 	// Observer is told of every call the provider serves; nil means
 	// SlogObserver(slog.Default()), which logs at debug level.
 	Observer Observer
+}
+
+// Validate checks the configuration's own fields before anything is
+// sent: BaseURL, when set, must be an absolute http:// or https:// URL
+// with a host. Providers opened through the driver layer call it first.
+func (c Config) Validate() error {
+	if c.BaseURL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		shown := c.BaseURL
+		if len(shown) > 80 {
+			shown = shown[:80] + "…"
+		}
+		return InvalidField("base_url", fmt.Sprintf("%q is not an http:// or https:// URL with a host", shown))
+	}
+	return nil
 }
 
 // Opener makes a provider from a Config.

@@ -196,7 +196,9 @@ func NewReader(r io.Reader, engine dbaas.Engine) (*Reader, error) {
 	rd := &Reader{src: br, buf: make([]byte, max(sizes.buf, minBuf)), line: 1}
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(br)
-		if err != nil {
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			return nil, &Error{Line: 1, Msg: "the gzip stream ends within its header", Err: err, Kind: ErrTruncated}
+		} else if err != nil {
 			return nil, &Error{Line: 1, Msg: "read gzip header", Err: err}
 		}
 		gz.Multistream(true)
@@ -317,6 +319,10 @@ func (r *Reader) fill() error {
 	switch {
 	case err == io.EOF:
 		r.eof = true
+	case err == io.ErrUnexpectedEOF && r.gz != nil:
+		// the compressed stream is cut short: the dump is, whatever the
+		// text so far says
+		return &Error{Line: r.lineOf(r.end), Msg: "the gzip stream ends early", Err: err, Kind: ErrTruncated}
 	case err != nil:
 		return &Error{Line: r.lineOf(r.end), Msg: "read", Err: err}
 	case n == 0:

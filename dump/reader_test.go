@@ -240,6 +240,26 @@ func TestReaderGzip(t *testing.T) {
 	assert.Equal(t, in, got.String())
 }
 
+// TestReaderGzipCut: a compressed dump cut short is truncated, whether
+// the cut falls in the gzip header or in the data, even where the text
+// read so far would pass.
+func TestReaderGzipCut(t *testing.T) {
+	in := pgHeader + strings.Repeat("SELECT 1;\n", 2000) + pgTrailer
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	_, err := zw.Write([]byte(in))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	for _, cut := range []int{5, z.Len() / 2, z.Len() - 4} {
+		r, err := NewReader(bytes.NewReader(z.Bytes()[:cut]), "")
+		for err == nil {
+			_, err = r.Next()
+		}
+		require.ErrorIs(t, err, ErrTruncated, "cut at %d of %d", cut, z.Len())
+		assert.Contains(t, err.Error(), "gzip stream ends")
+	}
+}
+
 func TestReaderDetect(t *testing.T) {
 	tests := []struct {
 		head   string

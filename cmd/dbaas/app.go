@@ -102,9 +102,6 @@ func (a *app) run(ctx context.Context, args []string) int {
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	if a.timeout < 0 {
-		a.timeout = 0
-	}
 	err := root.ExecuteContext(ctx)
 	for _, c := range a.closers {
 		_ = c.Close()
@@ -169,6 +166,9 @@ DIGITALOCEAN_TOKEN, LINODE_TOKEN and the AWS credential chain.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if a.output != "text" && a.output != "json" {
 				return usageErrorf("--output %q: want text or json", clip(a.output))
+			}
+			if a.timeout < 0 {
+				return usageErrorf("--timeout %s: want 0 (no bound) or more", a.timeout)
 			}
 			// Flags and arguments have passed cobra's checks: from here
 			// an error is the command's own.
@@ -268,6 +268,10 @@ func (a *app) configFor(provider string) (dbaas.Config, error) {
 	if cfg.BaseURL == "" {
 		// Set by "dbaas sim" for each simulated cloud.
 		cfg.BaseURL = a.getenv(baseURLEnv(provider))
+	}
+	if err := cfg.Validate(); err != nil {
+		// a usage error at once: a bad scheme would otherwise be retried
+		return cfg, usageErrorf("--base-url (or DBAAS_BASE_URL, %s): %v", baseURLEnv(provider), err)
 	}
 	if a.tokenFile != "" {
 		b, err := os.ReadFile(a.tokenFile)

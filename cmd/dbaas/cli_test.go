@@ -429,6 +429,8 @@ func TestBadInputIsAUsageErrorWithNoCall(t *testing.T) {
 		{[]string{"check-port", "shop", "--expect", "abc"}, "invalid argument"},
 		{[]string{"wait", "shop", "--until", "ready"}, `--until "ready"`},
 		{[]string{"list", "-o", "yaml"}, `--output "yaml": want text or json`},
+		{[]string{"list", "--timeout", "-5s"}, "--timeout -5s: want 0 (no bound) or more"},
+		{[]string{"list", "--base-url", "ftp://sim.example"}, `--base-url (or DBAAS_BASE_URL, DBAAS_BASE_URL_MEMORY): invalid argument: base_url: "ftp://sim.example" is not an http:// or https:// URL`},
 		{[]string{"list", "--set", "s3cretvalue"}, "--set number 1 is not key=value"},
 		{[]string{"connection", "shop", "--format", "jdbc"}, "want uri or dsn"},
 		{[]string{"delete", "shop", "--yes", "--skip-final-backup", "--final-backup-name", "x"}, "contradict"},

@@ -44,7 +44,8 @@ const exitCodesHelp = `Exit codes of dbaas, distinct so that scripts can branch 
   6    port mismatch: check-port or toolkit apply found the database on
        another port than the configured one
   7    invalid input: the provider refused a value (a size, a name, a rule
-       of its own); the message names the field and the rule
+       of its own); the message names the field and the rule. Also a dump
+       that is malformed, of no known format, or cut short (gzip included)
   130  interrupted (Ctrl-C, SIGTERM)
 
 Example:

@@ -31,6 +31,9 @@ func Register(name string, info Info) {
 // the portable layer. Adapters' typed constructors call it; dbaas.Open
 // reaches it through Register.
 func Open(ctx context.Context, name string, info Info, cfg dbaas.Config) (dbaas.Provider, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if err := unknownSettings(cfg.Settings, info.Settings); err != nil {
 		return nil, err
 	}

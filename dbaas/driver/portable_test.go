@@ -259,6 +259,12 @@ func TestRegisterMakesCapabilitiesKnownWithoutOpening(t *testing.T) {
 	require.ErrorIs(t, err, dbaas.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "settings.retires: is unknown: known settings are retries")
 	assert.False(t, opened, "an unknown setting is refused before Open")
+	for _, u := range []string{"ftp://sim.example", "127.0.0.1:8080", "http://", "sim.example/v2"} {
+		_, err = dbaas.Open(context.Background(), "fakecloud-registered", dbaas.Config{BaseURL: u})
+		require.ErrorIs(t, err, dbaas.ErrInvalidArgument, u)
+		assert.Contains(t, err.Error(), "base_url: ", u)
+	}
+	assert.False(t, opened, "a base URL no client could use is refused before Open")
 	p, err := dbaas.Open(context.Background(), "fakecloud-registered", dbaas.Config{Settings: map[string]string{"retries": "3"}})
 	require.NoError(t, err)
 	assert.True(t, opened)
