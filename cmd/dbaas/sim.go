@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -165,7 +166,7 @@ simulator's pace rather than at the cloud's (minutes).`,
 			opts := simOptions{provisionDelay: delay, token: token}
 			used := "none"
 			if backend != "none" {
-				lp, err := local.New(ctx, local.Options{StateDir: stateDir})
+				lp, err := local.New(ctx, local.Options{StateDir: simStateDir(stateDir)})
 				if err == nil && len(lp.Installations()) == 0 {
 					_ = lp.Close()
 					err = fmt.Errorf("neither PostgreSQL nor MariaDB is installed")
@@ -229,7 +230,7 @@ simulator's pace rather than at the cloud's (minutes).`,
 		}),
 	}
 	cmd.Flags().StringVar(&backend, "backend", "auto", "real databases behind the simulated ones: auto, local or none")
-	cmd.Flags().StringVar(&stateDir, "state-dir", "", "state directory of the local backend (default the local provider's)")
+	cmd.Flags().StringVar(&stateDir, "state-dir", "", "state directory of the local backend (default \"sim\" beside the local provider's, so simulated databases never show in its list)")
 	cmd.Flags().StringVar(&token, "token", "dbaas-sim", "the API token the simulators accept")
 	cmd.Flags().DurationVar(&delay, "provision-delay", 3*time.Second, "how long a simulated database takes to provision")
 	return cmd
@@ -249,4 +250,14 @@ func (a *app) expectedProvisioning() time.Duration {
 		return 0
 	}
 	return d
+}
+
+// simStateDir is the local backend's state directory: dir when given,
+// else "sim" beside the local provider's own, so that the servers behind
+// simulated databases are never among the local provider's instances.
+func simStateDir(dir string) string {
+	if dir != "" {
+		return dir
+	}
+	return filepath.Join(filepath.Dir(local.DefaultStateDir()), "sim")
 }

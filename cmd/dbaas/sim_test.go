@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
 	"github.com/agiledeploy/dbaaskit/internal/simkit"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
+	"github.com/agiledeploy/dbaaskit/providers/local"
 )
 
 func TestWaitOptionsTakeTheSimulatorsPace(t *testing.T) {
@@ -91,4 +93,16 @@ func TestCreateWaitOnASimulatorTakesItsPace(t *testing.T) {
 			assert.LessOrEqual(t, elapsed, tt.atMost, "simulated time of the wait")
 		})
 	}
+}
+
+// TestSimStateIsApartFromLocal: by default the servers behind simulated
+// databases live in a state directory of their own, never in the local
+// provider's, so 'dbaas list' of local never shows them.
+func TestSimStateIsApartFromLocal(t *testing.T) {
+	def := simStateDir("")
+	assert.NotEqual(t, local.DefaultStateDir(), def)
+	assert.False(t, strings.HasPrefix(def+string(filepath.Separator), local.DefaultStateDir()+string(filepath.Separator)) ||
+		strings.HasPrefix(local.DefaultStateDir()+string(filepath.Separator), def+string(filepath.Separator)),
+		"neither directory holds the other: %s, %s", def, local.DefaultStateDir())
+	assert.Equal(t, "/given", simStateDir("/given"))
 }
