@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/digitalocean/godo"
@@ -470,10 +471,10 @@ func (p *client) Delete(ctx context.Context, id string, _ dbaas.DeleteOptions) e
 
 // idRE is what a cluster id may hold: it goes into the request path, so
 // nothing that could change the path ("/", "..", "?") gets through.
-var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,63}$`)
+var idRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,63}$`) })
 
 func checkID(id string) error {
-	if !idRE.MatchString(id) {
+	if !idRE().MatchString(id) {
 		return dbaas.InvalidField("id", fmt.Sprintf("%q is not a cluster id (a UUID)", truncate(id, 80)))
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	v3 "github.com/exoscale/egoscale/v3"
@@ -27,7 +28,7 @@ const (
 var pgVersions = []string{"13", "14", "15", "16", "17", "18"}
 
 // adminPasswordRE is the description's rule for admin-password.
-var adminPasswordRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{8,256}$`)
+var adminPasswordRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_-]{8,256}$`) })
 
 // service is a PostgreSQL or MySQL service, whichever the API answered.
 type service struct {
@@ -252,7 +253,7 @@ func (p *provider) checkSpec(spec dbaas.Spec) (createRequest, error) {
 	if spec.Engine == dbaas.Postgres && spec.Version != "" && !slices.Contains(pgVersions, spec.Version) {
 		return createRequest{}, dbaas.InvalidField("version", fmt.Sprintf("%q: PostgreSQL versions are %s", truncate(spec.Version, 16), strings.Join(pgVersions, ", ")))
 	}
-	if pw := spec.AdminPassword.Reveal(); pw != "" && !adminPasswordRE.MatchString(pw) {
+	if pw := spec.AdminPassword.Reveal(); pw != "" && !adminPasswordRE().MatchString(pw) {
 		return createRequest{}, dbaas.InvalidField("admin_password", "Exoscale takes 8 to 256 letters, digits, '-' and '_'")
 	}
 	req := createRequest{plan: spec.Size, version: spec.Version, adminUser: spec.AdminUser, adminPassword: spec.AdminPassword.Reveal(),

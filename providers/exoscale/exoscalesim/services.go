@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
@@ -49,8 +50,8 @@ type backup struct {
 }
 
 var (
-	serviceNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
-	adminUserRE   = regexp.MustCompile(`^[_A-Za-z0-9][-._A-Za-z0-9]{0,63}$`)
+	serviceNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`) })
+	adminUserRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[_A-Za-z0-9][-._A-Za-z0-9]{0,63}$`) })
 	adminPassRE   = regexp.MustCompile(`^[a-zA-Z0-9-_]+$`)
 )
 
@@ -116,7 +117,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, typ string
 	st, _ := findType(typ)
 	now := s.clock.Now()
 	switch {
-	case !serviceNameRE.MatchString(name):
+	case !serviceNameRE().MatchString(name):
 		writeError(w, http.StatusBadRequest, "Invalid service name: lower-case letters, digits and hyphens, starting with a letter, at most 63")
 		return
 	case req.Plan == "":
@@ -131,7 +132,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, typ string
 	case req.Version != "" && !slices.Contains(st.AvailableVersions, req.Version):
 		writeError(w, http.StatusBadRequest, "Invalid version "+req.Version+": available versions are "+strings.Join(st.AvailableVersions, ", "))
 		return
-	case req.AdminUsername != "" && !adminUserRE.MatchString(req.AdminUsername):
+	case req.AdminUsername != "" && !adminUserRE().MatchString(req.AdminUsername):
 		writeError(w, http.StatusBadRequest, "Invalid admin-username")
 		return
 	case req.AdminPassword != "" && (len(req.AdminPassword) < 8 || len(req.AdminPassword) > 256 || !adminPassRE.MatchString(req.AdminPassword)):

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"sync"
 
 	"github.com/agiledeploy/dbaaskit/internal/simkit"
 )
@@ -13,8 +14,8 @@ import (
 // (the backend hook attaches databases, not logins).
 
 var (
-	usernameRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,63}$`)
-	databaseRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,63}$`)
+	usernameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,63}$`) })
+	databaseRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,63}$`) })
 )
 
 func (s *Server) findUser(svc *service, name string) *user {
@@ -38,7 +39,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, typ st
 	case req.Username == "":
 		writeError(w, http.StatusBadRequest, "Missing parameter: username")
 		return
-	case !usernameRE.MatchString(req.Username):
+	case !usernameRE().MatchString(req.Username):
 		writeError(w, http.StatusBadRequest, "Invalid username: 1 to 64 letters, digits, '_', '.' and '-'")
 		return
 	case req.Authentication != "" && req.Authentication != "caching_sha2_password" && req.Authentication != "mysql_native_password":
@@ -167,7 +168,7 @@ func (s *Server) handleCreateDatabase(w http.ResponseWriter, r *http.Request, ty
 	case req.DatabaseName == "":
 		writeError(w, http.StatusBadRequest, "Missing parameter: database-name")
 		return
-	case len(req.DatabaseName) > 40 || !databaseRE.MatchString(req.DatabaseName):
+	case len(req.DatabaseName) > 40 || !databaseRE().MatchString(req.DatabaseName):
 		writeError(w, http.StatusBadRequest, "Invalid database-name: 1 to 40 letters, digits, '_' and '-'")
 		return
 	}
