@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -60,7 +61,7 @@ func SyncAccess(ctx context.Context, p Provider, id string, desired []Source, op
 	have := make(map[string]bool, len(current))
 	for _, s := range current {
 		have[s.String()] = true
-		if _, ok := want[s.String()]; !ok {
+		if _, ok := want[s.String()]; !ok && !slices.Contains(o.keep, s.Kind) {
 			change.Removed = append(change.Removed, s)
 		}
 	}
@@ -87,10 +88,21 @@ func SyncAccess(ctx context.Context, p Provider, id string, desired []Source, op
 // SyncOption tunes SyncAccess.
 type SyncOption func(*syncOptions)
 
-type syncOptions struct{ allowWorld bool }
+type syncOptions struct {
+	allowWorld bool
+	keep       []SourceKind
+}
 
 // AllowWorld lets SyncAccess open the database to 0.0.0.0/0 or ::/0.
 func AllowWorld() SyncOption { return func(o *syncOptions) { o.allowWorld = true } }
+
+// KeepKinds leaves the sources of these kinds that the access list holds
+// alone: SyncAccess neither removes them nor asks for them. The toolkit
+// syncs its web servers' addresses and keeps the security group that
+// AWS's Create lets in (SourceSecurityGroup).
+func KeepKinds(kinds ...SourceKind) SyncOption {
+	return func(o *syncOptions) { o.keep = append(o.keep, kinds...) }
+}
 
 func sortSources(s []Source) {
 	sort.Slice(s, func(i, j int) bool { return s[i].String() < s[j].String() })

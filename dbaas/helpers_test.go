@@ -78,6 +78,15 @@ func TestSyncAccessChangesOnlyTheDifference(t *testing.T) {
 	assert.Len(t, p.revokes, 1)
 }
 
+func TestSyncAccessKeepsTheKindsAskedFor(t *testing.T) {
+	p := &scriptedProvider{access: []Source{MustParseSource("10.0.0.1"), MustParseSource("sg:sg-0123456789abcdef0"), MustParseSource("tag:old")}}
+	ch, err := SyncAccess(context.Background(), p, "db", []Source{MustParseSource("10.0.0.2")}, KeepKinds(SourceSecurityGroup))
+	require.NoError(t, err)
+	assert.Equal(t, []Source{MustParseSource("10.0.0.2")}, ch.Added)
+	assert.Equal(t, []Source{MustParseSource("10.0.0.1"), MustParseSource("tag:old")}, ch.Removed, "other kinds are synced")
+	assert.ElementsMatch(t, []Source{MustParseSource("sg:sg-0123456789abcdef0"), MustParseSource("10.0.0.2")}, p.access, "the group stays")
+}
+
 func TestSyncAccessRefusesWorldAndBadInput(t *testing.T) {
 	p := &scriptedProvider{}
 	_, err := SyncAccess(context.Background(), p, "db", []Source{CIDR("0.0.0.0/0")})

@@ -73,7 +73,8 @@ type Result struct {
 // provider, reuse or create the instance, wait until it is available,
 // check that it listens on the configured port — before anything else is
 // changed —, make the application's database and user (least privilege),
-// make the access list exactly the web servers and kept sources, and
+// make the access list's addresses exactly the web servers and kept
+// sources (security groups, such as the toolkit's own on AWS, stay), and
 // return what the toolkit configures. Running it again changes nothing.
 //
 // Bad input (a malformed line, a web server that is no address) fails
@@ -127,25 +128,35 @@ func Apply(ctx context.Context, line string, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	conn, err := p.Connection(ctx, inst.ID)
+	if err != nil {
+		return nil, err
+	}
+	if inst.Endpoint.IsZero() {
+		// A listed instance may come without its endpoint (Exoscale's
+		// list has none): the connection's is the same.
+		found := *inst
+		found.Endpoint = conn.Endpoint
+		inst = &found
+	}
 	if err := dbaas.CheckPort(inst, opts.Port); err != nil {
 		return nil, err
 	}
 	res := &Result{Provider: cfg.Provider, InstanceID: inst.ID, Created: created,
 		Host: inst.Endpoint.Host, Port: inst.Endpoint.Port}
-
-	conn, err := p.Connection(ctx, inst.ID)
-	if err != nil {
-		return nil, err
-	}
 	res.TLS = conn.TLS
 	if cfg.AppPassword.IsZero() {
 		cfg.AppPassword = opts.AppPassword
 	}
-	if err := app(ctx, p, inst, cfg, conn, res); err != nil {
+	// The application's database and user are made with the connection
+	// fetched above: providers working over SQL need not fetch it again.
+	if err := app(dbaas.WithConnection(ctx, inst.ID, conn), p, inst, cfg, conn, res); err != nil {
 		return nil, err
 	}
 	if len(desired) > 0 {
-		if res.Access, err = dbaas.SyncAccess(ctx, p, inst.ID, desired); err != nil {
+		// Security groups are left as they are: AWS's Create lets the
+		// toolkit's web-server group in, and the line speaks addresses.
+		if res.Access, err = dbaas.SyncAccess(ctx, p, inst.ID, desired, dbaas.KeepKinds(dbaas.SourceSecurityGroup)); err != nil {
 			return nil, err
 		}
 	}
