@@ -1,6 +1,7 @@
 package dbaas
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -226,4 +227,34 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+type connKey struct{}
+
+type connValue struct {
+	id   string
+	info *ConnectionInfo
+}
+
+// WithConnection returns a context that carries the admin connection
+// information of instance id, already fetched with Provider.Connection.
+// Providers that manage application databases and users over SQL use it
+// instead of asking the cloud for it again on every call, so a sequence
+// of calls (toolkit.Apply's) costs one lookup, not one per call. It is
+// for that one instance only.
+func WithConnection(ctx context.Context, id string, info *ConnectionInfo) context.Context {
+	if info == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, connKey{}, connValue{id: id, info: info})
+}
+
+// ContextConnection returns the connection information WithConnection
+// put in ctx for instance id, if any. Providers and decorators call it.
+func ContextConnection(ctx context.Context, id string) (*ConnectionInfo, bool) {
+	v, ok := ctx.Value(connKey{}).(connValue)
+	if !ok || v.id != id {
+		return nil, false
+	}
+	return v.info, true
 }

@@ -1,6 +1,7 @@
 package dbaas
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -120,4 +121,17 @@ func TestEngineAndStatus(t *testing.T) {
 	for _, s := range Statuses() {
 		assert.True(t, s.Valid())
 	}
+}
+
+func TestWithConnectionIsForOneInstance(t *testing.T) {
+	info := &ConnectionInfo{Engine: Postgres, Endpoint: Endpoint{Host: "db.example", Port: 5432}, User: "admin"}
+	ctx := WithConnection(context.Background(), "shop", info)
+	got, ok := ContextConnection(ctx, "shop")
+	require.True(t, ok)
+	assert.Same(t, info, got)
+	_, ok = ContextConnection(ctx, "blog")
+	assert.False(t, ok, "another instance's calls do not get it")
+	_, ok = ContextConnection(context.Background(), "shop")
+	assert.False(t, ok)
+	assert.Equal(t, context.Background(), WithConnection(context.Background(), "shop", nil))
 }

@@ -324,9 +324,11 @@ func (p *Provider) sqlApps(ctx context.Context, op, id string, check error) (app
 	if check != nil {
 		return nil, true, &dbaas.Error{Provider: "tunnel", Op: op, ID: id, Kind: dbaas.ErrInvalidArgument, Err: check}
 	}
-	conn, err := p.Connection(ctx, id)
-	if err != nil {
-		return nil, true, err
+	conn, ok := dbaas.ContextConnection(ctx, id)
+	if !ok {
+		if conn, err = p.Connection(ctx, id); err != nil {
+			return nil, true, err
+		}
 	}
 	return driver.SQLApps(conn), true, nil
 }

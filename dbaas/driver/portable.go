@@ -260,9 +260,12 @@ func (p *provider) apps(ctx context.Context, id string) (Apps, error) {
 	if a, ok := p.d.(Apps); ok && p.caps.AppUsers == dbaas.AppUsersAPI {
 		return a, nil
 	}
-	conn, err := p.d.Connection(ctx, id)
-	if err != nil {
-		return nil, err
+	conn, ok := dbaas.ContextConnection(ctx, id)
+	if !ok {
+		var err error
+		if conn, err = p.d.Connection(ctx, id); err != nil {
+			return nil, err
+		}
 	}
 	if conn.Password.IsZero() && !p.caps.ReadablePassword {
 		return nil, &dbaas.Error{Kind: dbaas.ErrUnsupported, Err: errors.New("the admin password is not readable from this provider, so application users cannot be managed over SQL")}

@@ -252,11 +252,15 @@ func (p *client) DropUser(ctx context.Context, id, user string) error {
 	return err
 }
 
-// overSQL runs f with the cluster's doadmin connection.
+// overSQL runs f with the cluster's doadmin connection: the one the
+// caller already has (dbaas.WithConnection), or the cloud's.
 func (p *client) overSQL(ctx context.Context, id string, f func(appsql.Admin) error) error {
-	conn, err := p.Connection(ctx, id)
-	if err != nil {
-		return err
+	conn, ok := dbaas.ContextConnection(ctx, id)
+	if !ok {
+		var err error
+		if conn, err = p.Connection(ctx, id); err != nil {
+			return err
+		}
 	}
 	return f(appsql.Admin{Conn: conn})
 }
@@ -274,6 +278,11 @@ func isStatus(err error, status int) bool {
 func (p *client) absentIn(ctx context.Context, id string, err error) (bool, error) {
 	if !isStatus(err, http.StatusNotFound) {
 		return false, err
+	}
+	if _, known := dbaas.ContextConnection(ctx, id); known {
+		// The caller has just read the cluster (dbaas.WithConnection):
+		// it exists, and a create in a cluster gone since fails anyway.
+		return true, nil
 	}
 	if _, _, gerr := p.godo.Databases.Get(ctx, id); gerr != nil {
 		return false, gerr
