@@ -91,3 +91,16 @@ func Attach(ctx context.Context, b Backend, key string, engine dbaas.Engine, ver
 	}
 	return b.Attach(ctx, key, engine, version)
 }
+
+// Admin is what a Backend also implements to let a simulator make the
+// databases and users of a cloud's API real on the server behind an
+// instance (internal/simdb/simsql runs the statements): the admin
+// connection of the server attached as key, of engine's family. A
+// backend whose instances share one server returns that server's admin
+// whatever the key; one that gives each instance a server of its own
+// returns the admin of key's server. Simulators check for it with a type
+// assertion; without it the API's databases and users live in the
+// simulator only.
+type Admin interface {
+	AdminConnection(key string, engine dbaas.Engine) (*dbaas.ConnectionInfo, error)
+}

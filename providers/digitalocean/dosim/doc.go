@@ -36,5 +36,5 @@
 // envelopes ({"db"}, {"dbs"}, {"user"}, {"users"}), with generated
 // passwords readable back, doadmin listed as the "primary" user, 422 for a
 // taken name or a cluster not yet online, 404 for an absent one. When the
-// Backend is also an Admin, they are made real on its servers (see Admin).
+// Backend is also a simdb.Admin, they are made real on its servers (see users.go).
 package dosim

@@ -2,7 +2,6 @@ package dosim
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,28 +12,24 @@ import (
 	"time"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
-	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
-	"github.com/agiledeploy/dbaaskit/internal/appsql"
+	"github.com/agiledeploy/dbaaskit/internal/simdb/simsql"
 	"github.com/agiledeploy/dbaaskit/internal/simkit"
 )
 
-// Admin is what a Backend also implements to make the databases and
-// users of the API real on its servers (realdb.Backend does): the admin
-// connection of the server of an engine's family. With it, a database
-// made through /dbs is created on the server owned by the cluster's
-// doadmin, and a user made through /users logs in with the password the
-// API answers. doadmin then gets the rights it has on DigitalOcean that
-// the application users' management needs: on PostgreSQL CREATEDB and
-// CREATEROLE, on MySQL CREATE USER, reading mysql.user and mysql.db, and
-// all privileges with GRANT OPTION on the databases made through /dbs.
+// When the Backend also implements simdb.Admin (realdb.Backend and
+// localdb.Backend do), the databases and users of the API are real on
+// its servers: a database made through /dbs is created on the server
+// owned by the cluster's doadmin, and a user made through /users logs in
+// with the password the API answers. doadmin then gets the rights it has
+// on DigitalOcean that the application users' management needs: on
+// PostgreSQL CREATEDB and CREATEROLE, on MySQL CREATE USER, reading
+// mysql.user and mysql.db, and all privileges with GRANT OPTION on the
+// databases made through /dbs.
 //
 // Names are global on a server, so two clusters on one server cannot
 // have a database or a user of the same name: the second create is
 // answered 422. The databases and users made this way are dropped with
 // their cluster.
-type Admin interface {
-	AdminConnection(key string, engine dbaas.Engine) (*dbaas.ConnectionInfo, error)
-}
 
 // clusterApps are a cluster's databases and users beyond its default
 // database and doadmin, in the order they were made.
@@ -156,8 +151,8 @@ func (s *Server) handleCreateDB(w http.ResponseWriter, r *http.Request, c *clust
 		unprocessable(w, r, "a database named "+req.Name+" already exists in this cluster")
 		return
 	}
-	if err := s.backing(r.Context(), c, func(ctx context.Context, admin *sql.DB, pg bool) error {
-		return createDB(ctx, admin, pg, req.Name, c.User)
+	if err := s.backing(r.Context(), c, func(ctx context.Context, srv *simsql.Server) error {
+		return srv.CreateDatabase(ctx, req.Name, c.User)
 	}); err != nil {
 		s.forgetDB(c.ID, req.Name)
 		backingError(w, r, err)
@@ -188,8 +183,8 @@ func (s *Server) handleDeleteDB(w http.ResponseWriter, r *http.Request, c *clust
 		notFound(w, r)
 		return
 	}
-	if err := s.backing(r.Context(), c, func(ctx context.Context, admin *sql.DB, pg bool) error {
-		return dropDB(ctx, admin, pg, name)
+	if err := s.backing(r.Context(), c, func(ctx context.Context, srv *simsql.Server) error {
+		return srv.DropDatabase(ctx, name)
 	}); err != nil {
 		backingError(w, r, err)
 		return
@@ -281,16 +276,8 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, c *clu
 		unprocessable(w, r, "a user named "+req.Name+" already exists in this cluster")
 		return
 	}
-	if err := s.backing(r.Context(), c, func(ctx context.Context, admin *sql.DB, pg bool) error {
-		conn, err := s.adminConn(c)
-		if err != nil {
-			return err
-		}
-		if err := userFree(ctx, admin, pg, u.Name); err != nil {
-			return err
-		}
-		_, err = appsql.Admin{Conn: conn}.EnsureUser(ctx, dbaas.UserSpec{Name: u.Name, Password: dbaas.NewSecret(u.Password)})
-		return err
+	if err := s.backing(r.Context(), c, func(ctx context.Context, srv *simsql.Server) error {
+		return srv.CreateUser(ctx, u.Name, dbaas.NewSecret(u.Password))
 	}); err != nil {
 		s.forgetUser(c.ID, u.Name)
 		backingError(w, r, err)
@@ -321,8 +308,8 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *clu
 		notFound(w, r)
 		return
 	}
-	if err := s.backing(r.Context(), c, func(ctx context.Context, admin *sql.DB, pg bool) error {
-		return dropUser(ctx, admin, pg, name)
+	if err := s.backing(r.Context(), c, func(ctx context.Context, srv *simsql.Server) error {
+		return srv.DropUser(ctx, name)
 	}); err != nil {
 		backingError(w, r, err)
 		return
@@ -353,13 +340,8 @@ func (s *Server) handleResetAuth(w http.ResponseWriter, r *http.Request, c *clus
 		return
 	}
 	pw := simkit.Password()
-	if err := s.backing(r.Context(), c, func(ctx context.Context, _ *sql.DB, _ bool) error {
-		conn, err := s.adminConn(c)
-		if err != nil {
-			return err
-		}
-		_, err = appsql.Admin{Conn: conn}.SetPassword(ctx, name, dbaas.NewSecret(pw))
-		return err
+	if err := s.backing(r.Context(), c, func(ctx context.Context, srv *simsql.Server) error {
+		return srv.SetPassword(ctx, name, dbaas.NewSecret(pw))
 	}); err != nil {
 		backingError(w, r, err)
 		return
@@ -385,130 +367,36 @@ func (s *Server) handleResetAuth(w http.ResponseWriter, r *http.Request, c *clus
 	writeJSON(w, http.StatusOK, map[string]any{"user": out})
 }
 
-// adminConn returns the backing server's admin connection for c.
-func (s *Server) adminConn(c *cluster) (*dbaas.ConnectionInfo, error) {
-	return s.opts.Backend.(Admin).AdminConnection(c.ID, engineOf(c.Engine))
-}
-
 // backing runs f with the admin connection of the server behind c, after
 // giving c's doadmin its DigitalOcean rights; without a real database
 // behind c (or a Backend that is no Admin) there is nothing to do.
-func (s *Server) backing(ctx context.Context, c *cluster, f func(ctx context.Context, admin *sql.DB, pg bool) error) error {
-	if _, ok := s.opts.Backend.(Admin); !ok || !c.attached {
+func (s *Server) backing(ctx context.Context, c *cluster, f func(ctx context.Context, srv *simsql.Server) error) error {
+	if !c.attached {
 		return nil
 	}
-	conn, err := s.adminConn(c)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	db, err := sqlconn.Open(conn, dbaas.DSNOptions{ConnectTimeout: 10 * time.Second})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	pg := c.Engine == "pg"
-	// A server of the cluster's own (one per cluster) gives its admin
-	// these rights already; a shared one's admin gives them to doadmin.
-	if conn.User != c.User {
-		if err := doadminRights(ctx, db, pg, c.User); err != nil {
-			return err
+	return simsql.Run(ctx, s.opts.Backend, c.ID, engineOf(c.Engine), func(ctx context.Context, srv *simsql.Server) error {
+		// A server of the cluster's own (one per cluster) gives its admin
+		// these rights already; a shared one's admin gives them to doadmin.
+		if srv.Conn.User != c.User {
+			if err := doadminRights(ctx, srv, c.User); err != nil {
+				return err
+			}
 		}
-	}
-	return f(ctx, db, pg)
+		return f(ctx, srv)
+	})
 }
 
 // doadminRights gives the cluster's doadmin what it may do on
 // DigitalOcean and the management of application users needs.
-func doadminRights(ctx context.Context, db *sql.DB, pg bool, admin string) error {
-	if pg {
-		_, err := db.ExecContext(ctx, "ALTER ROLE "+pgIdent(admin)+" CREATEDB CREATEROLE")
+func doadminRights(ctx context.Context, srv *simsql.Server, admin string) error {
+	if srv.PG() {
+		_, err := srv.DB.ExecContext(ctx, "ALTER ROLE "+simsql.PGIdent(admin)+" CREATEDB CREATEROLE")
 		return err
 	}
-	return forHosts(ctx, db, admin, func(host string) []string {
-		to := " TO " + myString(admin) + "@" + myString(host)
+	return srv.ForHosts(ctx, admin, func(host string) []string {
+		to := " TO " + simsql.MyString(admin) + "@" + simsql.MyString(host)
 		return []string{"GRANT CREATE USER ON *.*" + to, "GRANT SELECT ON mysql.user" + to, "GRANT SELECT ON mysql.db" + to}
 	})
-}
-
-// forHosts runs the statements stmts makes for each host user has a
-// login for.
-func forHosts(ctx context.Context, db *sql.DB, user string, stmts func(host string) []string) error {
-	rows, err := db.QueryContext(ctx, "SELECT host FROM mysql.user WHERE user = ?", user)
-	if err != nil {
-		return err
-	}
-	var hosts []string
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			_ = rows.Close()
-			return err
-		}
-		hosts = append(hosts, h)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return err
-	}
-	for _, h := range hosts {
-		for _, q := range stmts(h) {
-			if _, err := db.ExecContext(ctx, q); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// userFree refuses a user name another cluster on the server has.
-func userFree(ctx context.Context, db *sql.DB, pg bool, name string) error {
-	q := "SELECT count(*) FROM pg_roles WHERE rolname = $1"
-	if !pg {
-		q = "SELECT count(*) FROM mysql.user WHERE user = ?"
-	}
-	var n int
-	if err := db.QueryRowContext(ctx, q, name).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return fmt.Errorf("user %s already exists on the backing server", name)
-	}
-	return nil
-}
-
-func createDB(ctx context.Context, db *sql.DB, pg bool, name, owner string) error {
-	if pg {
-		_, err := db.ExecContext(ctx, "CREATE DATABASE "+pgIdent(name)+" OWNER "+pgIdent(owner))
-		return err
-	}
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+myIdent(name)); err != nil {
-		return err
-	}
-	return forHosts(ctx, db, owner, func(host string) []string {
-		return []string{"GRANT ALL PRIVILEGES ON " + myIdent(name) + ".* TO " + myString(owner) + "@" + myString(host) + " WITH GRANT OPTION"}
-	})
-}
-
-func dropDB(ctx context.Context, db *sql.DB, pg bool, name string) error {
-	q := "DROP DATABASE IF EXISTS " + pgIdent(name) + " WITH (FORCE)"
-	if !pg {
-		q = "DROP DATABASE IF EXISTS " + myIdent(name)
-	}
-	_, err := db.ExecContext(ctx, q)
-	return err
-}
-
-// dropUser drops a user as the API does: on PostgreSQL a role that still
-// owns a database or objects cannot be dropped, and the API says so.
-func dropUser(ctx context.Context, db *sql.DB, pg bool, name string) error {
-	q := "DROP ROLE IF EXISTS " + pgIdent(name)
-	if !pg {
-		q = "DROP USER IF EXISTS " + myString(name) + "@'%'"
-	}
-	_, err := db.ExecContext(ctx, q)
-	return err
 }
 
 // dropApps drops the databases and users made through the API of a
@@ -525,13 +413,13 @@ func (s *Server) dropApps(ctx context.Context, c *cluster) error {
 	if len(a.dbs) == 0 && len(a.users) == 0 {
 		return nil
 	}
-	return s.backing(ctx, c, func(ctx context.Context, admin *sql.DB, pg bool) error {
+	return s.backing(ctx, c, func(ctx context.Context, srv *simsql.Server) error {
 		var errs []error
 		for _, d := range a.dbs {
-			errs = append(errs, dropDB(ctx, admin, pg, d))
+			errs = append(errs, srv.DropDatabase(ctx, d))
 		}
 		for _, u := range a.users {
-			errs = append(errs, dropUser(ctx, admin, pg, u.Name))
+			errs = append(errs, srv.DropUser(ctx, u.Name))
 		}
 		return errors.Join(errs...)
 	})
@@ -568,10 +456,4 @@ func backingError(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		writeError(w, r, http.StatusInternalServerError, "server_error", fmt.Sprintf("Unexpected server-side error (%s)", r.Method))
 	}
-}
-
-func pgIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-func myIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
-func myString(s string) string {
-	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
 }
