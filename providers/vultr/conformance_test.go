@@ -112,7 +112,8 @@ func (p noTLS) Capabilities() dbaas.Capabilities {
 
 // TestConformanceWithData runs the suite again with real databases
 // behind the simulator (the machine's PostgreSQL and MariaDB), so that
-// data is checked through backups, forks and point-in-time restores.
+// data is checked through backups, forks and point-in-time restores, and
+// the application users made through the API log in.
 func TestConformanceWithData(t *testing.T) {
 	backend := realdbtest.Open(t, realdb.Options{Prefix: "vultrsim"}, true)
 	clock := fakeclock.NewAuto(epoch)
@@ -120,5 +121,7 @@ func TestConformanceWithData(t *testing.T) {
 	h := harness(e, clock)
 	h.Provider = noTLS{e.p}
 	h.WriteData, h.ReadData = realdb.WriteMarker, realdb.ReadMarkers
+	// The API's users are real on the servers: they log in.
+	h.Login = ping
 	dbaastest.RunConformance(t, h)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -296,10 +297,7 @@ func (s *Server) admit(w http.ResponseWriter, d *database, dataKey string, now t
 	if s.opts.Backend != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		engine := dbaas.MySQL
-		if d.Engine == "pg" {
-			engine = dbaas.Postgres
-		}
+		engine := engineOf(d.Engine)
 		var err error
 		var db *simdb.Database
 		if snap, ok := s.snapshotter(); ok && dataKey != "" {
@@ -330,6 +328,14 @@ func (s *Server) admit(w http.ResponseWriter, d *database, dataKey string, now t
 	out := s.jsonLocked(d, now)
 	s.mu.Unlock()
 	writeJSON(w, status, map[string]any{"database": out})
+}
+
+// engineOf is the engine of an API engine name (pg or mysql).
+func engineOf(name string) dbaas.Engine {
+	if name == "pg" {
+		return dbaas.Postgres
+	}
+	return dbaas.MySQL
 }
 
 // validateCreate checks a create request as the API does and returns the
@@ -520,16 +526,23 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// Its users and logical databases go first, while its database is
+	// attached; no change of them is under way (appMu).
+	s.appMu.Lock()
 	d := s.remove(id)
+	var err error
+	if d != nil {
+		err = s.dropApps(ctx, d)
+	}
+	s.appMu.Unlock()
 	if d == nil {
 		notFound(w)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var err error
 	if d.attached && s.opts.Backend != nil {
-		err = s.opts.Backend.Detach(ctx, id)
+		err = errors.Join(err, s.opts.Backend.Detach(ctx, id))
 	}
 	s.mu.Lock()
 	ms := s.marks[id]

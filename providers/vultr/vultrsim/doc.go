@@ -43,6 +43,33 @@
 // taken at or before the time asked for, so writes between two copies are
 // not replayed as a cloud's log would.
 //
-// Users and logical databases made through /users and /dbs live in the
-// simulator only: the backing server gets no login or database for them.
+// Users and logical databases made through /users and /dbs are real on
+// the backing server when the Backend is also a simdb.Admin (realdb's and
+// localdb's are), as they are on Vultr: a logical database is created on
+// it, owned by the database's administrator (on PostgreSQL its owner, on
+// MySQL all privileges on it with GRANT OPTION), so the connection the
+// API reports can use it; a user logs in with the password the API
+// answers, and with the one a PUT sets; a DELETE drops them.
+//
+// Privileges: Vultr's MySQL and PostgreSQL users made through the API log
+// in and use the logical databases. The simulator gives each the least
+// that allows it: all privileges on every logical database made through
+// the API, whether made before or after the user (PostgreSQL: those on
+// the database, to connect and make schemas and temporary tables, and
+// those on its public schema, to make tables there; tables other users
+// made stay theirs. MySQL: ALL PRIVILEGES on name.*, without GRANT
+// OPTION), and nothing else: no role-wide or global right, and none on
+// the default database (the backend's own) or any other. On PostgreSQL a
+// dropped user's objects go to the administrator first, so the drop
+// succeeds and the data stays. The encryption field is recorded only: the
+// server's default authentication plugin is used.
+//
+// An error of the backing server, such as a name that another instance
+// on a shared server (or the server itself, like postgres or root)
+// already has, answers 500 with the API's error body, and the
+// simulator's records stay as they were. The users and logical databases
+// made this way are dropped with their database and by Close; they are
+// not carried through backups (a restored or forked database has only its
+// default database and administrator, as the simulator reports). Without
+// such a Backend they live in the simulator only.
 package vultrsim

@@ -72,6 +72,10 @@ type Server struct {
 	ca     string
 	// copyMu keeps data copies one at a time.
 	copyMu sync.Mutex
+	// appMu keeps the changes of users and logical databases, and the
+	// removal of databases, one at a time, so that the backing server and
+	// the records change together (taken before mu).
+	appMu sync.Mutex
 
 	mu    sync.Mutex
 	dbs   map[string]*database
@@ -127,8 +131,9 @@ func (s *Server) Pace() simkit.Pace {
 }
 
 // Close stops the listener and every connection of a started simulator,
-// waits for the requests being handled, and detaches the real databases
-// and drops the data copies it holds.
+// waits for the requests being handled, drops the users and logical
+// databases made through the API on the backing servers, and detaches
+// the real databases and drops the data copies it holds.
 func (s *Server) Close() error {
 	var errs []error
 	s.closeOnce.Do(func() {
@@ -136,6 +141,7 @@ func (s *Server) Close() error {
 			errs = append(errs, s.srv.Close())
 		}
 		s.kit.Close()
+		errs = append(errs, s.dropAllApps())
 		s.mu.Lock()
 		var keys []string
 		for _, d := range s.dbs {
@@ -155,6 +161,26 @@ func (s *Server) Close() error {
 			errs = append(errs, s.dropMarks(ctx, ms))
 		}
 	})
+	return errors.Join(errs...)
+}
+
+// dropAllApps drops the users and logical databases made through the API
+// on the servers behind the databases, for Close.
+func (s *Server) dropAllApps() error {
+	s.appMu.Lock()
+	defer s.appMu.Unlock()
+	s.mu.Lock()
+	ds := make([]*database, 0, len(s.dbs))
+	for _, d := range s.dbs {
+		ds = append(ds, d)
+	}
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var errs []error
+	for _, d := range ds {
+		errs = append(errs, s.dropApps(ctx, d))
+	}
 	return errors.Join(errs...)
 }
 

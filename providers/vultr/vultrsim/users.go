@@ -1,10 +1,110 @@
 package vultrsim
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
+
+	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/internal/simdb/simsql"
 )
+
+// work is what the backing server must do for a change of a database's
+// users or logical databases; nil when there is nothing to do.
+type work func(ctx context.Context, srv *simsql.Server) error
+
+// change runs a change of the users or logical databases of database
+// {id}. check, under s.mu, answers and returns false when the change is
+// refused, and otherwise returns the work for the backing server, run
+// without s.mu when a Backend that is a simdb.Admin is attached to the
+// database. When the server fails, the answer is a 500 and nothing
+// changes; otherwise commit, under s.mu, records the change and answers.
+// Changes take turns (s.appMu), so what check saw still holds for
+// commit: a database is removed only under s.appMu too.
+func (s *Server) change(w http.ResponseWriter, r *http.Request, check func(d *database) (work, bool), commit func(d *database)) {
+	s.appMu.Lock()
+	defer s.appMu.Unlock()
+	s.mu.Lock()
+	d, ok := s.lookup(w, r)
+	var job work
+	if ok {
+		job, ok = check(d)
+	}
+	key, engine, attached := d.backingKey()
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	if job != nil && attached {
+		if err := simsql.Run(r.Context(), s.opts.Backend, key, engine, job); err != nil {
+			writeError(w, http.StatusInternalServerError, "Internal Server Error")
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	commit(d)
+}
+
+// backingKey is what finds the server behind d: its key and engine, and
+// whether a real database is attached. d may be nil.
+func (d *database) backingKey() (string, dbaas.Engine, bool) {
+	if d == nil {
+		return "", "", false
+	}
+	return d.ID, engineOf(d.Engine), d.attached
+}
+
+// appDBs are the logical databases made through the API: all but the
+// default one.
+func (d *database) appDBs() []string {
+	return slices.DeleteFunc(slices.Clone(d.DBs), func(n string) bool { return n == d.DBName })
+}
+
+// appUsers are the users made through the API: all but the admin.
+func (d *database) appUsers() []string {
+	var out []string
+	for _, u := range d.Users {
+		if u.Username != d.User {
+			out = append(out, u.Username)
+		}
+	}
+	return out
+}
+
+// dropUser lets user go on the server: what it owns goes to the admin
+// (PostgreSQL), then it is dropped.
+func dropUser(ctx context.Context, srv *simsql.Server, user, admin string) error {
+	if err := srv.ReleaseUser(ctx, user, admin); err != nil {
+		return err
+	}
+	return srv.DropUser(ctx, user)
+}
+
+// dropApps drops, on the server behind d, the logical databases and users
+// made through the API, for d's delete (before its database is detached)
+// or Close. s.appMu is held.
+func (s *Server) dropApps(ctx context.Context, d *database) error {
+	s.mu.Lock()
+	dbs, users, admin := d.appDBs(), d.appUsers(), d.User
+	key, engine, attached := d.backingKey()
+	s.mu.Unlock()
+	if !attached || !simsql.Backed(s.opts.Backend) || len(dbs)+len(users) == 0 {
+		return nil
+	}
+	return simsql.Run(ctx, s.opts.Backend, key, engine, func(ctx context.Context, srv *simsql.Server) error {
+		var errs []error
+		for _, n := range dbs {
+			errs = append(errs, srv.DropDatabase(ctx, n))
+		}
+		for _, u := range users {
+			errs = append(errs, dropUser(ctx, srv, u, admin))
+		}
+		return errors.Join(errs...)
+	})
+}
 
 // runningLocked answers 400 unless the database is Running (or
 // Rebalancing): users and logical databases are made on a live server.
@@ -48,63 +148,78 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, ok := s.lookup(w, r)
-	if !ok || !s.runningLocked(w, d) {
-		return
-	}
-	unprocessable := func(msg string) { writeError(w, http.StatusUnprocessableEntity, msg) }
-	switch {
-	case req.Username == "":
-		unprocessable("Missing required field: username.")
-		return
-	case !nameRE.MatchString(req.Username):
-		unprocessable("Invalid username: use up to 63 letters, digits, underscores and hyphens, not starting with a digit or hyphen.")
-		return
-	case req.Encryption != "" && d.Engine != "mysql":
-		unprocessable("Field encryption is for MySQL databases only.")
-		return
-	case req.Encryption != "" && encryption[req.Encryption] == "":
-		unprocessable("Invalid encryption " + strconv.Quote(req.Encryption) + ": use caching_sha2_password or mysql_native_password.")
-		return
-	}
-	if _, u := findUser(d, req.Username); u != nil {
-		unprocessable("User " + req.Username + " already exists.")
-		return
-	}
-	u := &dbUser{Username: req.Username, Password: req.Password}
-	if u.Password == "" {
-		u.Password = "AVNS_" + randString(19)
-	}
-	if d.Engine == "mysql" {
-		u.Encryption = encryption["caching_sha2_password"]
-		if req.Encryption != "" {
-			u.Encryption = encryption[req.Encryption]
+	var u *dbUser
+	s.change(w, r, func(d *database) (work, bool) {
+		if !s.runningLocked(w, d) {
+			return nil, false
 		}
-	}
-	d.Users = append(d.Users, u)
-	writeJSON(w, http.StatusAccepted, map[string]any{"user": *u})
+		unprocessable := func(msg string) { writeError(w, http.StatusUnprocessableEntity, msg) }
+		switch {
+		case req.Username == "":
+			unprocessable("Missing required field: username.")
+			return nil, false
+		case !nameRE.MatchString(req.Username):
+			unprocessable("Invalid username: use up to 63 letters, digits, underscores and hyphens, not starting with a digit or hyphen.")
+			return nil, false
+		case req.Encryption != "" && d.Engine != "mysql":
+			unprocessable("Field encryption is for MySQL databases only.")
+			return nil, false
+		case req.Encryption != "" && encryption[req.Encryption] == "":
+			unprocessable("Invalid encryption " + strconv.Quote(req.Encryption) + ": use caching_sha2_password or mysql_native_password.")
+			return nil, false
+		}
+		if _, u := findUser(d, req.Username); u != nil {
+			unprocessable("User " + req.Username + " already exists.")
+			return nil, false
+		}
+		u = &dbUser{Username: req.Username, Password: req.Password}
+		if u.Password == "" {
+			u.Password = "AVNS_" + randString(19)
+		}
+		if d.Engine == "mysql" {
+			u.Encryption = encryption["caching_sha2_password"]
+			if req.Encryption != "" {
+				u.Encryption = encryption[req.Encryption]
+			}
+		}
+		// The user logs in with the password answered, and may use every
+		// logical database made through the API (see the package's doc).
+		dbs, admin := d.appDBs(), d.User
+		return func(ctx context.Context, srv *simsql.Server) error {
+			if err := srv.CreateUser(ctx, u.Username, dbaas.NewSecret(u.Password)); err != nil {
+				return err
+			}
+			for _, n := range dbs {
+				if err := srv.GrantAll(ctx, u.Username, n); err != nil {
+					return errors.Join(err, dropUser(ctx, srv, u.Username, admin))
+				}
+			}
+			return nil
+		}, true
+	}, func(d *database) {
+		d.Users = append(d.Users, u)
+		writeJSON(w, http.StatusAccepted, map[string]any{"user": *u})
+	})
 }
 
-// userOf returns the user {username} of database {id}, or answers 404.
-func (s *Server) userOf(w http.ResponseWriter, r *http.Request) (*database, int, *dbUser, bool) {
-	d, ok := s.lookup(w, r)
-	if !ok {
-		return nil, 0, nil, false
-	}
-	i, u := findUser(d, r.PathValue("username"))
+// userIn returns the user {username} of d, or answers 404.
+func userIn(w http.ResponseWriter, r *http.Request, d *database) (*dbUser, bool) {
+	_, u := findUser(d, r.PathValue("username"))
 	if u == nil {
 		writeError(w, http.StatusNotFound, "User not found.")
-		return nil, 0, nil, false
+		return nil, false
 	}
-	return d, i, u, true
+	return u, true
 }
 
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, _, u, ok := s.userOf(w, r); ok {
+	d, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	if u, ok := userIn(w, r, d); ok {
 		writeJSON(w, http.StatusOK, map[string]any{"user": *u})
 	}
 }
@@ -116,41 +231,55 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, _, u, ok := s.userOf(w, r)
-	if !ok || !s.runningLocked(w, d) {
-		return
-	}
-	if req.Password == nil {
-		writeError(w, http.StatusUnprocessableEntity, "Missing required field: password.")
-		return
-	}
-	if u.Username == d.User && d.attached {
-		// The admin's password is the real server's; it cannot change here.
-		badRequest(w, "The password of "+u.Username+" cannot be changed.")
-		return
-	}
-	u.Password = *req.Password
-	if u.Password == "" {
-		u.Password = "AVNS_" + randString(19)
-	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"user": *u})
+	var pw string
+	s.change(w, r, func(d *database) (work, bool) {
+		u, ok := userIn(w, r, d)
+		if !ok || !s.runningLocked(w, d) {
+			return nil, false
+		}
+		if req.Password == nil {
+			writeError(w, http.StatusUnprocessableEntity, "Missing required field: password.")
+			return nil, false
+		}
+		if u.Username == d.User && d.attached {
+			// The admin's password is the real server's; it cannot change here.
+			badRequest(w, "The password of "+u.Username+" cannot be changed.")
+			return nil, false
+		}
+		pw = *req.Password
+		if pw == "" {
+			pw = "AVNS_" + randString(19)
+		}
+		name := u.Username
+		return func(ctx context.Context, srv *simsql.Server) error {
+			return srv.SetPassword(ctx, name, dbaas.NewSecret(pw))
+		}, true
+	}, func(d *database) {
+		_, u := findUser(d, r.PathValue("username"))
+		u.Password = pw
+		writeJSON(w, http.StatusAccepted, map[string]any{"user": *u})
+	})
 }
 
 func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, i, u, ok := s.userOf(w, r)
-	if !ok || !s.runningLocked(w, d) {
-		return
-	}
-	if u.Username == d.User {
-		badRequest(w, "The default user "+u.Username+" cannot be deleted.")
-		return
-	}
-	d.Users = slices.Delete(d.Users, i, i+1)
-	w.WriteHeader(http.StatusNoContent)
+	s.change(w, r, func(d *database) (work, bool) {
+		u, ok := userIn(w, r, d)
+		if !ok || !s.runningLocked(w, d) {
+			return nil, false
+		}
+		if u.Username == d.User {
+			badRequest(w, "The default user "+u.Username+" cannot be deleted.")
+			return nil, false
+		}
+		name, admin := u.Username, d.User
+		return func(ctx context.Context, srv *simsql.Server) error {
+			return dropUser(ctx, srv, name, admin)
+		}, true
+	}, func(d *database) {
+		i, _ := findUser(d, r.PathValue("username"))
+		d.Users = slices.Delete(d.Users, i, i+1)
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 func (s *Server) handleListDBs(w http.ResponseWriter, r *http.Request) {
@@ -174,25 +303,39 @@ func (s *Server) handleCreateDB(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, ok := s.lookup(w, r)
-	if !ok || !s.runningLocked(w, d) {
-		return
-	}
-	switch {
-	case req.Name == "":
-		writeError(w, http.StatusUnprocessableEntity, "Missing required field: name.")
-		return
-	case !nameRE.MatchString(req.Name):
-		writeError(w, http.StatusUnprocessableEntity, "Invalid name: use up to 63 letters, digits, underscores and hyphens, not starting with a digit or hyphen.")
-		return
-	case slices.Contains(d.DBs, req.Name):
-		writeError(w, http.StatusUnprocessableEntity, "Logical database "+req.Name+" already exists.")
-		return
-	}
-	d.DBs = append(d.DBs, req.Name)
-	writeJSON(w, http.StatusAccepted, map[string]any{"db": map[string]string{"name": req.Name}})
+	s.change(w, r, func(d *database) (work, bool) {
+		if !s.runningLocked(w, d) {
+			return nil, false
+		}
+		switch {
+		case req.Name == "":
+			writeError(w, http.StatusUnprocessableEntity, "Missing required field: name.")
+			return nil, false
+		case !nameRE.MatchString(req.Name):
+			writeError(w, http.StatusUnprocessableEntity, "Invalid name: use up to 63 letters, digits, underscores and hyphens, not starting with a digit or hyphen.")
+			return nil, false
+		case slices.Contains(d.DBs, req.Name):
+			writeError(w, http.StatusUnprocessableEntity, "Logical database "+req.Name+" already exists.")
+			return nil, false
+		}
+		// The admin owns it, and every user made through the API may use
+		// it (see the package's doc).
+		admin, users := d.User, d.appUsers()
+		return func(ctx context.Context, srv *simsql.Server) error {
+			if err := srv.CreateDatabase(ctx, req.Name, admin); err != nil {
+				return err
+			}
+			for _, u := range users {
+				if err := srv.GrantAll(ctx, u, req.Name); err != nil {
+					return errors.Join(err, srv.DropDatabase(ctx, req.Name))
+				}
+			}
+			return nil
+		}, true
+	}, func(d *database) {
+		d.DBs = append(d.DBs, req.Name)
+		writeJSON(w, http.StatusAccepted, map[string]any{"db": map[string]string{"name": req.Name}})
+	})
 }
 
 func (s *Server) handleGetDB(w http.ResponseWriter, r *http.Request) {
@@ -210,22 +353,24 @@ func (s *Server) handleGetDB(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeleteDB(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, ok := s.lookup(w, r)
-	if !ok || !s.runningLocked(w, d) {
-		return
-	}
 	name := r.PathValue("name")
-	i := slices.Index(d.DBs, name)
-	switch {
-	case i < 0:
-		writeError(w, http.StatusNotFound, "Logical database not found.")
-		return
-	case name == d.DBName:
-		badRequest(w, "The default database "+name+" cannot be deleted.")
-		return
-	}
-	d.DBs = slices.Delete(d.DBs, i, i+1)
-	w.WriteHeader(http.StatusNoContent)
+	s.change(w, r, func(d *database) (work, bool) {
+		if !s.runningLocked(w, d) {
+			return nil, false
+		}
+		switch {
+		case !slices.Contains(d.DBs, name):
+			writeError(w, http.StatusNotFound, "Logical database not found.")
+			return nil, false
+		case name == d.DBName:
+			badRequest(w, "The default database "+name+" cannot be deleted.")
+			return nil, false
+		}
+		return func(ctx context.Context, srv *simsql.Server) error {
+			return srv.DropDatabase(ctx, name)
+		}, true
+	}, func(d *database) {
+		d.DBs = slices.DeleteFunc(d.DBs, func(n string) bool { return n == name })
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
