@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
@@ -243,9 +244,11 @@ func paginate(r *http.Request, total int) (from, to int, links, meta map[string]
 }
 
 var (
-	nameRE  = regexp.MustCompile(`^[a-z][a-z0-9-]{1,61}[a-z0-9]$`)
-	uuidRE  = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	digitRE = regexp.MustCompile(`^[0-9]{1,20}$`)
+	nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{1,61}[a-z0-9]$`) })
+	uuidRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	})
+	digitRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{1,20}$`) })
 )
 
 // validTag reports whether t is a DigitalOcean tag: 1 to 255 letters,
@@ -340,7 +343,7 @@ func (s *Server) validateCreate(req *createRequest, now time.Time) (*cluster, st
 	switch {
 	case req.Name == "":
 		return nil, "name is required"
-	case !nameRE.MatchString(req.Name) || strings.Contains(req.Name, "--"):
+	case !nameRE().MatchString(req.Name) || strings.Contains(req.Name, "--"):
 		return nil, "name must be 3 to 63 lower-case letters, digits and hyphens, starting with a letter"
 	}
 	for _, c := range s.clusters {
@@ -464,11 +467,11 @@ func checkRule(rl rule) string {
 		}
 		return "value " + strconv.Quote(rl.Value) + " is not an IP address or CIDR"
 	case "droplet":
-		if !digitRE.MatchString(rl.Value) {
+		if !digitRE().MatchString(rl.Value) {
 			return "value " + strconv.Quote(rl.Value) + " is not a droplet id"
 		}
 	case "k8s", "app":
-		if !uuidRE.MatchString(rl.Value) {
+		if !uuidRE().MatchString(rl.Value) {
 			return "value " + strconv.Quote(rl.Value) + " is not a " + rl.Type + " uuid"
 		}
 	case "tag":

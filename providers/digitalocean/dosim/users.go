@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
@@ -58,7 +59,7 @@ type mysqlSettings struct {
 // appNameRE is what the simulator accepts as a database or user name:
 // letters, digits, '_' and '-', starting with a letter or '_', at most 63
 // (PostgreSQL's limit; MySQL users at most 32).
-var appNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,62}$`)
+var appNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,62}$`) })
 
 // userRoutes registers the databases and users endpoints.
 func (s *Server) userRoutes() {
@@ -134,7 +135,7 @@ func (s *Server) handleCreateDB(w http.ResponseWriter, r *http.Request, c *clust
 	case req.Name == "":
 		unprocessable(w, r, "name is required")
 		return
-	case !appNameRE.MatchString(req.Name):
+	case !appNameRE().MatchString(req.Name):
 		unprocessable(w, r, "name must be 1 to 63 letters, digits, '_' and '-', starting with a letter or '_'")
 		return
 	case !online(w, r, c, now):
@@ -249,7 +250,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, c *clu
 	case req.Name == "":
 		unprocessable(w, r, "name is required")
 		return
-	case !appNameRE.MatchString(req.Name) || (c.Engine == "mysql" && len(req.Name) > 32):
+	case !appNameRE().MatchString(req.Name) || (c.Engine == "mysql" && len(req.Name) > 32):
 		unprocessable(w, r, "name must be 1 to 63 (MySQL: 32) letters, digits, '_' and '-', starting with a letter or '_'")
 		return
 	case req.MySQLSettings != nil && c.Engine != "mysql":

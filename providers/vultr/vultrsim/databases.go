@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
@@ -243,9 +244,11 @@ func cursorAt(offset int) string {
 }
 
 var (
-	dowRE      = regexp.MustCompile(`^(monday|tuesday|wednesday|thursday|friday|saturday|sunday)$`)
-	hourRE     = regexp.MustCompile(`^([01][0-9]|2[0-3]):00(:00)?$`)
-	nameRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,62}$`)
+	dowRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(monday|tuesday|wednesday|thursday|friday|saturday|sunday)$`)
+	})
+	hourRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([01][0-9]|2[0-3]):00(:00)?$`) })
+	nameRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,62}$`) })
 	encryption = map[string]string{"caching_sha2_password": "Default (MySQL 8+)", "mysql_native_password": "Legacy (MySQL 5.x)"}
 )
 
@@ -359,10 +362,10 @@ func (s *Server) validateCreate(req *createRequest, now time.Time) (*database, s
 	if msg != "" {
 		return nil, msg
 	}
-	if req.MaintenanceDOW != "" && !dowRE.MatchString(req.MaintenanceDOW) {
+	if req.MaintenanceDOW != "" && !dowRE().MatchString(req.MaintenanceDOW) {
 		return nil, "Invalid maintenance_dow: use a day of the week in lower case."
 	}
-	if req.MaintenanceTime != "" && !hourRE.MatchString(req.MaintenanceTime) {
+	if req.MaintenanceTime != "" && !hourRE().MatchString(req.MaintenanceTime) {
 		return nil, "Invalid maintenance_time: use HH:00 (24-hour)."
 	}
 	ips, msg := checkTrustedIPs(req.TrustedIPs)
@@ -491,11 +494,11 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 		newPlan = p
 	}
-	if req.MaintenanceDOW != "" && !dowRE.MatchString(req.MaintenanceDOW) {
+	if req.MaintenanceDOW != "" && !dowRE().MatchString(req.MaintenanceDOW) {
 		writeError(w, http.StatusUnprocessableEntity, "Invalid maintenance_dow: use a day of the week in lower case.")
 		return
 	}
-	if req.MaintenanceTime != "" && !hourRE.MatchString(req.MaintenanceTime) {
+	if req.MaintenanceTime != "" && !hourRE().MatchString(req.MaintenanceTime) {
 		writeError(w, http.StatusUnprocessableEntity, "Invalid maintenance_time: use HH:00 (24-hour).")
 		return
 	}

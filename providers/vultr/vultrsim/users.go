@@ -158,7 +158,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		case req.Username == "":
 			unprocessable("Missing required field: username.")
 			return nil, false
-		case !nameRE.MatchString(req.Username):
+		case !nameRE().MatchString(req.Username):
 			unprocessable("Invalid username: use up to 63 letters, digits, underscores and hyphens, not starting with a digit or hyphen.")
 			return nil, false
 		case req.Encryption != "" && d.Engine != "mysql":
@@ -311,7 +311,7 @@ func (s *Server) handleCreateDB(w http.ResponseWriter, r *http.Request) {
 		case req.Name == "":
 			writeError(w, http.StatusUnprocessableEntity, "Missing required field: name.")
 			return nil, false
-		case !nameRE.MatchString(req.Name):
+		case !nameRE().MatchString(req.Name):
 			writeError(w, http.StatusUnprocessableEntity, "Invalid name: use up to 63 letters, digits, underscores and hyphens, not starting with a digit or hyphen.")
 			return nil, false
 		case slices.Contains(d.DBs, req.Name):
