@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/internal/testenv"
 	"github.com/agiledeploy/dbaaskit/providers/aws/awssim"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
 	"github.com/agiledeploy/dbaaskit/providers/linode/linodesim"
@@ -30,6 +31,7 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	testenv.NoMetadataService()
 	dir, err := os.MkdirTemp("", "dbaas-cli-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -57,7 +59,7 @@ func newProc(t *testing.T, env ...string) *proc {
 	t.Helper()
 	// Only what the tool needs: no stray DBAAS_* or cloud tokens of the
 	// machine running the tests.
-	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "AWS_EC2_METADATA_DISABLED=true"}
 	return &proc{t: t, env: append(base, env...)}
 }
 

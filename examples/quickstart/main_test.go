@@ -21,7 +21,10 @@ import (
 	"github.com/agiledeploy/dbaaskit/providers/local"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	testenv.NoMetadataService()
+	goleak.VerifyTestMain(m)
+}
 
 const password = "quick-Start-pw-31"
 

@@ -32,3 +32,14 @@ func LookPath(t testing.TB, name, install string) string {
 	}
 	return p
 }
+
+// NoMetadataService sets AWS_EC2_METADATA_DISABLED=true for the test
+// binary, for packages whose tests open the AWS provider: the AWS SDK's
+// default credential chain otherwise asks the EC2 instance metadata
+// service at 169.254.169.254, and no test leaves loopback. Call it from
+// TestMain, before m.Run.
+func NoMetadataService() {
+	if err := os.Setenv("AWS_EC2_METADATA_DISABLED", "true"); err != nil {
+		panic(err)
+	}
+}
