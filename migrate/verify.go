@@ -19,6 +19,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
+	"github.com/agiledeploy/dbaaskit/internal/sqlq"
 )
 
 // Table statuses in a VerifyReport.
@@ -415,8 +416,6 @@ func (m *mysqlSide) close() {
 	_ = m.db.Close()
 }
 
-func quoteMySQL(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
-
 func (m *mysqlSide) tables(ctx context.Context) ([]tableInfo, error) {
 	rows, err := m.c.QueryContext(ctx, `
 SELECT t.table_name, coalesce(k.column_name, ''), coalesce(c.data_type, '')
@@ -436,14 +435,14 @@ ORDER BY t.table_name, k.ordinal_position`)
 			return nil, fmt.Errorf("list tables: %w", err)
 		}
 		if len(out) == 0 || out[len(out)-1].name != name {
-			out = append(out, tableInfo{name: name, quoted: quoteMySQL(name)})
+			out = append(out, tableInfo{name: name, quoted: sqlq.MyIdent(name)})
 		}
 		if col == "" {
 			continue
 		}
 		t := &out[len(out)-1]
 		t.pk = append(t.pk, col)
-		key := quoteMySQL(col)
+		key := sqlq.MyIdent(col)
 		if strings.Contains(typ, "char") || strings.Contains(typ, "text") || typ == "enum" || typ == "set" {
 			// byte order: the target's collation may sort otherwise
 			key = "CAST(" + key + " AS BINARY)"

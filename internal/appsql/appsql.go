@@ -20,6 +20,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
+	"github.com/agiledeploy/dbaaskit/internal/sqlq"
 )
 
 // Admin opens admin connections to one instance. Each call opens and
@@ -52,7 +53,7 @@ func (a Admin) EnsureDatabase(ctx context.Context, name string) error {
 	}
 	defer db.Close()
 	if !a.pg() {
-		_, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+myIdent(name))
+		_, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+sqlq.MyIdent(name))
 		return err
 	}
 	var n int
@@ -60,11 +61,11 @@ func (a Admin) EnsureDatabase(ctx context.Context, name string) error {
 		return err
 	}
 	if n == 0 {
-		if _, err := db.ExecContext(ctx, "CREATE DATABASE "+pgIdent(name)); err != nil && !isDuplicate(err) {
+		if _, err := db.ExecContext(ctx, "CREATE DATABASE "+sqlq.PGIdent(name)); err != nil && !isDuplicate(err) {
 			return err
 		}
 	}
-	_, err = db.ExecContext(ctx, "REVOKE CONNECT, TEMPORARY ON DATABASE "+pgIdent(name)+" FROM PUBLIC")
+	_, err = db.ExecContext(ctx, "REVOKE CONNECT, TEMPORARY ON DATABASE "+sqlq.PGIdent(name)+" FROM PUBLIC")
 	return err
 }
 
@@ -79,7 +80,7 @@ func (a Admin) Databases(ctx context.Context) ([]string, error) {
 	if !a.pg() {
 		q = "SHOW DATABASES"
 	}
-	names, err := strings1(ctx, db, q)
+	names, err := sqlq.Column(ctx, db, q)
 	if err != nil {
 		return nil, err
 	}
@@ -95,9 +96,9 @@ func (a Admin) DropDatabase(ctx context.Context, name string) error {
 		return err
 	}
 	defer db.Close()
-	q := "DROP DATABASE IF EXISTS " + pgIdent(name) + " WITH (FORCE)"
+	q := "DROP DATABASE IF EXISTS " + sqlq.PGIdent(name) + " WITH (FORCE)"
 	if !a.pg() {
-		q = "DROP DATABASE IF EXISTS " + myIdent(name)
+		q = "DROP DATABASE IF EXISTS " + sqlq.MyIdent(name)
 	}
 	_, err = db.ExecContext(ctx, q)
 	return err
@@ -234,7 +235,7 @@ func (a Admin) myEnsureUser(ctx context.Context, db *sql.DB, u dbaas.UserSpec) e
 }
 
 func myGrant(ctx context.Context, db *sql.DB, user, database string) error {
-	_, err := db.ExecContext(ctx, "GRANT ALL PRIVILEGES ON "+myIdent(database)+".* TO ?@'%'", user)
+	_, err := db.ExecContext(ctx, "GRANT ALL PRIVILEGES ON "+sqlq.MyIdent(database)+".* TO ?@'%'", user)
 	return err
 }
 
@@ -349,7 +350,7 @@ func (a Admin) pgRelease(ctx context.Context, db *sql.DB, user string) error {
 	if err := db.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", user).Scan(&exists); err != nil || !exists {
 		return err
 	}
-	owned, err := strings1(ctx, db, "SELECT datname FROM pg_database d JOIN pg_roles r ON d.datdba = r.oid WHERE r.rolname = $1", user)
+	owned, err := sqlq.Column(ctx, db, "SELECT datname FROM pg_database d JOIN pg_roles r ON d.datdba = r.oid WHERE r.rolname = $1", user)
 	if err != nil {
 		return err
 	}
@@ -399,26 +400,6 @@ type redacted struct{ err error }
 
 func (r redacted) Error() string { return "the server refused the statement" }
 func (r redacted) Unwrap() error { return r.err }
-
-func strings1(ctx context.Context, db *sql.DB, q string, args ...any) ([]string, error) {
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
-func pgIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-func myIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 
 // isDuplicate reports an error of a concurrent creator that won the race.
 func isDuplicate(err error) bool {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
+	"github.com/agiledeploy/dbaaskit/internal/sqlq"
 )
 
 // tenants makes two instances of engine e on one provider: a, whose admin
@@ -103,11 +104,11 @@ func TestAdminCannotReadAnotherInstance(t *testing.T) {
 			t.Helper()
 			for _, f := range targets {
 				for _, q := range []string{
-					"COPY leak FROM PROGRAM " + quoteLiteral("cat "+f),
-					"COPY leak FROM " + quoteLiteral(f),
-					"SELECT pg_read_file(" + quoteLiteral(f) + ")",
-					"SELECT encode(pg_read_binary_file(" + quoteLiteral(f) + "), 'escape')",
-					"SELECT lo_import(" + quoteLiteral(f) + ")::text",
+					"COPY leak FROM PROGRAM " + sqlq.PGString("cat "+f),
+					"COPY leak FROM " + sqlq.PGString(f),
+					"SELECT pg_read_file(" + sqlq.PGString(f) + ")",
+					"SELECT encode(pg_read_binary_file(" + sqlq.PGString(f) + "), 'escape')",
+					"SELECT lo_import(" + sqlq.PGString(f) + ")::text",
 				} {
 					var out sql.NullString
 					err := conn.QueryRowContext(ctx, q).Scan(&out)
@@ -164,11 +165,11 @@ func TestAdminCannotReadAnotherInstance(t *testing.T) {
 			err := conn.QueryRowContext(ctx, "SELECT LOAD_FILE(?)", f).Scan(&out)
 			assert.True(t, err != nil || !out.Valid, "LOAD_FILE of %s is refused", f)
 			assertNoSecret(t, out.String, rb, "LOAD_FILE "+f)
-			_, err = conn.ExecContext(ctx, "LOAD DATA INFILE "+sqlString(f)+" INTO TABLE leak LINES TERMINATED BY '\\0'")
+			_, err = conn.ExecContext(ctx, "LOAD DATA INFILE "+sqlq.MyString(f)+" INTO TABLE leak LINES TERMINATED BY '\\0'")
 			assert.Error(t, err, "LOAD DATA INFILE %s is refused", f)
 		}
 		out := filepath.Join(bdir, "data", "planted.txt")
-		_, err = conn.ExecContext(ctx, "SELECT 'x' INTO OUTFILE "+sqlString(out))
+		_, err = conn.ExecContext(ctx, "SELECT 'x' INTO OUTFILE "+sqlq.MyString(out))
 		assert.Error(t, err, "SELECT INTO OUTFILE into another instance is refused")
 		assert.NoFileExists(t, out)
 		_, err = conn.ExecContext(ctx, "GRANT FILE, SUPER ON *.* TO CURRENT_USER")

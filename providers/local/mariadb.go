@@ -16,6 +16,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/internal/sqlq"
 )
 
 // mariadb runs MariaDB servers as account a.
@@ -123,9 +124,9 @@ func (e mariadb) initialize(ctx context.Context, r *record, in Installation) err
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(%s);\n", sqlString(r.SuperPassword))
+	fmt.Fprintf(&b, "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(%s);\n", sqlq.MyString(r.SuperPassword))
 	for _, h := range []string{"localhost", "127.0.0.1", "::1"} {
-		fmt.Fprintf(&b, "CREATE USER %s IDENTIFIED BY %s;\n", userAt(r.AdminUser, h), sqlString(r.Password))
+		fmt.Fprintf(&b, "CREATE USER %s IDENTIFIED BY %s;\n", userAt(r.AdminUser, h), sqlq.MyString(r.Password))
 		for _, q := range adminGrants(r, h) {
 			b.WriteString(q + ";\n")
 		}
@@ -242,7 +243,7 @@ func (e mariadb) applyAccess(ctx context.Context, r *record) error {
 		return err
 	}
 	defer db.Close()
-	have, err := column(ctx, db, "SELECT Host FROM mysql.user WHERE User = ?", r.AdminUser)
+	have, err := sqlq.Column(ctx, db, "SELECT Host FROM mysql.user WHERE User = ?", r.AdminUser)
 	if err != nil {
 		return err
 	}
@@ -250,7 +251,7 @@ func (e mariadb) applyAccess(ctx context.Context, r *record) error {
 		if slices.Contains(have, h) {
 			continue
 		}
-		for _, q := range append([]string{fmt.Sprintf("CREATE USER %s IDENTIFIED BY %s", userAt(r.AdminUser, h), sqlString(r.Password))},
+		for _, q := range append([]string{fmt.Sprintf("CREATE USER %s IDENTIFIED BY %s", userAt(r.AdminUser, h), sqlq.MyString(r.Password))},
 			adminGrants(r, h)...) {
 			if _, err := db.ExecContext(ctx, q); err != nil {
 				return fmt.Errorf("add account host %s: %s", h, strings.ReplaceAll(err.Error(), r.Password, "[redacted]"))
@@ -306,7 +307,7 @@ func (e mariadb) dump(ctx context.Context, r *record, in Installation, dir strin
 		return "", err
 	}
 	defer db.Close()
-	names, err := column(ctx, db, "SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN ('mysql', 'sys', 'performance_schema', 'information_schema') ORDER BY 1")
+	names, err := sqlq.Column(ctx, db, "SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN ('mysql', 'sys', 'performance_schema', 'information_schema') ORDER BY 1")
 	if err != nil {
 		return "", err
 	}
@@ -361,40 +362,17 @@ func (e mariadb) setPassword(ctx context.Context, r *record, old, pw string) err
 		return err
 	}
 	defer db.Close()
-	hosts, err := column(ctx, db, "SELECT Host FROM mysql.user WHERE User = ?", r.AdminUser)
+	hosts, err := sqlq.Column(ctx, db, "SELECT Host FROM mysql.user WHERE User = ?", r.AdminUser)
 	if err != nil {
 		return err
 	}
 	for _, h := range hosts {
-		if _, err := db.ExecContext(ctx, "ALTER USER "+userAt(r.AdminUser, h)+" IDENTIFIED BY "+sqlString(pw)); err != nil {
+		if _, err := db.ExecContext(ctx, "ALTER USER "+userAt(r.AdminUser, h)+" IDENTIFIED BY "+sqlq.MyString(pw)); err != nil {
 			return fmt.Errorf("set admin password: %s", strings.ReplaceAll(err.Error(), pw, "[redacted]"))
 		}
 	}
 	return nil
 }
 
-// column returns the first column of a query's rows.
-func column(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, error) {
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 // userAt quotes user@host.
-func userAt(user, host string) string { return sqlString(user) + "@" + sqlString(host) }
-
-// sqlString quotes a MariaDB string literal.
-func sqlString(s string) string {
-	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
-}
+func userAt(user, host string) string { return sqlq.MyString(user) + "@" + sqlq.MyString(host) }

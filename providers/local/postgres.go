@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/agiledeploy/dbaaskit/internal/sqlq"
 )
 
 // postgres runs PostgreSQL servers as account a.
@@ -88,7 +90,7 @@ func (e postgres) configure(r *record) error {
 		if err := e.a.mkdirOwned(e.socketDir(r)); err != nil {
 			return err
 		}
-		socket = quoteLiteral(e.socketDir(r)) + "\nunix_socket_permissions = 0700"
+		socket = sqlq.PGString(e.socketDir(r)) + "\nunix_socket_permissions = 0700"
 	}
 	conf := fmt.Sprintf("port = %d\nlisten_addresses = '%s'\nunix_socket_directories = %s\npassword_encryption = 'scram-sha-256'\n%s",
 		r.Port, listen, socket, pgSizes[r.Size])
@@ -96,7 +98,7 @@ func (e postgres) configure(r *record) error {
 		// Written on every start: a restored data directory names this
 		// instance's files, never those of the instance it came from.
 		conf += fmt.Sprintf("ssl = on\nssl_cert_file = %s\nssl_key_file = %s\nssl_min_protocol_version = 'TLSv1.2'\n",
-			quoteLiteral(e.p.certFile(r)), quoteLiteral(e.p.keyFile(r)))
+			sqlq.PGString(e.p.certFile(r)), sqlq.PGString(e.p.keyFile(r)))
 	}
 	if err := e.a.writeOwned(filepath.Join(e.dataDir(r), "dbaaskit.conf"), []byte(conf)); err != nil {
 		return err
@@ -187,7 +189,7 @@ func (e postgres) afterStart(ctx context.Context, r *record, first bool) error {
 	defer c.Close(context.WithoutCancel(ctx))
 	// CREATE ROLE takes no bind parameters: quote the literal.
 	_, err = c.Exec(ctx, "CREATE ROLE "+pgx.Identifier{r.AdminUser}.Sanitize()+
-		" LOGIN CREATEDB CREATEROLE NOSUPERUSER NOREPLICATION NOBYPASSRLS PASSWORD "+quoteLiteral(r.Password))
+		" LOGIN CREATEDB CREATEROLE NOSUPERUSER NOREPLICATION NOBYPASSRLS PASSWORD "+sqlq.PGString(r.Password))
 	if err != nil {
 		return fmt.Errorf("create admin user %s: %s", r.AdminUser, strings.ReplaceAll(err.Error(), r.Password, "[redacted]"))
 	}
@@ -253,16 +255,12 @@ func (e postgres) setPassword(ctx context.Context, r *record, old, pw string) er
 	}
 	defer c.Close(context.WithoutCancel(ctx))
 	// ALTER ROLE takes no bind parameters: quote the literal.
-	_, err = c.Exec(ctx, "ALTER ROLE "+pgx.Identifier{r.AdminUser}.Sanitize()+" PASSWORD "+quoteLiteral(pw))
+	_, err = c.Exec(ctx, "ALTER ROLE "+pgx.Identifier{r.AdminUser}.Sanitize()+" PASSWORD "+sqlq.PGString(pw))
 	if err != nil {
 		return fmt.Errorf("set admin password: %s", strings.ReplaceAll(err.Error(), pw, "[redacted]"))
 	}
 	return nil
 }
-
-// quoteLiteral quotes a string constant; standard_conforming_strings
-// (on since PostgreSQL 9.1) keeps backslashes literal.
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // opensWider reports whether the server must listen beyond loopback.
 func opensWider(r *record) bool {

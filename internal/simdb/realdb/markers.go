@@ -10,6 +10,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
+	"github.com/agiledeploy/dbaaskit/internal/sqlq"
 )
 
 // markerTable holds the values WriteMarker writes.
@@ -77,20 +78,11 @@ func ReadMarkers(ctx context.Context, conn *dbaas.ConnectionInfo) ([]string, err
 	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?", markerTable).Scan(&n); err != nil || n == 0 {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, "SELECT v FROM "+markerTable)
+	out, err := sqlq.Column(ctx, db, "SELECT v FROM "+markerTable)
 	if err != nil {
 		return nil, fmt.Errorf("read markers: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func pgConnectInfo(ctx context.Context, conn *dbaas.ConnectionInfo) (*pgx.Conn, error) {

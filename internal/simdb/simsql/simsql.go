@@ -17,13 +17,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	"github.com/agiledeploy/dbaaskit/internal/appsql"
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
+	"github.com/agiledeploy/dbaaskit/internal/sqlq"
 )
 
 // Timeout bounds one Run: the statements go on when the API request that
@@ -102,10 +102,10 @@ func (s *Server) in(ctx context.Context, database string, f func(db *sql.DB) err
 // privileges on it, with GRANT OPTION. A name the server has is an error.
 func (s *Server) CreateDatabase(ctx context.Context, name, owner string) error {
 	if s.PG() {
-		_, err := s.DB.ExecContext(ctx, "CREATE DATABASE "+PGIdent(name)+" OWNER "+PGIdent(owner))
+		_, err := s.DB.ExecContext(ctx, "CREATE DATABASE "+sqlq.PGIdent(name)+" OWNER "+sqlq.PGIdent(owner))
 		return err
 	}
-	if _, err := s.DB.ExecContext(ctx, "CREATE DATABASE "+MyIdent(name)); err != nil {
+	if _, err := s.DB.ExecContext(ctx, "CREATE DATABASE "+sqlq.MyIdent(name)); err != nil {
 		return err
 	}
 	return s.myGrant(ctx, owner, name, true)
@@ -118,10 +118,10 @@ func (s *Server) CreateDatabase(ctx context.Context, name, owner string) error {
 // no one rights.
 func (s *Server) DropDatabase(ctx context.Context, name string) error {
 	if s.PG() {
-		_, err := s.DB.ExecContext(ctx, "DROP DATABASE IF EXISTS "+PGIdent(name)+" WITH (FORCE)")
+		_, err := s.DB.ExecContext(ctx, "DROP DATABASE IF EXISTS "+sqlq.PGIdent(name)+" WITH (FORCE)")
 		return err
 	}
-	if _, err := s.DB.ExecContext(ctx, "DROP DATABASE IF EXISTS "+MyIdent(name)); err != nil {
+	if _, err := s.DB.ExecContext(ctx, "DROP DATABASE IF EXISTS "+sqlq.MyIdent(name)); err != nil {
 		return err
 	}
 	rows, err := s.DB.QueryContext(ctx, "SELECT user, host, grant_priv = 'Y' FROM mysql.db WHERE db = ?", name)
@@ -138,7 +138,7 @@ func (s *Server) DropDatabase(ctx context.Context, name string) error {
 		}
 		// ALL PRIVILEGES leaves GRANT OPTION, which has a REVOKE of its
 		// own (refused when it was not granted).
-		from := " ON " + MyIdent(name) + ".* FROM " + MyString(user) + "@" + MyString(host)
+		from := " ON " + sqlq.MyIdent(name) + ".* FROM " + sqlq.MyString(user) + "@" + sqlq.MyString(host)
 		revokes = append(revokes, "REVOKE ALL PRIVILEGES"+from)
 		if grantOption {
 			revokes = append(revokes, "REVOKE GRANT OPTION"+from)
@@ -197,10 +197,10 @@ func (s *Server) SetPassword(ctx context.Context, name string, password dbaas.Se
 // lets it go.
 func (s *Server) DropUser(ctx context.Context, name string) error {
 	if s.PG() {
-		_, err := s.DB.ExecContext(ctx, "DROP ROLE IF EXISTS "+PGIdent(name))
+		_, err := s.DB.ExecContext(ctx, "DROP ROLE IF EXISTS "+sqlq.PGIdent(name))
 		return err
 	}
-	_, err := s.DB.ExecContext(ctx, "DROP USER IF EXISTS "+MyString(name)+"@'%'")
+	_, err := s.DB.ExecContext(ctx, "DROP USER IF EXISTS "+sqlq.MyString(name)+"@'%'")
 	return err
 }
 
@@ -213,11 +213,11 @@ func (s *Server) GrantAll(ctx context.Context, user, database string) error {
 	if !s.PG() {
 		return s.myGrant(ctx, user, database, false)
 	}
-	if _, err := s.DB.ExecContext(ctx, "GRANT ALL PRIVILEGES ON DATABASE "+PGIdent(database)+" TO "+PGIdent(user)); err != nil {
+	if _, err := s.DB.ExecContext(ctx, "GRANT ALL PRIVILEGES ON DATABASE "+sqlq.PGIdent(database)+" TO "+sqlq.PGIdent(user)); err != nil {
 		return err
 	}
 	return s.in(ctx, database, func(db *sql.DB) error {
-		_, err := db.ExecContext(ctx, "GRANT ALL PRIVILEGES ON SCHEMA public TO "+PGIdent(user))
+		_, err := db.ExecContext(ctx, "GRANT ALL PRIVILEGES ON SCHEMA public TO "+sqlq.PGIdent(user))
 		return err
 	})
 }
@@ -228,7 +228,7 @@ func (s *Server) myGrant(ctx context.Context, user, database string, grantOption
 		opt = " WITH GRANT OPTION"
 	}
 	return s.ForHosts(ctx, user, func(host string) []string {
-		return []string{"GRANT ALL PRIVILEGES ON " + MyIdent(database) + ".* TO " + MyString(user) + "@" + MyString(host) + opt}
+		return []string{"GRANT ALL PRIVILEGES ON " + sqlq.MyIdent(database) + ".* TO " + sqlq.MyString(user) + "@" + sqlq.MyString(host) + opt}
 	})
 }
 
@@ -261,23 +261,23 @@ func (s *Server) ReleaseUser(ctx context.Context, name, heir string) error {
 		if super || r == me {
 			continue
 		}
-		if _, err := s.DB.ExecContext(ctx, "GRANT "+PGIdent(r)+" TO current_user"); err != nil {
+		if _, err := s.DB.ExecContext(ctx, "GRANT "+sqlq.PGIdent(r)+" TO current_user"); err != nil {
 			return fmt.Errorf("grant %s to the admin user: %w", r, err)
 		}
 	}
 	// Objects and privileges in a database are recorded with its oid;
 	// those on databases themselves (shared objects) with 0, and are
 	// handled from any database: the admin connection's.
-	dbs, err := strings1(ctx, s.DB, `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+	dbs, err := sqlq.Column(ctx, s.DB, `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
 		WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = $1 AND d.datname <> current_database()`, oid.Int64)
 	if err != nil {
 		return err
 	}
 	release := func(db *sql.DB) error {
-		if _, err := db.ExecContext(ctx, "REASSIGN OWNED BY "+PGIdent(name)+" TO "+PGIdent(heir)); err != nil {
+		if _, err := db.ExecContext(ctx, "REASSIGN OWNED BY "+sqlq.PGIdent(name)+" TO "+sqlq.PGIdent(heir)); err != nil {
 			return err
 		}
-		_, err := db.ExecContext(ctx, "DROP OWNED BY "+PGIdent(name))
+		_, err := db.ExecContext(ctx, "DROP OWNED BY "+sqlq.PGIdent(name))
 		return err
 	}
 	for _, d := range dbs {
@@ -291,7 +291,7 @@ func (s *Server) ReleaseUser(ctx context.Context, name, heir string) error {
 // ForHosts runs the statements stmts makes for each host user has a
 // login for (MySQL and MariaDB: a user is one login per host).
 func (s *Server) ForHosts(ctx context.Context, user string, stmts func(host string) []string) error {
-	hosts, err := strings1(ctx, s.DB, "SELECT host FROM mysql.user WHERE user = ?", user)
+	hosts, err := sqlq.Column(ctx, s.DB, "SELECT host FROM mysql.user WHERE user = ?", user)
 	if err != nil {
 		return err
 	}
@@ -303,32 +303,4 @@ func (s *Server) ForHosts(ctx context.Context, user string, stmts func(host stri
 		}
 	}
 	return nil
-}
-
-func strings1(ctx context.Context, db *sql.DB, q string, args ...any) ([]string, error) {
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-// PGIdent quotes a PostgreSQL identifier.
-func PGIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
-// MyIdent quotes a MySQL or MariaDB identifier.
-func MyIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
-
-// MyString quotes a MySQL or MariaDB string literal (a user or host name).
-func MyString(s string) string {
-	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/simsql"
 	"github.com/agiledeploy/dbaaskit/internal/simkit"
+	"github.com/agiledeploy/dbaaskit/internal/sqlq"
 )
 
 // When the Backend also implements simdb.Admin (realdb.Backend and
@@ -391,11 +392,11 @@ func (s *Server) backing(ctx context.Context, c *cluster, f func(ctx context.Con
 // DigitalOcean and the management of application users needs.
 func doadminRights(ctx context.Context, srv *simsql.Server, admin string) error {
 	if srv.PG() {
-		_, err := srv.DB.ExecContext(ctx, "ALTER ROLE "+simsql.PGIdent(admin)+" CREATEDB CREATEROLE")
+		_, err := srv.DB.ExecContext(ctx, "ALTER ROLE "+sqlq.PGIdent(admin)+" CREATEDB CREATEROLE")
 		return err
 	}
 	return srv.ForHosts(ctx, admin, func(host string) []string {
-		to := " TO " + simsql.MyString(admin) + "@" + simsql.MyString(host)
+		to := " TO " + sqlq.MyString(admin) + "@" + sqlq.MyString(host)
 		return []string{"GRANT CREATE USER ON *.*" + to, "GRANT SELECT ON mysql.user" + to, "GRANT SELECT ON mysql.db" + to}
 	})
 }
