@@ -109,7 +109,8 @@ func TestConformance(t *testing.T) {
 
 // TestConformanceWithData runs the suite with a real database behind
 // every service (the machine's PostgreSQL and MariaDB), so that restores
-// are checked with the data written before and after the backup. The
+// are checked with the data written before and after the backup, and the
+// application users made through the API log in. The
 // simulator keeps no log of writes: a point-in-time restore brings back
 // the last backup before the time, so that check is off.
 func TestConformanceWithData(t *testing.T) {
@@ -121,5 +122,7 @@ func TestConformanceWithData(t *testing.T) {
 	h.ReadData = realdb.ReadMarkers
 	h.NoPointInTimeData = true
 	h.Concurrency = 4
+	// The API's users are real on the servers: they log in.
+	h.Login = ping
 	dbaastest.RunConformance(t, h)
 }

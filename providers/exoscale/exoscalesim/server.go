@@ -74,6 +74,10 @@ type Server struct {
 	mux     *http.ServeMux
 	ca      []byte
 	limiter *simkit.Limiter
+	// appMu keeps the writes of users and databases, and the removal of
+	// services, one at a time, so that the backing servers and the
+	// records change together (taken before mu).
+	appMu sync.Mutex
 
 	mu       sync.Mutex
 	services map[string]*service
@@ -154,8 +158,9 @@ func (s *Server) Pace() simkit.Pace {
 	return simkit.Pace{Provision: s.opts.ProvisionDelay, Update: s.opts.OperationDelay, Delete: s.opts.OperationDelay}
 }
 
-// Close stops the listener, waits for the requests being answered, and
-// detaches the real databases still attached.
+// Close stops the listener, waits for the requests being answered, drops
+// the users and databases made through the API on the backing servers,
+// and detaches the real databases still attached.
 func (s *Server) Close() error {
 	var errs []error
 	s.closeOnce.Do(func() {
@@ -163,6 +168,7 @@ func (s *Server) Close() error {
 		if s.srv != nil {
 			errs = append(errs, s.srv.Close())
 		}
+		errs = append(errs, s.dropAllApps())
 		s.mu.Lock()
 		var names []string
 		for n, svc := range s.services {
@@ -189,6 +195,26 @@ func (s *Server) Close() error {
 			}
 		}
 	})
+	return errors.Join(errs...)
+}
+
+// dropAllApps drops the users and databases made through the API on the
+// servers behind the services, for Close.
+func (s *Server) dropAllApps() error {
+	s.appMu.Lock()
+	defer s.appMu.Unlock()
+	s.mu.Lock()
+	svcs := make([]*service, 0, len(s.services))
+	for _, svc := range s.services {
+		svcs = append(svcs, svc)
+	}
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var errs []error
+	for _, svc := range svcs {
+		errs = append(errs, s.dropApps(ctx, svc))
+	}
 	return errors.Join(errs...)
 }
 

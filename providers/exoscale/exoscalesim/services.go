@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/netip"
 	"regexp"
@@ -230,10 +231,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, typ string
 // attach attaches the real database of a new service: a copy of a
 // backup's data, or an empty one.
 func (s *Server) attach(ctx context.Context, svc *service, snapshotKey string) (*simdb.Database, error) {
-	engine := dbaas.Postgres
-	if svc.Type == "mysql" {
-		engine = dbaas.MySQL
-	}
+	engine := svc.engine()
 	if snap, ok := s.opts.Backend.(simdb.Snapshotter); ok && snapshotKey != "" {
 		return snap.Restore(ctx, snapshotKey, svc.Name, engine, svc.Version)
 	}
@@ -457,14 +455,19 @@ func (s *Server) applyUpdate(svc *service, req updateRequest, now time.Time) {
 // /dbaas-service/{name} (typ empty).
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, typ string) {
 	name := r.PathValue("name")
+	// Its users and databases go first, while its database is attached;
+	// no write of them is under way (appMu).
+	s.appMu.Lock()
 	s.mu.Lock()
 	svc, ok := s.lookup(w, name, typ)
 	if !ok {
 		s.mu.Unlock()
+		s.appMu.Unlock()
 		return
 	}
 	if svc.protected {
 		s.mu.Unlock()
+		s.appMu.Unlock()
 		writeError(w, http.StatusForbidden, "Service "+name+" is protected against termination: turn termination-protection off first")
 		return
 	}
@@ -474,9 +477,16 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, typ string
 	}
 	o, ok := s.startOperationLocked(cmd, typePath(svc.Type)+name)
 	s.mu.Unlock()
+	var err error
 	if ok {
 		s.remove(name)
-		if err := s.release(name, svc.attached); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err = s.dropApps(ctx, svc)
+		cancel()
+	}
+	s.appMu.Unlock()
+	if ok {
+		if err = errors.Join(err, s.release(name, svc.attached)); err != nil {
 			writeError(w, http.StatusInternalServerError, "Internal server error")
 			return
 		}
