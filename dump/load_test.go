@@ -18,6 +18,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
+	"github.com/agiledeploy/dbaaskit/internal/sqltest"
 	"github.com/agiledeploy/dbaaskit/providers/local"
 	"github.com/agiledeploy/dbaaskit/providers/local/localtest"
 )
@@ -150,7 +151,7 @@ func TestLoadFailures(t *testing.T) {
 func TestLoadFixesTrapsAndRunsAsTheUser(t *testing.T) {
 	_, conns := localInstances(t, dbaas.Postgres, 1)
 	admin := conns[0]
-	execAll(t, admin, "CREATE ROLE app LOGIN PASSWORD 'app-secret-1'", "GRANT CREATE ON SCHEMA public TO app")
+	sqltest.Exec(t, admin, "CREATE ROLE app LOGIN PASSWORD 'app-secret-1'", "GRANT CREATE ON SCHEMA public TO app")
 	app := *admin
 	app.User, app.Password = "app", dbaas.NewSecret("app-secret-1")
 	roles, err := Roles(context.Background(), &app)
@@ -242,9 +243,9 @@ func TestTakeLoadRoundTrip(t *testing.T) {
 			src, dst := conns[0], conns[1]
 			q := "SELECT id, v FROM t ORDER BY id"
 			if engine == dbaas.Postgres {
-				execAll(t, src, `CREATE TABLE t (id int PRIMARY KEY, v text)`, `INSERT INTO t VALUES (1, E'a\tb\n\\.\n;'), (2, NULL), (3, '''')`)
+				sqltest.Exec(t, src, `CREATE TABLE t (id int PRIMARY KEY, v text)`, `INSERT INTO t VALUES (1, E'a\tb\n\\.\n;'), (2, NULL), (3, '''')`)
 			} else {
-				execAll(t, src, "CREATE TABLE t (id int PRIMARY KEY, v text)", `INSERT INTO t VALUES (1, 'a\tb\n\\.\n;'), (2, NULL), (3, '''')`)
+				sqltest.Exec(t, src, "CREATE TABLE t (id int PRIMARY KEY, v text)", `INSERT INTO t VALUES (1, 'a\tb\n\\.\n;'), (2, NULL), (3, '''')`)
 			}
 			var buf bytes.Buffer
 			require.NoError(t, Take(context.Background(), src, &buf, TakeOptions{Gzip: true}))
@@ -256,19 +257,6 @@ func TestTakeLoadRoundTrip(t *testing.T) {
 			assert.Len(t, rows(t, dst, q), 3)
 		})
 	}
-}
-
-// pgConn opens conn's database with pgx, trusting the instance's CA.
-func pgConn(t *testing.T, conn *dbaas.ConnectionInfo) *pgx.Conn {
-	t.Helper()
-	ca, err := conn.WriteCAFile(t.TempDir())
-	require.NoError(t, err)
-	u, err := conn.PostgresURL(dbaas.DSNOptions{CAFile: ca})
-	require.NoError(t, err)
-	c, err := pgx.Connect(context.Background(), u)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return c
 }
 
 // myDB opens conn's database with go-sql-driver/mysql.
@@ -285,29 +273,12 @@ func myDB(t *testing.T, conn *dbaas.ConnectionInfo) *sql.DB {
 	return db
 }
 
-func execAll(t *testing.T, conn *dbaas.ConnectionInfo, stmts ...string) {
-	t.Helper()
-	if conn.Engine == dbaas.Postgres {
-		c := pgConn(t, conn)
-		for _, s := range stmts {
-			_, err := c.Exec(context.Background(), s)
-			require.NoError(t, err, s)
-		}
-		return
-	}
-	db := myDB(t, conn)
-	for _, s := range stmts {
-		_, err := db.Exec(s)
-		require.NoError(t, err, s)
-	}
-}
-
 // rows returns the rows of q as text, NULL as "NULL".
 func rows(t *testing.T, conn *dbaas.ConnectionInfo, q string) [][]string {
 	t.Helper()
 	var out [][]string
 	if conn.Engine == dbaas.Postgres {
-		rs, err := pgConn(t, conn).Query(context.Background(), q, pgx.QueryExecModeSimpleProtocol)
+		rs, err := sqltest.PG(t, conn).Query(context.Background(), q, pgx.QueryExecModeSimpleProtocol)
 		require.NoError(t, err, q)
 		defer rs.Close()
 		for rs.Next() {
@@ -367,10 +338,10 @@ func tablesOf(t *testing.T, conn *dbaas.ConnectionInfo) []string {
 func resetDatabase(t *testing.T, conn *dbaas.ConnectionInfo) {
 	t.Helper()
 	if conn.Engine == dbaas.Postgres {
-		execAll(t, conn, "DROP SCHEMA public CASCADE", "CREATE SCHEMA public")
+		sqltest.Exec(t, conn, "DROP SCHEMA public CASCADE", "CREATE SCHEMA public")
 		return
 	}
 	for _, tb := range tablesOf(t, conn) {
-		execAll(t, conn, "DROP TABLE `"+tb+"`")
+		sqltest.Exec(t, conn, "DROP TABLE `"+tb+"`")
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dump"
+	"github.com/agiledeploy/dbaaskit/internal/sqltest"
 	"github.com/agiledeploy/dbaaskit/providers/local"
 )
 
@@ -28,7 +29,7 @@ func TestMigrateFailures(t *testing.T) {
 	src, dst := insts[0], insts[1]
 	srcConn := connInfo(t, p, src.ID)
 	// enough rows that the copy is under way when it is stopped
-	execSQL(t, srcConn, `CREATE TABLE big (id int PRIMARY KEY, v text)`,
+	sqltest.Exec(t, srcConn, `CREATE TABLE big (id int PRIMARY KEY, v text)`,
 		`INSERT INTO big SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 100000) g`)
 
 	unreachable := *srcConn
@@ -91,7 +92,7 @@ func TestMigrateFailures(t *testing.T) {
 			}
 			ensureRunning(t, p, dst.ID)
 			var n int
-			c := pgConnect(t, connInfo(t, p, dst.ID))
+			c := sqltest.PG(t, connInfo(t, p, dst.ID))
 			require.NoError(t, c.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").Scan(&n))
 			assert.Zero(t, n, "the target holds nothing of a failed load")
 		})

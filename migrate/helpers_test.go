@@ -2,17 +2,13 @@ package migrate
 
 import (
 	"context"
-	"database/sql"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
-	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	"github.com/agiledeploy/dbaaskit/internal/testenv"
 	"github.com/agiledeploy/dbaaskit/providers/local"
 	"github.com/agiledeploy/dbaaskit/providers/local/localtest"
@@ -52,52 +48,6 @@ func connInfo(t *testing.T, p dbaas.Provider, id string) *dbaas.ConnectionInfo {
 	c, err := p.Connection(context.Background(), id)
 	require.NoError(t, err)
 	return c
-}
-
-// execSQL runs statements on conn's database as its user.
-func execSQL(t *testing.T, conn *dbaas.ConnectionInfo, stmts ...string) {
-	t.Helper()
-	ctx := context.Background()
-	if conn.Engine == dbaas.Postgres {
-		c := pgConnect(t, conn)
-		for _, s := range stmts {
-			_, err := c.Exec(ctx, s)
-			require.NoError(t, err, s)
-		}
-		return
-	}
-	db := myOpen(t, conn)
-	for _, s := range stmts {
-		_, err := db.ExecContext(ctx, s)
-		require.NoError(t, err, s)
-	}
-}
-
-func pgConnect(t *testing.T, conn *dbaas.ConnectionInfo) *pgx.Conn {
-	t.Helper()
-	dir := t.TempDir()
-	ca, err := conn.WriteCAFile(dir)
-	require.NoError(t, err)
-	u, err := conn.PostgresURL(dbaas.DSNOptions{CAFile: ca})
-	require.NoError(t, err)
-	c, err := pgx.Connect(context.Background(), u)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return c
-}
-
-func myOpen(t *testing.T, conn *dbaas.ConnectionInfo) *sql.DB {
-	t.Helper()
-	cfg, err := sqlconn.MySQLConfig(conn, dbaas.DSNOptions{})
-	require.NoError(t, err)
-	cfg.MultiStatements = true
-	c, err := mysql.NewConnector(cfg)
-	require.NoError(t, err)
-	db := sql.OpenDB(c)
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { _ = db.Close() })
-	require.NoError(t, db.PingContext(context.Background()))
-	return db
 }
 
 // pgData is a database with every common type, text that looks like

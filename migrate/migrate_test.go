@@ -10,6 +10,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dump"
+	"github.com/agiledeploy/dbaaskit/internal/sqltest"
 )
 
 // TestMigrateLocalToLocal copies a database with every common type,
@@ -35,7 +36,7 @@ func TestMigrateLocalToLocal(t *testing.T) {
 			p := localProvider(t, tc.engine)
 			insts := instances(t, p, tc.engine, "src", "dst")
 			src, dst := insts[0], insts[1]
-			execSQL(t, connInfo(t, p, src.ID), tc.data...)
+			sqltest.Exec(t, connInfo(t, p, src.ID), tc.data...)
 
 			var progressed bool
 			rep, err := Migrate(ctx, Side{Provider: p, ID: src.ID}, Side{Provider: p, ID: dst.ID},
@@ -63,7 +64,7 @@ func TestMigrateLocalToLocal(t *testing.T) {
 			assert.False(t, rep.Complete)
 			assert.Equal(t, StageCheck, rep.Stage)
 
-			execSQL(t, connInfo(t, p, dst.ID), tc.plant, "DROP VIEW expensive")
+			sqltest.Exec(t, connInfo(t, p, dst.ID), tc.plant, "DROP VIEW expensive")
 			v, err := Verify(ctx, connInfo(t, p, src.ID), connInfo(t, p, dst.ID))
 			require.NoError(t, err)
 			assert.False(t, v.Match)

@@ -13,6 +13,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dump"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/localdb"
+	"github.com/agiledeploy/dbaaskit/internal/sqltest"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
 	"github.com/agiledeploy/dbaaskit/providers/local"
@@ -59,7 +60,7 @@ func TestMigrateBetweenProviders(t *testing.T) {
 		src := doInstance(t, do, dbaas.Spec{Name: "shop-do", Engine: dbaas.Postgres, Version: "16", Size: "db-s-1vcpu-1gb"})
 		dst := instances(t, lp, dbaas.Postgres, "shop-local")[0]
 		srcConn := connInfo(t, do, src.ID)
-		execSQL(t, srcConn, append(slices.Clone(pgData),
+		sqltest.Exec(t, srcConn, append(slices.Clone(pgData),
 			`DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'doadmin') THEN CREATE ROLE doadmin; END IF; END $$`,
 			// the admin user is no superuser: it may give away only to a role it is in
 			`GRANT doadmin TO CURRENT_USER`, `GRANT CREATE ON SCHEMA public TO doadmin`,
@@ -82,7 +83,7 @@ func TestMigrateBetweenProviders(t *testing.T) {
 		do := digitalOcean(t, lp)
 		src := instances(t, lp, dbaas.MariaDB, "shop-local")[0]
 		dst := doInstance(t, do, dbaas.Spec{Name: "shop-do", Engine: dbaas.MySQL, Version: "8", Size: "db-s-1vcpu-1gb"})
-		execSQL(t, connInfo(t, lp, src.ID), append(slices.Clone(mariaData),
+		sqltest.Exec(t, connInfo(t, lp, src.ID), append(slices.Clone(mariaData),
 			"CREATE USER 'legacy'@'%'", "GRANT SELECT ON *.* TO 'legacy'@'%'",
 			"CREATE DEFINER=`legacy`@`%` VIEW cheap AS SELECT id FROM items WHERE price < 10")...)
 
@@ -92,7 +93,7 @@ func TestMigrateBetweenProviders(t *testing.T) {
 		assert.Contains(t, fixedRules(rep.Load.Rewrite), "mysql-definer")
 		assert.True(t, rep.Verify.Match)
 		var definer string
-		db := myOpen(t, connInfo(t, do, dst.ID))
+		db := sqltest.MySQL(t, connInfo(t, do, dst.ID))
 		require.NoError(t, db.QueryRowContext(ctx, "SELECT definer FROM information_schema.views WHERE table_name = 'cheap'").Scan(&definer))
 		assert.NotContains(t, definer, "legacy", "the view runs as the loading user")
 	})

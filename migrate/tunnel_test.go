@@ -9,6 +9,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
+	"github.com/agiledeploy/dbaaskit/internal/sqltest"
 	"github.com/agiledeploy/dbaaskit/internal/sshtest"
 	"github.com/agiledeploy/dbaaskit/tunnel"
 )
@@ -22,7 +23,7 @@ func TestMigrateThroughTunnel(t *testing.T) {
 	p := localProvider(t, dbaas.Postgres)
 	insts := instances(t, p, dbaas.Postgres, "src", "dst")
 	src, dst := insts[0], insts[1]
-	execSQL(t, connInfo(t, p, src.ID), pgData...)
+	sqltest.Exec(t, connInfo(t, p, src.ID), pgData...)
 
 	dir := t.TempDir()
 	key := sshtest.NewKey(t, dir)

@@ -3,19 +3,15 @@ package local
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
-	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	"github.com/agiledeploy/dbaaskit/internal/testenv"
 )
 
@@ -113,45 +109,4 @@ func waitAvailable(t *testing.T, p *Provider, id string) *dbaas.Instance {
 	inst, err := dbaas.Wait(context.Background(), p, id, dbaas.WaitOptions{FirstDelay: 100 * time.Millisecond, MaxDelay: 500 * time.Millisecond, Timeout: 3 * time.Minute, Expected: -1})
 	require.NoError(t, err)
 	return inst
-}
-
-// exec runs a statement on the instance's database as its admin user.
-func execSQL(t *testing.T, conn *dbaas.ConnectionInfo, stmts ...string) {
-	t.Helper()
-	ctx := context.Background()
-	if conn.Engine == dbaas.Postgres {
-		c := pgConnect(t, conn)
-		for _, s := range stmts {
-			_, err := c.Exec(ctx, s)
-			require.NoError(t, err, s)
-		}
-		return
-	}
-	db := myOpen(t, conn)
-	for _, s := range stmts {
-		_, err := db.ExecContext(ctx, s)
-		require.NoError(t, err, s)
-	}
-}
-
-func pgConnect(t *testing.T, conn *dbaas.ConnectionInfo) *pgx.Conn {
-	t.Helper()
-	u, err := conn.PostgresURL(dbaas.DSNOptions{})
-	require.NoError(t, err)
-	c, err := pgx.Connect(context.Background(), u)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return c
-}
-
-func myOpen(t *testing.T, conn *dbaas.ConnectionInfo) *sql.DB {
-	t.Helper()
-	cfg, err := sqlconn.MySQLConfig(conn, dbaas.DSNOptions{})
-	require.NoError(t, err)
-	c, err := mysql.NewConnector(cfg)
-	require.NoError(t, err)
-	db := sql.OpenDB(c)
-	t.Cleanup(func() { _ = db.Close() })
-	require.NoError(t, db.PingContext(context.Background()))
-	return db
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	"github.com/agiledeploy/dbaaskit/internal/sqlq"
+	"github.com/agiledeploy/dbaaskit/internal/sqltest"
 )
 
 // tenants makes two instances of engine e on one provider: a, whose admin
@@ -151,7 +152,7 @@ func TestAdminCannotReadAnotherInstance(t *testing.T) {
 		su.User, su.Password = "root", dbaas.NewSecret(ra.SuperPassword)
 		assert.Error(t, pingMySQL(ctx, &su), "the provider's superuser cannot log in over TCP")
 
-		db := myOpen(t, a)
+		db := sqltest.MySQL(t, a)
 		conn, err := db.Conn(ctx)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = conn.Close() })

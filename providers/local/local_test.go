@@ -22,6 +22,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
+	"github.com/agiledeploy/dbaaskit/internal/sqltest"
 	"github.com/agiledeploy/dbaaskit/internal/testenv"
 )
 
@@ -38,7 +39,7 @@ func tableSums(t *testing.T, conn *dbaas.ConnectionInfo) map[string]string {
 	ctx := context.Background()
 	out := map[string]string{}
 	if conn.Engine == dbaas.Postgres {
-		c := pgConnect(t, conn)
+		c := sqltest.PG(t, conn)
 		rows, err := c.Query(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
 		require.NoError(t, err)
 		tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
@@ -52,7 +53,7 @@ func tableSums(t *testing.T, conn *dbaas.ConnectionInfo) map[string]string {
 		}
 		return out
 	}
-	db := myOpen(t, conn)
+	db := sqltest.MySQL(t, conn)
 	rows, err := db.QueryContext(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1")
 	require.NoError(t, err)
 	var tables []string
@@ -77,14 +78,14 @@ func tableSums(t *testing.T, conn *dbaas.ConnectionInfo) map[string]string {
 func populate(t *testing.T, conn *dbaas.ConnectionInfo) {
 	t.Helper()
 	if conn.Engine == dbaas.Postgres {
-		execSQL(t, conn,
+		sqltest.Exec(t, conn,
 			"CREATE TABLE items (id int PRIMARY KEY, name text, price numeric(10,2))",
 			"INSERT INTO items SELECT g, 'item ' || g, g * 1.25 FROM generate_series(1, 5000) g",
 			"CREATE TABLE orders (id serial PRIMARY KEY, item int REFERENCES items, at timestamptz DEFAULT now())",
 			"INSERT INTO orders (item) SELECT 1 + g % 5000 FROM generate_series(1, 3000) g")
 		return
 	}
-	execSQL(t, conn,
+	sqltest.Exec(t, conn,
 		"CREATE TABLE items (id int PRIMARY KEY, name varchar(64), price decimal(10,2))",
 		"INSERT INTO items SELECT seq, CONCAT('item ', seq), seq * 1.25 FROM seq_1_to_5000",
 		"CREATE TABLE orders (id int AUTO_INCREMENT PRIMARY KEY, item int, at timestamp DEFAULT CURRENT_TIMESTAMP)",
@@ -109,7 +110,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 			assert.Equal(t, dbaas.BackupAvailable, b.Status)
 			assert.Positive(t, b.SizeBytes)
 			assert.False(t, b.CreatedAt.IsZero())
-			execSQL(t, conn, "INSERT INTO orders (item) VALUES (42)")
+			sqltest.Exec(t, conn, "INSERT INTO orders (item) VALUES (42)")
 			assert.NotEqual(t, want, tableSums(t, conn), "the late order changes the source")
 
 			list, err := p.Backups(ctx, src.ID)
@@ -740,7 +741,7 @@ func TestMariaDBLogicalBackupWithoutMariadbBackup(t *testing.T) {
 	br, err := p.s.store.readBackup(b.ID)
 	require.NoError(t, err)
 	assert.Equal(t, methodMariaDump, br.Method)
-	execSQL(t, conn, "INSERT INTO orders (item) VALUES (42)")
+	sqltest.Exec(t, conn, "INSERT INTO orders (item) VALUES (42)")
 
 	restored, err := p.Restore(ctx, dbaas.FromBackup(b.ID), spec("dumped-copy", dbaas.MariaDB))
 	require.NoError(t, err)

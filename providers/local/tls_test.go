@@ -19,6 +19,7 @@ import (
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
+	"github.com/agiledeploy/dbaaskit/internal/sqltest"
 )
 
 // encryptedSession connects from local to host:port checking the server
@@ -103,11 +104,11 @@ func TestConnectionsUseTLSWithTheInstanceCA(t *testing.T) {
 			// The default URL or DSN (TLS required, no CA file) connects too.
 			if e == dbaas.Postgres {
 				var ssl bool
-				require.NoError(t, pgConnect(t, conn).QueryRow(ctx, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl))
+				require.NoError(t, sqltest.PG(t, conn).QueryRow(ctx, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl))
 				assert.True(t, ssl)
 			} else {
 				var name, cipher string
-				require.NoError(t, myOpen(t, conn).QueryRowContext(ctx, "SHOW STATUS LIKE 'Ssl_cipher'").Scan(&name, &cipher))
+				require.NoError(t, sqltest.MySQL(t, conn).QueryRowContext(ctx, "SHOW STATUS LIKE 'Ssl_cipher'").Scan(&name, &cipher))
 				assert.NotEmpty(t, cipher)
 			}
 
@@ -175,7 +176,7 @@ func TestTLSIsRequiredBeyondLoopback(t *testing.T) {
 				assert.Contains(t, string(hba), "hostssl all          all   "+ip.String()+"/32")
 			} else {
 				var ssl string
-				require.NoError(t, myOpen(t, conn).QueryRowContext(ctx, "SELECT ssl_type FROM mysql.user WHERE User = ? AND Host = ?", r.AdminUser, ip.String()).Scan(&ssl))
+				require.NoError(t, sqltest.MySQL(t, conn).QueryRowContext(ctx, "SELECT ssl_type FROM mysql.user WHERE User = ? AND Host = ?", r.AdminUser, ip.String()).Scan(&ssl))
 				assert.Equal(t, "ANY", ssl, "the outside account requires TLS")
 			}
 		})
@@ -208,11 +209,11 @@ func TestInstanceWithoutCAKeepsPlainTCP(t *testing.T) {
 			assert.Empty(t, conn.CACertPEM)
 			if e == dbaas.Postgres {
 				var ssl bool
-				require.NoError(t, pgConnect(t, conn).QueryRow(ctx, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl))
+				require.NoError(t, sqltest.PG(t, conn).QueryRow(ctx, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl))
 				assert.False(t, ssl)
 			} else {
 				var name, cipher string
-				require.NoError(t, myOpen(t, conn).QueryRowContext(ctx, "SHOW STATUS LIKE 'Ssl_cipher'").Scan(&name, &cipher))
+				require.NoError(t, sqltest.MySQL(t, conn).QueryRowContext(ctx, "SHOW STATUS LIKE 'Ssl_cipher'").Scan(&name, &cipher))
 				assert.Empty(t, cipher)
 			}
 			other, err := newCerts("other")
