@@ -204,6 +204,35 @@ func (s *Server) DropUser(ctx context.Context, name string) error {
 	return err
 }
 
+// RetireUser lets user name go: what it owns goes to heir (PostgreSQL,
+// see ReleaseUser), then it is dropped.
+func (s *Server) RetireUser(ctx context.Context, name, heir string) error {
+	if err := s.ReleaseUser(ctx, name, heir); err != nil {
+		return err
+	}
+	return s.DropUser(ctx, name)
+}
+
+// DropApps drops the databases, then the users, that a simulated API
+// made on this server, for the delete of their instance or the
+// simulator's Close; one refusal does not keep the rest (the errors are
+// joined). With heir set, each user is retired to it (RetireUser);
+// without, it is dropped as it is.
+func (s *Server) DropApps(ctx context.Context, dbs, users []string, heir string) error {
+	var errs []error
+	for _, d := range dbs {
+		errs = append(errs, s.DropDatabase(ctx, d))
+	}
+	for _, u := range users {
+		if heir != "" {
+			errs = append(errs, s.RetireUser(ctx, u, heir))
+		} else {
+			errs = append(errs, s.DropUser(ctx, u))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // GrantAll gives user all privileges on database: on PostgreSQL those
 // on the database (connect, create schemas, temporary tables) and on its
 // public schema (create objects in it), on MySQL and MariaDB all

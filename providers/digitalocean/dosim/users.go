@@ -415,15 +415,12 @@ func (s *Server) dropApps(ctx context.Context, c *cluster) error {
 	if len(a.dbs) == 0 && len(a.users) == 0 {
 		return nil
 	}
+	users := make([]string, len(a.users))
+	for i, u := range a.users {
+		users[i] = u.Name
+	}
 	return s.backing(ctx, c, func(ctx context.Context, srv *simsql.Server) error {
-		var errs []error
-		for _, d := range a.dbs {
-			errs = append(errs, srv.DropDatabase(ctx, d))
-		}
-		for _, u := range a.users {
-			errs = append(errs, srv.DropUser(ctx, u.Name))
-		}
-		return errors.Join(errs...)
+		return srv.DropApps(ctx, a.dbs, users, "")
 	})
 }
 

@@ -109,15 +109,6 @@ func (svc *service) appUsers() []string {
 	return out
 }
 
-// dropUser lets user go on the server: what it owns goes to the admin
-// (PostgreSQL), then it is dropped.
-func dropUser(ctx context.Context, srv *simsql.Server, user, admin string) error {
-	if err := srv.ReleaseUser(ctx, user, admin); err != nil {
-		return err
-	}
-	return srv.DropUser(ctx, user)
-}
-
 // dropApps drops, on the server behind svc, the databases and users made
 // through the API, for svc's delete (before its database is detached) or
 // Close. s.appMu is held.
@@ -130,14 +121,7 @@ func (s *Server) dropApps(ctx context.Context, svc *service) error {
 		return nil
 	}
 	return simsql.Run(ctx, s.opts.Backend, key, engine, func(ctx context.Context, srv *simsql.Server) error {
-		var errs []error
-		for _, n := range dbs {
-			errs = append(errs, srv.DropDatabase(ctx, n))
-		}
-		for _, u := range users {
-			errs = append(errs, dropUser(ctx, srv, u, admin))
-		}
-		return errors.Join(errs...)
+		return srv.DropApps(ctx, dbs, users, admin)
 	})
 }
 
@@ -206,7 +190,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, typ st
 			}
 			for _, n := range dbs {
 				if err := srv.GrantAll(ctx, u.name, n); err != nil {
-					return errors.Join(err, dropUser(ctx, srv, u.name, admin))
+					return errors.Join(err, srv.RetireUser(ctx, u.name, admin))
 				}
 			}
 			return nil
@@ -230,7 +214,7 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, typ st
 		}
 		admin := svc.adminUser
 		return func(ctx context.Context, srv *simsql.Server) error {
-			return dropUser(ctx, srv, username, admin)
+			return srv.RetireUser(ctx, username, admin)
 		}, true
 	}, func(svc *service) {
 		svc.users = slices.DeleteFunc(svc.users, func(x *user) bool { return x.name == username })

@@ -74,15 +74,6 @@ func (d *database) appUsers() []string {
 	return out
 }
 
-// dropUser lets user go on the server: what it owns goes to the admin
-// (PostgreSQL), then it is dropped.
-func dropUser(ctx context.Context, srv *simsql.Server, user, admin string) error {
-	if err := srv.ReleaseUser(ctx, user, admin); err != nil {
-		return err
-	}
-	return srv.DropUser(ctx, user)
-}
-
 // dropApps drops, on the server behind d, the logical databases and users
 // made through the API, for d's delete (before its database is detached)
 // or Close. s.appMu is held.
@@ -95,14 +86,7 @@ func (s *Server) dropApps(ctx context.Context, d *database) error {
 		return nil
 	}
 	return simsql.Run(ctx, s.opts.Backend, key, engine, func(ctx context.Context, srv *simsql.Server) error {
-		var errs []error
-		for _, n := range dbs {
-			errs = append(errs, srv.DropDatabase(ctx, n))
-		}
-		for _, u := range users {
-			errs = append(errs, dropUser(ctx, srv, u, admin))
-		}
-		return errors.Join(errs...)
+		return srv.DropApps(ctx, dbs, users, admin)
 	})
 }
 
@@ -191,7 +175,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 			}
 			for _, n := range dbs {
 				if err := srv.GrantAll(ctx, u.Username, n); err != nil {
-					return errors.Join(err, dropUser(ctx, srv, u.Username, admin))
+					return errors.Join(err, srv.RetireUser(ctx, u.Username, admin))
 				}
 			}
 			return nil
@@ -273,7 +257,7 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 		}
 		name, admin := u.Username, d.User
 		return func(ctx context.Context, srv *simsql.Server) error {
-			return dropUser(ctx, srv, name, admin)
+			return srv.RetireUser(ctx, name, admin)
 		}, true
 	}, func(d *database) {
 		i, _ := findUser(d, r.PathValue("username"))
