@@ -114,11 +114,19 @@ type PortMismatchError struct {
 	InstanceID string
 	Configured int
 	Actual     int
+	// Provider, when set, is the provider that chose Actual and lets no
+	// one choose the port (its Capabilities.CustomPort is false): the
+	// configured port is then the only one that can change.
+	Provider string
 }
 
 func (e *PortMismatchError) Error() string {
-	return fmt.Sprintf("port mismatch for instance %s: configured port %d, but the database listens on %d: set the configured database port (DB_PORT) to %d, or recreate the instance with port %d",
-		e.InstanceID, e.Configured, e.Actual, e.Actual, e.Configured)
+	msg := fmt.Sprintf("port mismatch for instance %s: configured port %d, but the database listens on %d: set the configured database port (DB_PORT) to %d",
+		e.InstanceID, e.Configured, e.Actual, e.Actual)
+	if e.Provider != "" {
+		return msg + " (" + e.Provider + " chooses the port; it cannot be set)"
+	}
+	return msg + fmt.Sprintf(", or recreate the instance with port %d", e.Configured)
 }
 
 // Unwrap makes errors.Is(err, ErrConflict) true.
@@ -141,7 +149,11 @@ func CheckPort(inst *Instance, configured int) error {
 	if configured == 0 || configured == inst.Endpoint.Port {
 		return nil
 	}
-	return &PortMismatchError{InstanceID: inst.ID, Configured: configured, Actual: inst.Endpoint.Port}
+	err := &PortMismatchError{InstanceID: inst.ID, Configured: configured, Actual: inst.Endpoint.Port}
+	if caps, cerr := CapabilitiesOf(inst.Provider); cerr == nil && !caps.CustomPort {
+		err.Provider = inst.Provider
+	}
+	return err
 }
 
 // MaxIDLen is the longest instance or backup id any provider makes; a

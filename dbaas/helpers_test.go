@@ -117,6 +117,8 @@ func TestCheckPort(t *testing.T) {
 	assert.Contains(t, err.Error(), "configured port 5432")
 	assert.Contains(t, err.Error(), "listens on 25060")
 	assert.Contains(t, err.Error(), "set the configured database port")
+	assert.Empty(t, pm.Provider, "an instance of no registered provider")
+	assert.Contains(t, err.Error(), "or recreate the instance with port 5432")
 	assert.ErrorIs(t, CheckPort(nil, 1), ErrInvalidArgument)
 	assert.ErrorIs(t, CheckPort(inst, -1), ErrInvalidArgument)
 	assert.ErrorIs(t, CheckPort(&Instance{ID: "x", Status: StatusProvisioning}, 5432), ErrConflict)

@@ -259,6 +259,15 @@ func applyOn(t *testing.T, c cloudCase) {
 	assert.Equal(t, port+1, mismatch.Configured)
 	assert.Equal(t, port, mismatch.Actual)
 	assert.Zero(t, m.writes(), "nothing is changed: %v", m.ops())
+	// The way out it names is one the provider has.
+	if caps.CustomPort {
+		assert.Empty(t, mismatch.Provider)
+		assert.Contains(t, err.Error(), fmt.Sprintf("or recreate the instance with port %d", port+1))
+	} else {
+		assert.NotEmpty(t, mismatch.Provider)
+		assert.Contains(t, err.Error(), "chooses the port; it cannot be set")
+		assert.NotContains(t, err.Error(), "recreate")
+	}
 
 	// On a fresh line the instance is made first: where the port can be
 	// chosen it is made on the configured one, so there is no mismatch
