@@ -221,7 +221,7 @@ func (s *Spec) Validate() error {
 				continue
 			}
 			if src.IsWorld() && !s.AllowWorld {
-				v.add(field, src.Value+" opens the database to the whole internet: set AllowWorld to mean it")
+				v.add(field, src.Value+" opens the database to the whole internet: set Spec.AllowWorld (dbaas --allow-world) to mean it")
 			}
 		}
 	}

@@ -264,18 +264,26 @@ type SpecOptions struct {
 	Size string
 	// Version overrides the source's engine version.
 	Version string
+	// Access is the target's access list: this machine must be in it for
+	// the load, and the application's servers for what follows. Access
+	// lists are not carried over from the source.
+	Access []dbaas.Source
+	// AllowWorld lets Access hold 0.0.0.0/0 or ::/0, and lets a cloud
+	// that opens a database with no access list to every address do so
+	// (Spec.AllowWorld).
+	AllowWorld bool
 }
 
 // TargetSpec maps the source instance onto a spec for the target
 // provider: the same engine and version (unless o.Version), the name
-// given, and o.Size. Within one provider the source's size, region,
+// given, o.Size and o.Access. Within one provider the source's size, region,
 // nodes and storage are kept unless o.Size is given; across providers the
 // size must be given and the rest is the target provider's default.
 func TargetSpec(src *dbaas.Instance, targetProvider, name string, o SpecOptions) (dbaas.Spec, error) {
 	if src == nil {
 		return dbaas.Spec{}, fmt.Errorf("target spec: source instance is nil: %w", dbaas.ErrInvalidArgument)
 	}
-	spec := dbaas.Spec{Name: name, Engine: src.Engine, Version: src.Version, Size: o.Size}
+	spec := dbaas.Spec{Name: name, Engine: src.Engine, Version: src.Version, Size: o.Size, Access: o.Access, AllowWorld: o.AllowWorld}
 	if o.Version != "" {
 		spec.Version = o.Version
 	}

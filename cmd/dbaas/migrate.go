@@ -16,8 +16,9 @@ import (
 	"github.com/agiledeploy/dbaaskit/migrate"
 )
 
-// sideRef is a PROVIDER:INSTANCE argument of migrate.
-type sideRef struct{ provider, instance string }
+// sideRef is a PROVIDER:INSTANCE argument of migrate, with the region
+// of its side (--from-region, --to-region) when given.
+type sideRef struct{ provider, instance, region string }
 
 func parseSide(flag, s string, known []string) (sideRef, error) {
 	p, inst, ok := strings.Cut(s, ":")
@@ -30,15 +31,20 @@ func parseSide(flag, s string, known []string) (sideRef, error) {
 	return sideRef{provider: p, instance: inst}, nil
 }
 
-// openNamed opens the named provider with the global flags' settings,
-// once per name.
-func (a *app) openNamed(ctx context.Context, name string, opened map[string]dbaas.Provider) (dbaas.Provider, error) {
-	if p, ok := opened[name]; ok {
+// openNamed opens side's provider with the global flags' settings and
+// the side's region (over --region), once per provider and region.
+func (a *app) openNamed(ctx context.Context, side sideRef, opened map[string]dbaas.Provider) (dbaas.Provider, error) {
+	name := side.provider
+	key := name + "\x00" + side.region
+	if p, ok := opened[key]; ok {
 		return p, nil
 	}
 	cfg, err := a.configFor(name)
 	if err != nil {
 		return nil, err
+	}
+	if side.region != "" {
+		cfg.Region = side.region
 	}
 	p, err := a.open(ctx, name, cfg)
 	if err != nil {
@@ -47,13 +53,16 @@ func (a *app) openNamed(ctx context.Context, name string, opened map[string]dbaa
 	if c, ok := p.(io.Closer); ok {
 		a.closers = append(a.closers, c)
 	}
-	opened[name] = p
+	opened[key] = p
 	return p, nil
 }
 
 func (a *app) migrateCommand() *cobra.Command {
 	var (
 		from, to, size, version          string
+		fromRegion, toRegion             string
+		allow                            []string
+		allowWorld                       bool
 		create, intoExisting, verifyOnly bool
 		user                             appUser
 	)
@@ -72,7 +81,9 @@ The target must hold no table, unless --into-existing. With --create it is
 made first from the source's spec: same engine and version (or
 --target-version), named as in --to; its size is the source's within one
 provider, and must be given with --size across providers, whose sizes
-differ. --verify-only compares an existing pair and changes nothing.
+differ; its access list is what --allow gives (this machine must be in it
+where the cloud closes a database by default, and a cloud that would open
+an empty list to the world refuses one). --verify-only compares an existing pair and changes nothing.
 
 The report (a table, or JSON with --output json) says per table what
 matched. Any failure, mismatch or interruption exits non-zero and the
@@ -83,12 +94,14 @@ on stderr.
 
 Each side's provider reads its credentials from its own environment
 (DIGITALOCEAN_TOKEN, the AWS chain, …) and its API endpoint from
-DBAAS_BASE_URL_<PROVIDER> (as "dbaas sim" prints); --region, --set,
+DBAAS_BASE_URL_<PROVIDER> (as "dbaas sim" prints). --from-region and
+--to-region give each side its region (zone), over --region; --set,
 --token-file and --base-url apply to both sides, so across two clouds leave
 them out. Exit codes: 0 copied and verified; 1 a statement failed, the
 target is not empty, or verification found a difference; 2 usage; 3 an
 instance does not exist; 130 interrupted.`,
 		Example: `  dbaas migrate --from digitalocean:shop --to aws:shop --create --size db.t3.micro
+  dbaas migrate --from exoscale:shop --from-region ch-gva-2 --to vultr:shop --to-region ewr --create --size vultr-dbaas-hobbyist-cc-1-25-1
   dbaas migrate --from local:shop --to local:shop-copy --verify-only -o json`,
 		GroupID: "backups",
 		Args:    args(0, 0),
@@ -107,17 +120,18 @@ instance does not exist; 130 interrupted.`,
 			switch {
 			case verifyOnly && (create || intoExisting):
 				return usageErrorf("--verify-only: changes nothing, so it takes neither --create nor --into-existing")
-			case !create && (size != "" || version != ""):
-				return usageErrorf("--size and --target-version: only with --create")
+			case !create && (size != "" || version != "" || len(allow) > 0 || allowWorld):
+				return usageErrorf("--size, --target-version, --allow and --allow-world: only with --create")
 			case create && size == "" && src.provider != dst.provider:
 				return usageErrorf("--create from %s to %s: --size is required, as their sizes differ", src.provider, dst.provider)
 			}
 			opened := map[string]dbaas.Provider{}
-			sp, err := a.openNamed(ctx, src.provider, opened)
+			src.region, dst.region = fromRegion, toRegion
+			sp, err := a.openNamed(ctx, src, opened)
 			if err != nil {
 				return err
 			}
-			dp, err := a.openNamed(ctx, dst.provider, opened)
+			dp, err := a.openNamed(ctx, dst, opened)
 			if err != nil {
 				return err
 			}
@@ -127,7 +141,12 @@ instance does not exist; 130 interrupted.`,
 			}
 			var dstInst *dbaas.Instance
 			if create {
-				if dstInst, err = a.createTarget(ctx, dp, srcInst, dst, size, version); err != nil {
+				access, err := dbaas.ParseSources(allow...)
+				if err != nil {
+					return usageErrorf("--allow: %v", err)
+				}
+				o := migrate.SpecOptions{Size: size, Version: version, Access: access, AllowWorld: allowWorld}
+				if dstInst, err = a.createTarget(ctx, dp, srcInst, dst, o); err != nil {
 					return err
 				}
 			} else if dstInst, err = resolve(ctx, dp, dst.instance); err != nil {
@@ -160,9 +179,13 @@ instance does not exist; 130 interrupted.`,
 	fl := cmd.Flags()
 	fl.StringVar(&from, "from", "", "the source: PROVIDER:INSTANCE (id or name)")
 	fl.StringVar(&to, "to", "", "the target: PROVIDER:INSTANCE (id or name; with --create, the new name)")
+	fl.StringVar(&fromRegion, "from-region", "", "the source's region or zone (default --region)")
+	fl.StringVar(&toRegion, "to-region", "", "the target's region or zone, where --create makes it (default --region)")
 	fl.BoolVar(&create, "create", false, "create the target from the source's spec first, and wait until it is available")
 	fl.StringVar(&size, "size", "", "with --create: the target's size (required across providers)")
 	fl.StringVar(&version, "target-version", "", "with --create: the target's engine version (default the source's)")
+	fl.StringArrayVar(&allow, "allow", nil, "with --create: a source the target lets in, such as this machine's 203.0.113.7/32 (repeatable; access lists are not copied)")
+	fl.BoolVar(&allowWorld, "allow-world", false, "with --create: let --allow open the target to 0.0.0.0/0 or ::/0, or a cloud open it to every address without --allow")
 	fl.BoolVar(&intoExisting, "into-existing", false, "load into a target that already holds tables")
 	fl.BoolVar(&verifyOnly, "verify-only", false, "only compare the source with the target; exit 1 on any difference")
 	user.add(cmd)
@@ -170,13 +193,13 @@ instance does not exist; 130 interrupted.`,
 }
 
 // createTarget makes the target instance from the source's spec.
-func (a *app) createTarget(ctx context.Context, p dbaas.Provider, src *dbaas.Instance, dst sideRef, size, version string) (*dbaas.Instance, error) {
+func (a *app) createTarget(ctx context.Context, p dbaas.Provider, src *dbaas.Instance, dst sideRef, o migrate.SpecOptions) (*dbaas.Instance, error) {
 	if existing, err := resolve(ctx, p, dst.instance); err == nil {
 		return nil, withExitCode(exitFailure, fmt.Errorf("--to %s:%s --create: the instance exists already (%s): drop --create to load into it", dst.provider, dst.instance, existing.ID))
 	} else if !errors.Is(err, dbaas.ErrNotFound) {
 		return nil, err
 	}
-	spec, err := migrate.TargetSpec(src, dst.provider, dst.instance, migrate.SpecOptions{Size: size, Version: version})
+	spec, err := migrate.TargetSpec(src, dst.provider, dst.instance, o)
 	if err != nil {
 		return nil, err
 	}

@@ -166,3 +166,52 @@ CREATE TABLE audit (msg text); INSERT INTO audit VALUES ('x'), (NULL);`)
 	assert.Empty(t, c.run("--provider", "memory", "list", "-q").stdout)
 	assert.False(t, strings.Contains(r.stderr, "password"))
 }
+
+// TestMigrateSidesOwnRegionAndAccess checks that --from-region and
+// --to-region open each side's provider in its own region (over
+// --region), and that --create makes the target with the access list
+// --allow gives, not the source's.
+func TestMigrateSidesOwnRegionAndAccess(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.New(memory.Options{})
+	src, err := mem.Create(ctx, dbaas.Spec{Name: "shop", Engine: dbaas.Postgres, Size: "small",
+		Access: []dbaas.Source{dbaas.MustParseSource("10.9.0.0/16")}})
+	require.NoError(t, err)
+	run := func(args ...string) ([]string, result) {
+		a, out, errb := testApp("")
+		a.isTerminal = func(any) bool { return false }
+		var opened []string
+		a.open = func(_ context.Context, name string, cfg dbaas.Config) (dbaas.Provider, error) {
+			opened = append(opened, name+"@"+cfg.Region)
+			return noClose{mem}, nil
+		}
+		a.providers = func() []string { return []string{"local", "memory"} }
+		code := a.run(ctx, args)
+		return opened, result{stdout: out.String(), stderr: errb.String(), code: code}
+	}
+
+	opened, r := run("--region", "r0", "migrate", "--from", "memory:shop", "--from-region", "r1", "--to", "memory:nope", "--to-region", "r2")
+	assert.Equal(t, exitNotFound, r.code, r.stderr)
+	assert.Equal(t, []string{"memory@r1", "memory@r2"}, opened, "each side in its own region")
+	opened, r = run("--region", "r0", "migrate", "--from", "memory:shop", "--to", "memory:nope")
+	assert.Equal(t, exitNotFound, r.code, r.stderr)
+	assert.Equal(t, []string{"memory@r0"}, opened, "one provider and region: opened once")
+
+	_, r = run("migrate", "--from", "memory:shop", "--to", "memory:x", "--allow", "203.0.113.7/32")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "only with --create")
+	_, r = run("migrate", "--from", "memory:shop", "--to", "memory:x", "--create", "--allow", "not-a-source")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "--allow")
+
+	// The memory provider has no server to copy from, so the copy fails
+	// after the create: the target exists with the access --allow gave.
+	_, r = run("migrate", "--from", "memory:shop", "--to", "memory:shop-copy", "--create", "--allow", "203.0.113.7/32")
+	assert.NotEqual(t, exitOK, r.code)
+	dst, err := dbaas.FindByName(ctx, mem, "shop-copy")
+	require.NoError(t, err, r.stderr)
+	access, err := mem.Access(ctx, dst.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []dbaas.Source{dbaas.MustParseSource("203.0.113.7/32")}, access)
+	assert.NotEqual(t, src.ID, dst.ID)
+}

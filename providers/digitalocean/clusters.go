@@ -390,7 +390,7 @@ func (p *client) vpcRange(ctx context.Context, id, region string) (string, error
 		}
 		opt.Page = page + 1
 	}
-	return "", dbaas.InvalidField("access", fmt.Sprintf("no sources given and region %s has no default VPC to limit access to: give Access (or set AllowWorld to open the cluster to every address)", region))
+	return "", dbaas.InvalidField("access", fmt.Sprintf("no sources given and region %s has no default VPC to limit access to: give an access list (Spec.Access; dbaas --allow), or allow every address on purpose (Spec.AllowWorld; --allow-world)", region))
 }
 
 func shortList(list []string, n int) string {

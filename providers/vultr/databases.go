@@ -276,7 +276,7 @@ func (d *vultrDriver) checkSpec(ctx context.Context, spec dbaas.Spec) (*placemen
 		p.trustedIPs = append(p.trustedIPs, s.Value)
 	}
 	if len(spec.Access) == 0 && !spec.AllowWorld {
-		add("access", "Vultr lets every address in when a database has no trusted IP: give Access (or set AllowWorld to open the database to every address)")
+		add("access", "Vultr lets every address in when a database has no trusted IP: give an access list (Spec.Access; dbaas --allow), or allow every address on purpose (Spec.AllowWorld; --allow-world)")
 	}
 	if len(problems) > 0 {
 		return nil, &dbaas.ValidationError{Problems: problems}
