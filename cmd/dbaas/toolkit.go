@@ -91,6 +91,8 @@ Running it again changes nothing.`,
 			switch {
 			case errors.Is(err, dbaas.ErrUnsupported):
 				return err
+			case err != nil && len(args) == 1 && args[0] != "-" && isFile(args[0]):
+				return usageErrorf("toolkit line: %q is a file, not a line: give its line on stdin (dbaas toolkit apply - < %s)", clip(args[0]), clip(args[0]))
 			case err != nil:
 				return usageErrorf("toolkit line: %v", err)
 			}
@@ -161,6 +163,12 @@ func (a *app) toolkitLine(args []string) (string, error) {
 		return v, nil
 	}
 	return "", usageErrorf("toolkit apply: no line: give LINE, - for stdin, or set %s", lineEnv)
+}
+
+// isFile reports whether name is a regular file.
+func isFile(name string) bool {
+	fi, err := os.Stat(name)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // readSources reads the sources of a file (or stdin for "-"), naming the
