@@ -31,3 +31,17 @@ func DetachAll(b simdb.Backend, keys []string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// UndoAll runs undo on each item, each within a minute, and returns the
+// errors joined: what a simulator's Close does with what it made on its
+// backing servers besides the databases themselves (the users and
+// databases of its API).
+func UndoAll[T any](items []T, undo func(context.Context, T) error) error {
+	var errs []error
+	for _, it := range items {
+		ctx, cancel := context.WithTimeout(context.Background(), detachTimeout)
+		errs = append(errs, undo(ctx, it))
+		cancel()
+	}
+	return errors.Join(errs...)
+}

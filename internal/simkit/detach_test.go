@@ -39,3 +39,24 @@ func TestDetachAll(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "detach bad: server gone")
 }
+
+func TestUndoAllVisitsEveryItemWithADeadline(t *testing.T) {
+	var seen []int
+	boom := errors.New("boom")
+	err := simkit.UndoAll([]int{1, 2, 3}, func(ctx context.Context, i int) error {
+		if _, ok := ctx.Deadline(); !ok {
+			t.Errorf("item %d: no deadline", i)
+		}
+		seen = append(seen, i)
+		if i == 2 {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want boom", err)
+	}
+	if len(seen) != 3 {
+		t.Fatalf("visited %v, want all three after a failure", seen)
+	}
+}

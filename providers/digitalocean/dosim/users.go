@@ -3,7 +3,6 @@ package dosim
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -435,11 +434,7 @@ func (s *Server) dropAllApps() error {
 		}
 	}
 	s.mu.Unlock()
-	var errs []error
-	for _, c := range cs {
-		errs = append(errs, s.dropApps(context.Background(), c))
-	}
-	return errors.Join(errs...)
+	return simkit.UndoAll(cs, s.dropApps)
 }
 
 // backingError answers a failure of the backing server: a name taken by

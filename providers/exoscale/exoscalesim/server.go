@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -204,18 +206,9 @@ func (s *Server) dropAllApps() error {
 	s.appMu.Lock()
 	defer s.appMu.Unlock()
 	s.mu.Lock()
-	svcs := make([]*service, 0, len(s.services))
-	for _, svc := range s.services {
-		svcs = append(svcs, svc)
-	}
+	svcs := slices.Collect(maps.Values(s.services))
 	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var errs []error
-	for _, svc := range svcs {
-		errs = append(errs, s.dropApps(ctx, svc))
-	}
-	return errors.Join(errs...)
+	return simkit.UndoAll(svcs, s.dropApps)
 }
 
 // SetRateLimit replaces the rate limit (the zero Rate removes it).

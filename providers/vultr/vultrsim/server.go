@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -170,18 +172,9 @@ func (s *Server) dropAllApps() error {
 	s.appMu.Lock()
 	defer s.appMu.Unlock()
 	s.mu.Lock()
-	ds := make([]*database, 0, len(s.dbs))
-	for _, d := range s.dbs {
-		ds = append(ds, d)
-	}
+	ds := slices.Collect(maps.Values(s.dbs))
 	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var errs []error
-	for _, d := range ds {
-		errs = append(errs, s.dropApps(ctx, d))
-	}
-	return errors.Join(errs...)
+	return simkit.UndoAll(ds, s.dropApps)
 }
 
 // SetRateLimit replaces the rate limit (see Options.RateLimit), with full
