@@ -23,6 +23,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
+	"github.com/agiledeploy/dbaaskit/internal/simdb/frontdoor"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/localdb"
 	awsp "github.com/agiledeploy/dbaaskit/providers/aws"
 	"github.com/agiledeploy/dbaaskit/providers/aws/awssim"
@@ -677,16 +678,18 @@ func (l *requestLog) take() []string {
 
 // frontDoor is the simulators' Backend: localdb's real local servers,
 // each served on a port chosen before the database exists, through a
-// TCP relay, as a cloud serves its databases on a port it fixes. The
-// local provider picks a free port of its own for each server it
+// frontdoor.Relay, as a cloud serves its databases on a port it fixes.
+// The local provider picks a free port of its own for each server it
 // starts, which a DB_PORT configured before the first apply could not
-// name.
+// name. (frontdoor.New serves on a port fixed per engine, on addresses
+// beyond 127.0.0.1; this test needs a port per database, reserved in
+// advance, on 127.0.0.1.)
 type frontDoor struct {
 	b *localdb.Backend
 
 	mu     sync.Mutex
 	next   []net.Listener
-	relays map[string]*relay
+	relays map[string]*frontdoor.Relay
 }
 
 var (
@@ -696,7 +699,7 @@ var (
 
 func newFrontDoor(t *testing.T, lp *local.Provider) *frontDoor {
 	t.Helper()
-	f := &frontDoor{b: localdb.New(lp), relays: map[string]*relay{}}
+	f := &frontDoor{b: localdb.New(lp), relays: map[string]*frontdoor.Relay{}}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
@@ -736,10 +739,10 @@ func (f *frontDoor) AttachAccount(ctx context.Context, key string, engine dbaas.
 		} else if l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 			return nil, fmt.Errorf("front door %s: %w", key, err)
 		}
-		r = startRelay(l, db.Endpoint.Address())
+		r = frontdoor.NewRelay(l, db.Endpoint.Address())
 		f.relays[key] = r
 	}
-	db.Endpoint.Port = r.l.Addr().(*net.TCPAddr).Port
+	db.Endpoint.Port = r.Addr().(*net.TCPAddr).Port
 	return db, nil
 }
 
@@ -755,7 +758,7 @@ func (f *frontDoor) Detach(ctx context.Context, key string) error {
 	delete(f.relays, key)
 	f.mu.Unlock()
 	if r != nil {
-		r.close()
+		_ = r.Close()
 	}
 	return f.b.Detach(ctx, key)
 }
@@ -764,91 +767,15 @@ func (f *frontDoor) Detach(ctx context.Context, key string) error {
 func (f *frontDoor) Close(ctx context.Context) error {
 	f.mu.Lock()
 	relays, next := f.relays, f.next
-	f.relays, f.next = map[string]*relay{}, nil
+	f.relays, f.next = map[string]*frontdoor.Relay{}, nil
 	f.mu.Unlock()
 	for _, r := range relays {
-		r.close()
+		_ = r.Close()
 	}
 	for _, l := range next {
 		_ = l.Close()
 	}
 	return f.b.Close(ctx)
-}
-
-// relay copies the connections it accepts to and from target.
-type relay struct {
-	l      net.Listener
-	target string
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-}
-
-func startRelay(l net.Listener, target string) *relay {
-	r := &relay{l: l, target: target, conns: map[net.Conn]struct{}{}}
-	r.wg.Add(1)
-	go r.serve()
-	return r
-}
-
-func (r *relay) serve() {
-	defer r.wg.Done()
-	for {
-		c, err := r.l.Accept()
-		if err != nil {
-			return
-		}
-		if !r.track(c) {
-			return
-		}
-		r.wg.Add(1)
-		go r.pipe(c)
-	}
-}
-
-func (r *relay) track(c net.Conn) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		_ = c.Close()
-		return false
-	}
-	r.conns[c] = struct{}{}
-	return true
-}
-
-func (r *relay) pipe(c net.Conn) {
-	defer r.wg.Done()
-	defer c.Close()
-	up, err := net.DialTimeout("tcp", r.target, 10*time.Second)
-	if err != nil {
-		return
-	}
-	defer up.Close()
-	if !r.track(up) {
-		return
-	}
-	done := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(up, c)
-		_ = up.(*net.TCPConn).CloseWrite()
-		close(done)
-	}()
-	_, _ = io.Copy(c, up)
-	_ = c.(*net.TCPConn).CloseWrite()
-	<-done
-}
-
-func (r *relay) close() {
-	_ = r.l.Close()
-	r.mu.Lock()
-	r.closed = true
-	for c := range r.conns {
-		_ = c.Close()
-	}
-	r.mu.Unlock()
-	r.wg.Wait()
 }
 
 // splitGroups parts an access list into its addresses and its security

@@ -10,10 +10,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/agiledeploy/dbaaskit/dbaas"
 	"github.com/agiledeploy/dbaaskit/internal/simdb"
+	"github.com/agiledeploy/dbaaskit/internal/simdb/frontdoor"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/localdb"
 	"github.com/agiledeploy/dbaaskit/internal/simkit"
 	"github.com/agiledeploy/dbaaskit/providers/aws/awssim"
+	"github.com/agiledeploy/dbaaskit/providers/digitalocean"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
 	"github.com/agiledeploy/dbaaskit/providers/exoscale/exoscalesim"
 	"github.com/agiledeploy/dbaaskit/providers/linode/linodesim"
@@ -41,6 +44,12 @@ type simulator struct {
 	// env is the environment that points the provider at the simulator.
 	env   func(baseURL, token string) [][2]string
 	start func(simOptions) (srv simServer, baseURL string, err error)
+	// port is the port the cloud serves every database of engine on,
+	// which a front door (internal/simdb/frontdoor) gives the local
+	// servers behind the simulator, each on an address of its own; nil
+	// where the cloud picks a port per database (Linode, Vultr,
+	// Exoscale) or the caller does (AWS).
+	port func(dbaas.Engine) int
 }
 
 // baseURLEnv is the variable that gives one provider its base URL, so
@@ -69,6 +78,7 @@ var simulators = []simulator{
 		env: func(u, tok string) [][2]string {
 			return [][2]string{{"DIGITALOCEAN_TOKEN", tok}, {baseURLEnv("digitalocean"), u}}
 		},
+		port: func(dbaas.Engine) int { return digitalocean.Port },
 		start: func(o simOptions) (simServer, string, error) {
 			s, u, err := dosim.Start(dosim.Options{ProvisionDelay: o.provisionDelay, Token: o.token, Backend: o.backend})
 			if err != nil {
@@ -146,7 +156,14 @@ SIGTERM, when it stops the simulators and removes the databases it made.
 
 With --backend local (the default "auto" uses it when PostgreSQL or
 MariaDB is installed) each simulated database is a real local server, so
-the endpoints the simulators return accept connections.
+the endpoints the simulators return accept connections. Where the cloud
+fixes the port, the simulated database listens on it, on a loopback
+address of its own, as each cloud database has a host of its own:
+DigitalOcean's on 25060 at 127.0.0.2, 127.0.0.3, … (an address whose
+port is taken is skipped), so a DB_PORT of 25060 fits. Elsewhere the
+endpoint is the local server's, a random port of 127.0.0.1: Linode,
+Vultr and Exoscale pick a port per database, and AWS listens on the
+port the create asks for.
 
 It also exports DBAAS_EXPECTED_PROVISIONING_<PROVIDER>, how long
 provisioning takes on each simulator, so that --wait polls at the
@@ -165,6 +182,9 @@ simulator's pace rather than at the cloud's (minutes).`,
 			}
 			opts := simOptions{provisionDelay: delay, token: token}
 			used := "none"
+			// Whether the simulators of clouds with a fixed port can serve
+			// it, on loopback addresses beyond 127.0.0.1.
+			var fronts error
 			if backend != "none" {
 				lp, err := local.New(ctx, local.Options{StateDir: simStateDir(stateDir)})
 				if err == nil && len(lp.Installations()) == 0 {
@@ -180,6 +200,9 @@ simulator's pace rather than at the cloud's (minutes).`,
 					sb := localdb.New(lp)
 					opts.backend = sb
 					used = "local"
+					if fronts = frontdoor.Check(); fronts != nil {
+						a.note("sim: databases are served on their local servers' ports, not on their clouds' (%v)", oneLine(fronts.Error()))
+					}
 					defer func() {
 						// Remove the servers the simulators asked for, even
 						// after Ctrl-C cancelled ctx.
@@ -193,15 +216,22 @@ simulator's pace rather than at the cloud's (minutes).`,
 				}
 			}
 			res := simResult{Env: map[string]string{}, Backend: used}
+			// Stopped last first: a simulator before its front door.
 			var stops []func() error
 			defer func() {
-				for _, stop := range stops {
-					_ = stop()
+				for i := len(stops) - 1; i >= 0; i-- {
+					_ = stops[i]()
 				}
 			}()
 			var env [][2]string
 			for _, s := range simulators {
-				srv, u, err := s.start(opts)
+				o := opts
+				if s.port != nil && o.backend != nil && fronts == nil {
+					fd := frontdoor.New(o.backend, s.port)
+					stops = append(stops, fd.Close)
+					o.backend = fd
+				}
+				srv, u, err := s.start(o)
 				if err != nil {
 					return fmt.Errorf("sim %s: %w", s.provider, err)
 				}
