@@ -148,10 +148,9 @@ func (a *app) simCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sim [--backend auto|local|none]",
 		Short: "Serve the cloud simulators on loopback ports, until Ctrl-C",
-		Long: `sim serves the simulators of the cloud APIs (AWS RDS and EC2, DigitalOcean,
-Linode, Vultr, Exoscale) on
-127.0.0.1, so that dbaas, the SDK and the clouds' own CLIs can be tried
-offline. It prints the environment to export, then serves until Ctrl-C or
+		Long: `sim serves the simulators of the cloud APIs (AWS RDS and EC2,
+DigitalOcean, Linode, Vultr, Exoscale) on 127.0.0.1, so that dbaas, the
+SDK and the clouds' own CLIs can be tried offline. It prints the environment to export, then serves until Ctrl-C or
 SIGTERM, when it stops the simulators and removes the databases it made.
 
 With --backend local (the default "auto" uses it when PostgreSQL or
