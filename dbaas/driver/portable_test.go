@@ -3,7 +3,9 @@ package driver_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -246,26 +248,32 @@ func TestPortableObservesCallsThatReachTheDriver(t *testing.T) {
 	assert.ErrorIs(t, rec.ended[1], dbaas.ErrRateLimited, "End sees the wrapped error")
 }
 
+// registrations numbers the providers the tests register: the registry
+// is the process's, and a name registers once (go test -count=N runs a
+// test N times in one process).
+var registrations atomic.Int64
+
 func TestRegisterMakesCapabilitiesKnownWithoutOpening(t *testing.T) {
 	opened := false
-	driver.Register("fakecloud-registered", driver.Info{Capabilities: fakeCaps, Settings: []string{"retries"},
+	name := fmt.Sprintf("fakecloud-registered-%d", registrations.Add(1))
+	driver.Register(name, driver.Info{Capabilities: fakeCaps, Settings: []string{"retries"},
 		Open: func(context.Context, dbaas.Config) (driver.Driver, error) { opened = true; return &fake{}, nil }})
-	caps, err := dbaas.CapabilitiesOf("fakecloud-registered")
+	caps, err := dbaas.CapabilitiesOf(name)
 	require.NoError(t, err)
 	assert.Equal(t, fakeCaps, caps)
 	assert.False(t, opened)
 
-	_, err = dbaas.Open(context.Background(), "fakecloud-registered", dbaas.Config{Settings: map[string]string{"retires": "3"}})
+	_, err = dbaas.Open(context.Background(), name, dbaas.Config{Settings: map[string]string{"retires": "3"}})
 	require.ErrorIs(t, err, dbaas.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "settings.retires: is unknown: known settings are retries")
 	assert.False(t, opened, "an unknown setting is refused before Open")
 	for _, u := range []string{"ftp://sim.example", "127.0.0.1:8080", "http://", "sim.example/v2"} {
-		_, err = dbaas.Open(context.Background(), "fakecloud-registered", dbaas.Config{BaseURL: u})
+		_, err = dbaas.Open(context.Background(), name, dbaas.Config{BaseURL: u})
 		require.ErrorIs(t, err, dbaas.ErrInvalidArgument, u)
 		assert.Contains(t, err.Error(), "base_url: ", u)
 	}
 	assert.False(t, opened, "a base URL no client could use is refused before Open")
-	p, err := dbaas.Open(context.Background(), "fakecloud-registered", dbaas.Config{Settings: map[string]string{"retries": "3"}})
+	p, err := dbaas.Open(context.Background(), name, dbaas.Config{Settings: map[string]string{"retries": "3"}})
 	require.NoError(t, err)
 	assert.True(t, opened)
 	require.NoError(t, p.Close())
