@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
@@ -65,4 +66,46 @@ func Exec(t testing.TB, conn *dbaas.ConnectionInfo, stmts ...string) {
 		_, err := db.ExecContext(ctx, s)
 		require.NoError(t, err, s)
 	}
+}
+
+// As is conn with another login and database.
+func As(conn *dbaas.ConnectionInfo, user string, password dbaas.Secret, database string) *dbaas.ConnectionInfo {
+	c := *conn
+	c.User, c.Password, c.Database = user, password, database
+	return &c
+}
+
+// Login opens conn as an application would (sqlconn, one connection)
+// and requires that it logs in; it closes when the test ends.
+func Login(t testing.TB, conn *dbaas.ConnectionInfo) *sql.DB {
+	t.Helper()
+	db, err := sqlconn.Open(conn, dbaas.DSNOptions{ConnectTimeout: 5 * time.Second})
+	require.NoError(t, err)
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { _ = db.Close() })
+	require.NoError(t, db.Ping(), "%s logs in to %s", conn.User, conn.Database)
+	return db
+}
+
+// Ping connects with conn and returns the error: whether that login
+// reaches that database.
+func Ping(ctx context.Context, conn *dbaas.ConnectionInfo) error {
+	db, err := sqlconn.Open(conn, dbaas.DSNOptions{ConnectTimeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.PingContext(ctx)
+}
+
+// Read connects with conn and counts the rows of table, returning the
+// error: whether that login may read it.
+func Read(ctx context.Context, conn *dbaas.ConnectionInfo, table string) error {
+	db, err := sqlconn.Open(conn, dbaas.DSNOptions{ConnectTimeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var n int
+	return db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n)
 }

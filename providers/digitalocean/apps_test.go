@@ -15,6 +15,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb/realdbtest"
+	"github.com/agiledeploy/dbaaskit/internal/sqltest"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean"
 	"github.com/agiledeploy/dbaaskit/providers/digitalocean/dosim"
 	"github.com/agiledeploy/dbaaskit/toolkit"
@@ -118,7 +119,7 @@ func TestAppsLeastPrivilege(t *testing.T) {
 			require.NoError(t, err, "the user may build in its database")
 			_, err = asA.ExecContext(ctx, "INSERT INTO orders VALUES (1)")
 			require.NoError(t, err)
-			assert.Error(t, ping(ctx, as(conn, userA, a.Password, dbB)), "the user cannot reach another application's database")
+			assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, userA, a.Password, dbB)), "the user cannot reach another application's database")
 			if engine == dbaas.Postgres {
 				var mighty bool
 				require.NoError(t, asA.QueryRowContext(ctx, "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication FROM pg_roles WHERE rolname = current_user").Scan(&mighty))
@@ -127,7 +128,7 @@ func TestAppsLeastPrivilege(t *testing.T) {
 				require.NoError(t, asA.QueryRowContext(ctx, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()").Scan(&owner))
 				assert.Equal(t, userA, owner, "the user owns its database")
 			} else {
-				assert.Error(t, ping(ctx, as(conn, userA, a.Password, conn.Database)), "nor the cluster's default database")
+				assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, userA, a.Password, conn.Database)), "nor the cluster's default database")
 				_, err = asA.ExecContext(ctx, "CREATE DATABASE doapps_more")
 				assert.Error(t, err, "the user cannot make databases")
 				grants, err := strings1(ctx, asA, "SHOW GRANTS")
@@ -147,13 +148,13 @@ func TestAppsLeastPrivilege(t *testing.T) {
 			c, err := e.p.EnsureUser(ctx, inst.ID, dbaas.UserSpec{Name: userC, Database: dbC, Password: chosen})
 			require.NoError(t, err)
 			assert.Equal(t, chosen.Reveal(), c.Password.Reveal())
-			require.NoError(t, ping(ctx, as(conn, userC, chosen, dbC)), "the chosen password logs in")
+			require.NoError(t, sqltest.Ping(ctx, sqltest.As(conn, userC, chosen, dbC)), "the chosen password logs in")
 			again, err = e.p.EnsureUser(ctx, inst.ID, dbaas.UserSpec{Name: userC, Database: dbC, Password: chosen})
 			require.NoError(t, err)
 			assert.Equal(t, chosen.Reveal(), again.Password.Reveal())
 			if engine.MySQLFamily() { // PostgreSQL on the machine trusts loopback
 				generated := e.apiPassword(t, ctx, inst.ID, userC)
-				assert.Error(t, ping(ctx, as(conn, userC, generated, dbC)), "the generated password was replaced")
+				assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, userC, generated, dbC)), "the generated password was replaced")
 			}
 
 			// A grant that fails takes the new user away again.
@@ -165,12 +166,12 @@ func TestAppsLeastPrivilege(t *testing.T) {
 
 			rotated, err := e.p.RotatePassword(ctx, inst.ID, userB)
 			require.NoError(t, err)
-			require.NoError(t, ping(ctx, as(conn, userB, rotated.Password, dbB)), "the reset password logs in")
+			require.NoError(t, sqltest.Ping(ctx, sqltest.As(conn, userB, rotated.Password, dbB)), "the reset password logs in")
 
 			for _, u := range []string{userA, userB, userC} {
 				require.NoError(t, e.p.DropUser(ctx, inst.ID, u), "a user that owns its database is dropped")
 			}
-			assert.Error(t, ping(ctx, as(conn, userA, a.Password, dbA)), "a dropped user no longer logs in")
+			assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, userA, a.Password, dbA)), "a dropped user no longer logs in")
 			for _, d := range []string{dbA, dbB, dbC} {
 				require.NoError(t, e.p.DropDatabase(ctx, inst.ID, d))
 			}
@@ -191,29 +192,13 @@ func (e *env) apiPassword(t *testing.T, ctx context.Context, id, user string) db
 	return users[i].Password
 }
 
-// as is conn with another login and database.
-func as(conn *dbaas.ConnectionInfo, user string, pw dbaas.Secret, database string) *dbaas.ConnectionInfo {
-	c := *conn
-	c.User, c.Password, c.Database = user, pw, database
-	return &c
-}
-
 func open(t *testing.T, conn *dbaas.ConnectionInfo, user string, pw dbaas.Secret, database string) *sql.DB {
 	t.Helper()
-	db, err := sqlconn.Open(as(conn, user, pw, database), dbaas.DSNOptions{ConnectTimeout: 5 * time.Second})
+	db, err := sqlconn.Open(sqltest.As(conn, user, pw, database), dbaas.DSNOptions{ConnectTimeout: 5 * time.Second})
 	require.NoError(t, err)
 	db.SetMaxOpenConns(1)
 	require.NoError(t, db.Ping(), "%s logs in to %s", user, database)
 	return db
-}
-
-func ping(ctx context.Context, conn *dbaas.ConnectionInfo) error {
-	db, err := sqlconn.Open(conn, dbaas.DSNOptions{ConnectTimeout: 5 * time.Second})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return db.PingContext(ctx)
 }
 
 func strings1(ctx context.Context, db *sql.DB, q string) ([]string, error) {
@@ -256,11 +241,11 @@ func TestToolkitApplyMakesTheAppUser(t *testing.T) {
 	assert.Equal(t, pass, res.Password.Reveal(), "the line's password, not the cloud's")
 	conn, err := e.p.Connection(ctx, res.InstanceID)
 	require.NoError(t, err)
-	require.NoError(t, ping(ctx, as(conn, res.User, res.Password, res.Database)), "the application logs in with the line's password")
+	require.NoError(t, sqltest.Ping(ctx, sqltest.As(conn, res.User, res.Password, res.Database)), "the application logs in with the line's password")
 
 	again, err := toolkit.Apply(ctx, line, opts)
 	require.NoError(t, err)
 	assert.False(t, again.Created)
 	assert.Equal(t, pass, again.Password.Reveal())
-	require.NoError(t, ping(ctx, as(conn, again.User, again.Password, again.Database)))
+	require.NoError(t, sqltest.Ping(ctx, sqltest.As(conn, again.User, again.Password, again.Database)))
 }

@@ -2,7 +2,6 @@ package exoscale_test
 
 import (
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
@@ -11,12 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
-	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/localdb"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb/realdbtest"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/simsql"
+	"github.com/agiledeploy/dbaaskit/internal/sqltest"
 	"github.com/agiledeploy/dbaaskit/providers/exoscale"
 	"github.com/agiledeploy/dbaaskit/providers/exoscale/exoscalesim"
 	"github.com/agiledeploy/dbaaskit/providers/local/localtest"
@@ -52,7 +51,7 @@ func TestAppsAreReal(t *testing.T) {
 			// Tables of the admins the application user must not read: in
 			// its service's default database and in another service's.
 			for _, c := range []*dbaas.ConnectionInfo{conn, otherConn} {
-				admin := login(t, c)
+				admin := sqltest.Login(t, c)
 				_, err = admin.ExecContext(ctx, "CREATE TABLE secrets (id int)")
 				require.NoError(t, err)
 				require.NoError(t, admin.Close())
@@ -61,7 +60,7 @@ func TestAppsAreReal(t *testing.T) {
 			// The application database, used with the reported connection.
 			require.NoError(t, e.p.EnsureDatabase(ctx, inst.ID, shop))
 			assert.True(t, server.has("database", shop), "the database is made on the server")
-			admin := login(t, as(conn, conn.User, conn.Password, shop))
+			admin := sqltest.Login(t, sqltest.As(conn, conn.User, conn.Password, shop))
 			_, err = admin.ExecContext(ctx, "CREATE TABLE orders (id int)")
 			require.NoError(t, err, "the admin builds in the ensured database")
 			_, err = admin.ExecContext(ctx, "INSERT INTO orders VALUES (1)")
@@ -76,29 +75,29 @@ func TestAppsAreReal(t *testing.T) {
 			require.NoError(t, err)
 			require.False(t, u.Password.IsZero())
 			assert.True(t, server.has("user", gen), "the user is made on the server")
-			asGen := login(t, as(conn, gen, u.Password, shop))
+			asGen := sqltest.Login(t, sqltest.As(conn, gen, u.Password, shop))
 			_, err = asGen.ExecContext(ctx, "CREATE TABLE mine (id int)")
 			require.NoError(t, err, "the user builds in its database")
 			_, err = asGen.ExecContext(ctx, "INSERT INTO mine VALUES (7)")
 			require.NoError(t, err)
 			require.NoError(t, asGen.Close())
-			assert.Error(t, read(ctx, as(conn, gen, u.Password, conn.Database), "secrets"), "the default database is not the user's")
-			assert.Error(t, read(ctx, as(otherConn, gen, u.Password, otherConn.Database), "secrets"), "nor another service's database")
+			assert.Error(t, sqltest.Read(ctx, sqltest.As(conn, gen, u.Password, conn.Database), "secrets"), "the default database is not the user's")
+			assert.Error(t, sqltest.Read(ctx, sqltest.As(otherConn, gen, u.Password, otherConn.Database), "secrets"), "nor another service's database")
 			if engine.MySQLFamily() {
 				// PostgreSQL on the machine trusts loopback: only MariaDB
 				// checks passwords.
-				assert.Error(t, ping(ctx, as(conn, gen, dbaas.NewSecret("not-"+u.Password.Reveal()), shop)), "a wrong password is refused")
-				assert.NoError(t, read(ctx, as(conn, gen, u.Password, shop), "orders"), "all privileges on the database's tables")
+				assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, gen, dbaas.NewSecret("not-"+u.Password.Reveal()), shop)), "a wrong password is refused")
+				assert.NoError(t, sqltest.Read(ctx, sqltest.As(conn, gen, u.Password, shop), "orders"), "all privileges on the database's tables")
 			} else {
 				var mighty bool
-				require.NoError(t, login(t, as(conn, gen, u.Password, shop)).QueryRowContext(ctx,
+				require.NoError(t, sqltest.Login(t, sqltest.As(conn, gen, u.Password, shop)).QueryRowContext(ctx,
 					"SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication FROM pg_roles WHERE rolname = current_user").Scan(&mighty))
 				assert.False(t, mighty, "no role-wide right")
 			}
 
 			// A database made after the user is the user's too.
 			require.NoError(t, e.p.EnsureDatabase(ctx, inst.ID, more))
-			asGen = login(t, as(conn, gen, u.Password, more))
+			asGen = sqltest.Login(t, sqltest.As(conn, gen, u.Password, more))
 			_, err = asGen.ExecContext(ctx, "CREATE TABLE later (id int)")
 			require.NoError(t, err, "a later database is usable too")
 			require.NoError(t, asGen.Close())
@@ -109,26 +108,26 @@ func TestAppsAreReal(t *testing.T) {
 			c, err := e.p.EnsureUser(ctx, inst.ID, dbaas.UserSpec{Name: chosen, Database: shop, Password: pw})
 			require.NoError(t, err)
 			assert.Equal(t, pw.Reveal(), c.Password.Reveal())
-			require.NoError(t, login(t, as(conn, chosen, pw, shop)).Close())
+			require.NoError(t, sqltest.Login(t, sqltest.As(conn, chosen, pw, shop)).Close())
 			changed := dbaas.NewSecret("Changed-pass-4712")
 			c, err = e.p.EnsureUser(ctx, inst.ID, dbaas.UserSpec{Name: chosen, Password: changed})
 			require.NoError(t, err)
 			assert.Equal(t, changed.Reveal(), c.Password.Reveal())
-			require.NoError(t, login(t, as(conn, chosen, changed, shop)).Close(), "the new password logs in")
+			require.NoError(t, sqltest.Login(t, sqltest.As(conn, chosen, changed, shop)).Close(), "the new password logs in")
 			rotated, err := e.p.RotatePassword(ctx, inst.ID, gen)
 			require.NoError(t, err)
-			require.NoError(t, login(t, as(conn, gen, rotated.Password, shop)).Close(), "a rotated password logs in")
+			require.NoError(t, sqltest.Login(t, sqltest.As(conn, gen, rotated.Password, shop)).Close(), "a rotated password logs in")
 			if engine.MySQLFamily() {
-				assert.Error(t, ping(ctx, as(conn, chosen, pw, shop)), "the old password no longer logs in")
-				assert.Error(t, ping(ctx, as(conn, gen, u.Password, shop)), "nor the one before the rotation")
+				assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, chosen, pw, shop)), "the old password no longer logs in")
+				assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, gen, u.Password, shop)), "nor the one before the rotation")
 			}
 
 			// The drops remove them from the server; the tables a
 			// PostgreSQL user made stay, the admin's.
 			require.NoError(t, e.p.DropUser(ctx, inst.ID, gen))
 			assert.False(t, server.has("user", gen), "the user is dropped on the server")
-			assert.Error(t, ping(ctx, as(conn, gen, rotated.Password, shop)), "a dropped user no longer logs in")
-			admin = login(t, as(conn, conn.User, conn.Password, shop))
+			assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, gen, rotated.Password, shop)), "a dropped user no longer logs in")
+			admin = sqltest.Login(t, sqltest.As(conn, conn.User, conn.Password, shop))
 			var n int
 			require.NoError(t, admin.QueryRowContext(ctx, "SELECT count(*) FROM mine").Scan(&n))
 			assert.Equal(t, 1, n, "the dropped user's data stays")
@@ -139,7 +138,7 @@ func TestAppsAreReal(t *testing.T) {
 				require.NoError(t, e.p.DropDatabase(ctx, inst.ID, d))
 				assert.False(t, server.has("database", d), "%s is dropped on the server", d)
 			}
-			assert.Error(t, ping(ctx, as(conn, conn.User, conn.Password, shop)), "a dropped database is gone")
+			assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, conn.User, conn.Password, shop)), "a dropped database is gone")
 
 			// What the server refuses is a 500 that changes nothing: a
 			// user or a database another service of the shared server has
@@ -156,11 +155,11 @@ func TestAppsAreReal(t *testing.T) {
 			dbs, err := e.p.Databases(ctx, inst.ID)
 			require.NoError(t, err)
 			assert.Equal(t, []string{conn.Database}, dbs, "no database recorded")
-			require.NoError(t, ping(ctx, otherConn), "the other service keeps its login and database")
+			require.NoError(t, sqltest.Ping(ctx, otherConn), "the other service keeps its login and database")
 
 			// The backend's own database stays the backend's.
 			assert.ErrorIs(t, e.p.DropDatabase(ctx, inst.ID, conn.Database), v3.ErrBadRequest, "the default database is the backend's")
-			require.NoError(t, ping(ctx, conn), "the admin still logs in to the default database")
+			require.NoError(t, sqltest.Ping(ctx, conn), "the admin still logs in to the default database")
 
 			// A write whose operation fails runs no statement.
 			e.sim.FailOperations(map[dbaas.Engine]string{dbaas.Postgres: "create-dbaas-postgres-user", dbaas.MySQL: "create-dbaas-mysql-user"}[engine], 1, "fault", "simulated")
@@ -213,7 +212,7 @@ func TestAppsOnOwnServers(t *testing.T) {
 			assert.Equal(t, "defaultdb", conn.Database)
 
 			require.NoError(t, e.p.EnsureDatabase(ctx, inst.ID, "shopdb"))
-			admin := login(t, as(conn, conn.User, conn.Password, "shopdb"))
+			admin := sqltest.Login(t, sqltest.As(conn, conn.User, conn.Password, "shopdb"))
 			_, err = admin.ExecContext(ctx, "CREATE TABLE orders (id int)")
 			require.NoError(t, err, "the admin builds in the ensured database")
 			if !engine.MySQLFamily() {
@@ -222,7 +221,7 @@ func TestAppsOnOwnServers(t *testing.T) {
 				assert.Equal(t, "avnadmin", owner, "avnadmin owns the database")
 			}
 			require.NoError(t, admin.Close())
-			def := login(t, conn)
+			def := sqltest.Login(t, conn)
 			_, err = def.ExecContext(ctx, "CREATE TABLE secrets (id int)")
 			require.NoError(t, err)
 			require.NoError(t, def.Close())
@@ -235,25 +234,25 @@ func TestAppsOnOwnServers(t *testing.T) {
 				require.NoError(t, err)
 				if !pw.IsZero() {
 					assert.Equal(t, pw.Reveal(), u.Password.Reveal())
-					assert.Error(t, ping(ctx, as(conn, "shop_app", before, "shopdb")), "the password before the reset is refused")
+					assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, "shop_app", before, "shopdb")), "the password before the reset is refused")
 				}
 				before = u.Password
-				asUser := login(t, as(conn, "shop_app", u.Password, "shopdb"))
+				asUser := sqltest.Login(t, sqltest.As(conn, "shop_app", u.Password, "shopdb"))
 				_, err = asUser.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS mine (id int)")
 				require.NoError(t, err, "the user builds in its database")
 				require.NoError(t, asUser.Close())
-				assert.Error(t, ping(ctx, as(conn, "shop_app", dbaas.NewSecret("not-"+u.Password.Reveal()), "shopdb")), "a wrong password is refused")
-				assert.Error(t, read(ctx, as(conn, "shop_app", u.Password, conn.Database), "secrets"), "the default database is not the user's")
+				assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, "shop_app", dbaas.NewSecret("not-"+u.Password.Reveal()), "shopdb")), "a wrong password is refused")
+				assert.Error(t, sqltest.Read(ctx, sqltest.As(conn, "shop_app", u.Password, conn.Database), "secrets"), "the default database is not the user's")
 			}
 			require.NoError(t, e.p.DropUser(ctx, inst.ID, "shop_app"))
-			assert.Error(t, ping(ctx, as(conn, "shop_app", dbaas.NewSecret("Own-pass-4711"), "shopdb")), "a dropped user no longer logs in")
+			assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, "shop_app", dbaas.NewSecret("Own-pass-4711"), "shopdb")), "a dropped user no longer logs in")
 			require.NoError(t, e.p.DropDatabase(ctx, inst.ID, "shopdb"))
-			assert.Error(t, ping(ctx, as(conn, conn.User, conn.Password, "shopdb")), "a dropped database is gone")
+			assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, conn.User, conn.Password, "shopdb")), "a dropped database is gone")
 
 			// The admin's login is the backend's.
 			_, err = e.p.RotatePassword(ctx, inst.ID, conn.User)
 			assert.ErrorIs(t, err, v3.ErrBadRequest, "the primary user's password is the backend's")
-			require.NoError(t, ping(ctx, conn), "the admin still logs in")
+			require.NoError(t, sqltest.Ping(ctx, conn), "the admin still logs in")
 			require.NoError(t, e.p.Delete(ctx, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}))
 		})
 	}
@@ -274,45 +273,6 @@ func runningService(t *testing.T, e *env, clock dbaas.Clock, name string, engine
 	return inst
 }
 
-// as is conn with another login and database.
-func as(conn *dbaas.ConnectionInfo, user string, pw dbaas.Secret, database string) *dbaas.ConnectionInfo {
-	c := *conn
-	c.User, c.Password, c.Database = user, pw, database
-	return &c
-}
-
-// login opens conn and requires that it logs in.
-func login(t *testing.T, conn *dbaas.ConnectionInfo) *sql.DB {
-	t.Helper()
-	db, err := sqlconn.Open(conn, dbaas.DSNOptions{ConnectTimeout: 5 * time.Second})
-	require.NoError(t, err)
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { _ = db.Close() })
-	require.NoError(t, db.Ping(), "%s logs in to %s", conn.User, conn.Database)
-	return db
-}
-
-// ping connects with conn and returns the error.
-func ping(ctx context.Context, conn *dbaas.ConnectionInfo) error {
-	db, err := sqlconn.Open(conn, dbaas.DSNOptions{ConnectTimeout: 5 * time.Second})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return db.PingContext(ctx)
-}
-
-// read connects with conn and reads table, returning the error.
-func read(ctx context.Context, conn *dbaas.ConnectionInfo, table string) error {
-	db, err := sqlconn.Open(conn, dbaas.DSNOptions{ConnectTimeout: 5 * time.Second})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	var n int
-	return db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n)
-}
-
 // onServer looks at the machine's server of engine with its admin
 // connection.
 type onServer struct {
@@ -329,15 +289,12 @@ func (s onServer) run(f func(ctx context.Context, srv *simsql.Server) error) {
 // has reports whether the server has a database or a user of that name.
 func (s onServer) has(kind, name string) bool {
 	s.t.Helper()
-	var n int
-	s.run(func(ctx context.Context, srv *simsql.Server) error {
-		q := map[string]string{"database": "SELECT count(*) FROM pg_database WHERE datname = $1", "user": "SELECT count(*) FROM pg_roles WHERE rolname = $1"}[kind]
-		if !srv.PG() {
-			q = map[string]string{"database": "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", "user": "SELECT count(*) FROM mysql.user WHERE user = ?"}[kind]
-		}
-		return srv.DB.QueryRowContext(ctx, q, name).Scan(&n)
+	var ok bool
+	s.run(func(ctx context.Context, srv *simsql.Server) (err error) {
+		ok, err = srv.Has(ctx, kind, name)
+		return err
 	})
-	return n > 0
+	return ok
 }
 
 // owner is the owner of PostgreSQL database name.
@@ -355,19 +312,6 @@ func (s onServer) owner(name string) string {
 func (s onServer) clear(dbs, users []string) {
 	s.t.Helper()
 	s.run(func(ctx context.Context, srv *simsql.Server) error {
-		for _, d := range dbs {
-			if err := srv.DropDatabase(ctx, d); err != nil {
-				return err
-			}
-		}
-		for _, u := range users {
-			if err := srv.ReleaseUser(ctx, u, srv.Conn.User); err != nil {
-				return err
-			}
-			if err := srv.DropUser(ctx, u); err != nil {
-				return err
-			}
-		}
-		return nil
+		return srv.DropApps(ctx, dbs, users, srv.Conn.User)
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb/realdbtest"
 	"github.com/agiledeploy/dbaaskit/internal/simhttp"
+	"github.com/agiledeploy/dbaaskit/internal/sqltest"
 	"github.com/agiledeploy/dbaaskit/providers/exoscale"
 	"github.com/agiledeploy/dbaaskit/providers/exoscale/exoscalesim"
 )
@@ -123,6 +124,6 @@ func TestConformanceWithData(t *testing.T) {
 	h.NoPointInTimeData = true
 	h.Concurrency = 4
 	// The API's users are real on the servers: they log in.
-	h.Login = ping
+	h.Login = sqltest.Ping
 	dbaastest.RunConformance(t, h)
 }

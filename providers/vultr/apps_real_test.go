@@ -2,7 +2,6 @@ package vultr_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 	"testing"
@@ -12,12 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agiledeploy/dbaaskit/dbaas"
-	"github.com/agiledeploy/dbaaskit/dbaas/sqlconn"
 	"github.com/agiledeploy/dbaaskit/internal/fakeclock"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/localdb"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb/realdbtest"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/simsql"
+	"github.com/agiledeploy/dbaaskit/internal/sqltest"
 	"github.com/agiledeploy/dbaaskit/providers/local/localtest"
 	"github.com/agiledeploy/dbaaskit/providers/vultr"
 	"github.com/agiledeploy/dbaaskit/providers/vultr/vultrsim"
@@ -54,7 +53,7 @@ func TestAppsAreReal(t *testing.T) {
 			// The application database, used with the reported connection.
 			require.NoError(t, e.p.EnsureDatabase(ctx, inst.ID, shop))
 			assert.True(t, server.has("database", shop), "the database is made on the server")
-			admin := login(t, as(conn, conn.User, conn.Password, shop))
+			admin := sqltest.Login(t, sqltest.As(conn, conn.User, conn.Password, shop))
 			_, err = admin.ExecContext(ctx, "CREATE TABLE orders (id int)")
 			require.NoError(t, err, "the administrator builds in the ensured database")
 			_, err = admin.ExecContext(ctx, "INSERT INTO orders VALUES (1)")
@@ -66,7 +65,7 @@ func TestAppsAreReal(t *testing.T) {
 			require.NoError(t, err)
 			require.False(t, u.Password.IsZero())
 			assert.True(t, server.has("user", gen), "the user is made on the server")
-			asGen := login(t, as(conn, gen, u.Password, shop))
+			asGen := sqltest.Login(t, sqltest.As(conn, gen, u.Password, shop))
 			_, err = asGen.ExecContext(ctx, "CREATE TABLE mine (id int)")
 			require.NoError(t, err, "the user may build in the logical databases")
 			_, err = asGen.ExecContext(ctx, "INSERT INTO mine VALUES (7)")
@@ -75,25 +74,25 @@ func TestAppsAreReal(t *testing.T) {
 			if engine.MySQLFamily() {
 				// PostgreSQL on the machine trusts loopback: only MariaDB
 				// checks passwords.
-				assert.Error(t, ping(ctx, as(conn, gen, dbaas.NewSecret("not-"+u.Password.Reveal()), shop)), "a wrong password is refused")
-				assert.Error(t, ping(ctx, as(conn, gen, u.Password, conn.Database)), "the default database is not the user's")
+				assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, gen, dbaas.NewSecret("not-"+u.Password.Reveal()), shop)), "a wrong password is refused")
+				assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, gen, u.Password, conn.Database)), "the default database is not the user's")
 				var n int
-				require.NoError(t, login(t, as(conn, gen, u.Password, shop)).QueryRowContext(ctx, "SELECT count(*) FROM orders").Scan(&n))
+				require.NoError(t, sqltest.Login(t, sqltest.As(conn, gen, u.Password, shop)).QueryRowContext(ctx, "SELECT count(*) FROM orders").Scan(&n))
 				assert.Equal(t, 1, n, "all privileges on the database's tables")
 			} else {
-				def := login(t, as(conn, gen, u.Password, conn.Database))
+				def := sqltest.Login(t, sqltest.As(conn, gen, u.Password, conn.Database))
 				_, err = def.ExecContext(ctx, "CREATE TABLE intruder (id int)")
 				assert.Error(t, err, "the default database is not the user's")
 				require.NoError(t, def.Close())
 				var mighty bool
-				require.NoError(t, login(t, as(conn, gen, u.Password, shop)).QueryRowContext(ctx,
+				require.NoError(t, sqltest.Login(t, sqltest.As(conn, gen, u.Password, shop)).QueryRowContext(ctx,
 					"SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication FROM pg_roles WHERE rolname = current_user").Scan(&mighty))
 				assert.False(t, mighty, "no role-wide right")
 			}
 
 			// A database made after the user is the user's too.
 			require.NoError(t, e.p.EnsureDatabase(ctx, inst.ID, more))
-			asGen = login(t, as(conn, gen, u.Password, more))
+			asGen = sqltest.Login(t, sqltest.As(conn, gen, u.Password, more))
 			_, err = asGen.ExecContext(ctx, "CREATE TABLE later (id int)")
 			require.NoError(t, err, "a later logical database is usable too")
 			require.NoError(t, asGen.Close())
@@ -103,28 +102,28 @@ func TestAppsAreReal(t *testing.T) {
 			c, err := e.p.EnsureUser(ctx, inst.ID, dbaas.UserSpec{Name: chosen, Database: shop, Password: pw})
 			require.NoError(t, err)
 			assert.Equal(t, pw.Reveal(), c.Password.Reveal())
-			require.NoError(t, login(t, as(conn, chosen, pw, shop)).Close())
+			require.NoError(t, sqltest.Login(t, sqltest.As(conn, chosen, pw, shop)).Close())
 
 			// A change of password (PUT) reaches the server.
 			changed := dbaas.NewSecret("Changed-pass-4712")
 			c, err = e.p.EnsureUser(ctx, inst.ID, dbaas.UserSpec{Name: chosen, Password: changed})
 			require.NoError(t, err)
 			assert.Equal(t, changed.Reveal(), c.Password.Reveal())
-			require.NoError(t, login(t, as(conn, chosen, changed, shop)).Close(), "the new password logs in")
+			require.NoError(t, sqltest.Login(t, sqltest.As(conn, chosen, changed, shop)).Close(), "the new password logs in")
 			rotated, err := e.p.RotatePassword(ctx, inst.ID, gen)
 			require.NoError(t, err)
-			require.NoError(t, login(t, as(conn, gen, rotated.Password, shop)).Close(), "a rotated password logs in")
+			require.NoError(t, sqltest.Login(t, sqltest.As(conn, gen, rotated.Password, shop)).Close(), "a rotated password logs in")
 			if engine.MySQLFamily() {
-				assert.Error(t, ping(ctx, as(conn, chosen, pw, shop)), "the old password no longer logs in")
-				assert.Error(t, ping(ctx, as(conn, gen, u.Password, shop)), "nor the one before the rotation")
+				assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, chosen, pw, shop)), "the old password no longer logs in")
+				assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, gen, u.Password, shop)), "nor the one before the rotation")
 			}
 
 			// The drops remove them from the server; the tables a
 			// PostgreSQL user made stay, the administrator's.
 			require.NoError(t, e.p.DropUser(ctx, inst.ID, gen))
 			assert.False(t, server.has("user", gen), "the user is dropped on the server")
-			assert.Error(t, ping(ctx, as(conn, gen, rotated.Password, shop)), "a dropped user no longer logs in")
-			admin = login(t, as(conn, conn.User, conn.Password, shop))
+			assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, gen, rotated.Password, shop)), "a dropped user no longer logs in")
+			admin = sqltest.Login(t, sqltest.As(conn, conn.User, conn.Password, shop))
 			var n int
 			require.NoError(t, admin.QueryRowContext(ctx, "SELECT count(*) FROM mine").Scan(&n))
 			assert.Equal(t, 1, n, "the dropped user's data stays")
@@ -135,7 +134,7 @@ func TestAppsAreReal(t *testing.T) {
 				require.NoError(t, e.p.DropDatabase(ctx, inst.ID, d))
 				assert.False(t, server.has("database", d), "%s is dropped on the server", d)
 			}
-			assert.Error(t, ping(ctx, as(conn, conn.User, conn.Password, shop)), "a dropped database is gone")
+			assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, conn.User, conn.Password, shop)), "a dropped database is gone")
 
 			// What the server refuses is a 500 that changes nothing: a
 			// user or a database another instance of the shared server
@@ -158,7 +157,7 @@ func TestAppsAreReal(t *testing.T) {
 			dbs, err := e.p.Databases(ctx, inst.ID)
 			require.NoError(t, err)
 			assert.Equal(t, []string{conn.Database}, dbs, "no database recorded")
-			require.NoError(t, ping(ctx, otherConn), "the other instance keeps its login and database")
+			require.NoError(t, sqltest.Ping(ctx, otherConn), "the other instance keeps its login and database")
 
 			// The database's delete drops what is left of them.
 			_, err = e.p.EnsureUser(ctx, inst.ID, dbaas.UserSpec{Name: leftUser, Database: left})
@@ -180,33 +179,6 @@ func requireStatus(t *testing.T, err error, status int) {
 	assert.Equal(t, status, ae.StatusCode)
 }
 
-// as is conn with another login and database.
-func as(conn *dbaas.ConnectionInfo, user string, pw dbaas.Secret, database string) *dbaas.ConnectionInfo {
-	c := *conn
-	c.User, c.Password, c.Database = user, pw, database
-	return &c
-}
-
-// login opens conn and requires that it logs in.
-func login(t *testing.T, conn *dbaas.ConnectionInfo) *sql.DB {
-	t.Helper()
-	db, err := sqlconn.Open(conn, dbaas.DSNOptions{ConnectTimeout: 5 * time.Second})
-	require.NoError(t, err)
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { _ = db.Close() })
-	require.NoError(t, db.Ping(), "%s logs in to %s", conn.User, conn.Database)
-	return db
-}
-
-func ping(ctx context.Context, conn *dbaas.ConnectionInfo) error {
-	db, err := sqlconn.Open(conn, dbaas.DSNOptions{ConnectTimeout: 5 * time.Second})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return db.PingContext(ctx)
-}
-
 // onServer looks at the machine's server of engine with its admin
 // connection.
 type onServer struct {
@@ -223,15 +195,12 @@ func (s onServer) run(f func(ctx context.Context, srv *simsql.Server) error) {
 // has reports whether the server has a database or a user of that name.
 func (s onServer) has(kind, name string) bool {
 	s.t.Helper()
-	var n int
-	s.run(func(ctx context.Context, srv *simsql.Server) error {
-		q := map[string]string{"database": "SELECT count(*) FROM pg_database WHERE datname = $1", "user": "SELECT count(*) FROM pg_roles WHERE rolname = $1"}[kind]
-		if !srv.PG() {
-			q = map[string]string{"database": "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", "user": "SELECT count(*) FROM mysql.user WHERE user = ?"}[kind]
-		}
-		return srv.DB.QueryRowContext(ctx, q, name).Scan(&n)
+	var ok bool
+	s.run(func(ctx context.Context, srv *simsql.Server) (err error) {
+		ok, err = srv.Has(ctx, kind, name)
+		return err
 	})
-	return n > 0
+	return ok
 }
 
 // clear drops what a run stopped before its cleanup left on the shared
@@ -239,20 +208,7 @@ func (s onServer) has(kind, name string) bool {
 func (s onServer) clear(dbs, users []string) {
 	s.t.Helper()
 	s.run(func(ctx context.Context, srv *simsql.Server) error {
-		for _, d := range dbs {
-			if err := srv.DropDatabase(ctx, d); err != nil {
-				return err
-			}
-		}
-		for _, u := range users {
-			if err := srv.ReleaseUser(ctx, u, srv.Conn.User); err != nil {
-				return err
-			}
-			if err := srv.DropUser(ctx, u); err != nil {
-				return err
-			}
-		}
-		return nil
+		return srv.DropApps(ctx, dbs, users, srv.Conn.User)
 	})
 }
 
@@ -281,7 +237,7 @@ func TestAppsOnOwnServers(t *testing.T) {
 			assert.Equal(t, vultr.DefaultDatabase, conn.Database, "Vultr's account, on a server of the database's own")
 
 			require.NoError(t, e.p.EnsureDatabase(ctx, inst.ID, "shopdb"))
-			admin := login(t, as(conn, conn.User, conn.Password, "shopdb"))
+			admin := sqltest.Login(t, sqltest.As(conn, conn.User, conn.Password, "shopdb"))
 			_, err = admin.ExecContext(ctx, "CREATE TABLE orders (id int)")
 			require.NoError(t, err, "the administrator builds in the ensured database")
 			require.NoError(t, admin.Close())
@@ -293,19 +249,19 @@ func TestAppsOnOwnServers(t *testing.T) {
 				require.NoError(t, err)
 				if !pw.IsZero() {
 					assert.Equal(t, pw.Reveal(), u.Password.Reveal())
-					assert.Error(t, ping(ctx, as(conn, "shop_app", before, "shopdb")), "the password before the change is refused")
+					assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, "shop_app", before, "shopdb")), "the password before the change is refused")
 				}
 				before = u.Password
-				asUser := login(t, as(conn, "shop_app", u.Password, "shopdb"))
+				asUser := sqltest.Login(t, sqltest.As(conn, "shop_app", u.Password, "shopdb"))
 				_, err = asUser.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS mine (id int)")
 				require.NoError(t, err, "the user builds in the logical database")
 				require.NoError(t, asUser.Close())
-				assert.Error(t, ping(ctx, as(conn, "shop_app", dbaas.NewSecret("not-"+u.Password.Reveal()), "shopdb")), "a wrong password is refused")
+				assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, "shop_app", dbaas.NewSecret("not-"+u.Password.Reveal()), "shopdb")), "a wrong password is refused")
 			}
 			require.NoError(t, e.p.DropUser(ctx, inst.ID, "shop_app"))
-			assert.Error(t, ping(ctx, as(conn, "shop_app", dbaas.NewSecret("Own-pass-4711"), "shopdb")), "a dropped user no longer logs in")
+			assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, "shop_app", dbaas.NewSecret("Own-pass-4711"), "shopdb")), "a dropped user no longer logs in")
 			require.NoError(t, e.p.DropDatabase(ctx, inst.ID, "shopdb"))
-			assert.Error(t, ping(ctx, as(conn, conn.User, conn.Password, "shopdb")), "a dropped database is gone")
+			assert.Error(t, sqltest.Ping(ctx, sqltest.As(conn, conn.User, conn.Password, "shopdb")), "a dropped database is gone")
 			require.NoError(t, e.p.Delete(ctx, inst.ID, dbaas.DeleteOptions{SkipFinalBackup: true}))
 		})
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb"
 	"github.com/agiledeploy/dbaaskit/internal/simdb/realdb/realdbtest"
 	"github.com/agiledeploy/dbaaskit/internal/simhttp"
+	"github.com/agiledeploy/dbaaskit/internal/sqltest"
 	"github.com/agiledeploy/dbaaskit/providers/vultr"
 	"github.com/agiledeploy/dbaaskit/providers/vultr/internal/vultrspec"
 	"github.com/agiledeploy/dbaaskit/providers/vultr/vultrsim"
@@ -122,6 +123,6 @@ func TestConformanceWithData(t *testing.T) {
 	h.Provider = noTLS{e.p}
 	h.WriteData, h.ReadData = realdb.WriteMarker, realdb.ReadMarkers
 	// The API's users are real on the servers: they log in.
-	h.Login = ping
+	h.Login = sqltest.Ping
 	dbaastest.RunConformance(t, h)
 }

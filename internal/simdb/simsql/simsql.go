@@ -204,6 +204,21 @@ func (s *Server) DropUser(ctx context.Context, name string) error {
 	return err
 }
 
+// Has reports whether the server has a database (kind "database") or a
+// user (kind "user") of that name.
+func (s *Server) Has(ctx context.Context, kind, name string) (bool, error) {
+	q := map[string]string{"database": "SELECT count(*) FROM pg_database WHERE datname = $1", "user": "SELECT count(*) FROM pg_roles WHERE rolname = $1"}[kind]
+	if !s.PG() {
+		q = map[string]string{"database": "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", "user": "SELECT count(*) FROM mysql.user WHERE user = ?"}[kind]
+	}
+	if q == "" {
+		return false, fmt.Errorf("has: kind %q is not database or user", kind)
+	}
+	var n int
+	err := s.DB.QueryRowContext(ctx, q, name).Scan(&n)
+	return n > 0, err
+}
+
 // RetireUser lets user name go: what it owns goes to heir (PostgreSQL,
 // see ReleaseUser), then it is dropped.
 func (s *Server) RetireUser(ctx context.Context, name, heir string) error {
