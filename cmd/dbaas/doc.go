@@ -4,7 +4,15 @@
 //
 // Install it with
 //
-//	go install github.com/agiledeploy/dbaaskit/cmd/dbaas@latest
+//	go install github.com/agiledeploy/dbaaskit/cmd/...@latest
+//
+// which installs dbaas and the programs beside it that run its commands:
+// dbaas itself prints its version and help and hands every other command
+// to dbaas-core (the local, memory and static providers), dbaas-aws,
+// dbaas-digitalocean, dbaas-linode, dbaas-vultr or dbaas-exoscale (one
+// cloud beside those) or dbaas-all (every provider, dbaas sim, toolkit
+// lines and commands that name two clouds), so that a command loads only
+// the cloud SDK it uses. It looks for them beside itself, then on PATH.
 //
 // and use it from scripts:
 //

@@ -1,6 +1,0 @@
-//go:build !unix
-
-package main
-
-// monotonicUsec is 0 where there is no systemd to tell.
-func monotonicUsec() int64 { return 0 }
