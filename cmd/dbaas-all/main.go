@@ -9,12 +9,8 @@ import (
 	"os"
 
 	"github.com/agiledeploy/dbaaskit/internal/cli"
+	_ "github.com/agiledeploy/dbaaskit/internal/cli/clouds"
 	_ "github.com/agiledeploy/dbaaskit/internal/cli/simulators"
-	_ "github.com/agiledeploy/dbaaskit/providers/aws"
-	_ "github.com/agiledeploy/dbaaskit/providers/digitalocean"
-	_ "github.com/agiledeploy/dbaaskit/providers/exoscale"
-	_ "github.com/agiledeploy/dbaaskit/providers/linode"
-	_ "github.com/agiledeploy/dbaaskit/providers/vultr"
 )
 
 func main() { os.Exit(cli.Main()) }

@@ -18,11 +18,7 @@ import (
 	"strings"
 
 	"github.com/agiledeploy/dbaaskit/internal/cli"
-	_ "github.com/agiledeploy/dbaaskit/providers/aws"
-	_ "github.com/agiledeploy/dbaaskit/providers/digitalocean"
-	_ "github.com/agiledeploy/dbaaskit/providers/exoscale"
-	_ "github.com/agiledeploy/dbaaskit/providers/linode"
-	_ "github.com/agiledeploy/dbaaskit/providers/vultr"
+	_ "github.com/agiledeploy/dbaaskit/internal/cli/clouds"
 )
 
 func main() {

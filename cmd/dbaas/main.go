@@ -35,17 +35,18 @@ func main() {
 	os.Exit(run(path, args))
 }
 
-// answer returns what the front prints itself for args: the version, and
-// the outputs rendered at build time (answers.go) when no DBAAS_ variable
-// could change them.
+// answer returns what the front prints itself for args, when no DBAAS_
+// variable could change it (DBAAS_OUTPUT=json turns version into JSON;
+// others change the defaults help shows): the version, and the outputs
+// rendered at build time (answers.go).
 func answer(args []string, environ []string) (string, bool) {
-	if len(args) == 1 && (args[0] == "version" || args[0] == "--version") {
-		return buildinfo.String() + "\n", true
-	}
 	for _, kv := range environ {
 		if strings.HasPrefix(kv, "DBAAS_") {
 			return "", false
 		}
+	}
+	if len(args) == 1 && (args[0] == "version" || args[0] == "--version") {
+		return buildinfo.String() + "\n", true
 	}
 	out, ok := answers[strings.Join(args, " ")]
 	return out, ok
