@@ -38,9 +38,9 @@ type linkProfile struct {
 // link at all).
 var linkProfiles = map[string]linkProfile{
 	"region": {name: "region", what: "same region: 1 ms ± 0.2 ms round trip, 1 Gbit/s",
-		rtt: time.Millisecond, jitter: 200 * time.Microsecond, rate: 1e9 / 8, size: 512 << 20, rounds: 2000},
+		rtt: time.Millisecond, jitter: 200 * time.Microsecond, rate: 1e9 / 8, size: 512 << 20, rounds: 10000},
 	"clouds": {name: "clouds", what: "across clouds: 20 ms ± 2 ms round trip, 200 Mbit/s",
-		rtt: 20 * time.Millisecond, jitter: 2 * time.Millisecond, rate: 200e6 / 8, size: 128 << 20, rounds: 500},
+		rtt: 20 * time.Millisecond, jitter: 2 * time.Millisecond, rate: 200e6 / 8, size: 128 << 20, rounds: 2000},
 }
 
 // usLatency is toxiproxy's latency toxic with microseconds instead of

@@ -23,7 +23,10 @@
 // streams in one connection, as they would on a real link. Each link
 // gets its own ssh and tunnel processes; within a link, every
 // measurement interleaves the paths so that a change of machine load
-// hits them alike. The summary at the end gives tunnel/openssh for each.
+// hits them alike. Latency quantiles are of all the repetitions' round
+// trips pooled (the paths take turns every 50), with a 95% bootstrap
+// interval of each ratio. The summary at the end gives tunnel/openssh
+// for each.
 //
 // It needs sshd and ssh (Debian: openssh-server, openssh-client), and for
 // pgbench PostgreSQL on 127.0.0.1:5432 with trust authentication and
@@ -105,13 +108,13 @@ func benchMain(args []string, tb sshtest.TB) error {
 	size := fs.String("size", "1GiB", "bytes moved by each throughput run on loopback")
 	linkSize := fs.String("linksize", "", "bytes moved by each throughput run over a link; default per link (512MiB same region, 128MiB across clouds)")
 	streams := fs.Int("streams", 8, "parallel streams")
-	rounds := fs.Int("rounds", 10000, "round trips of the latency run on loopback")
-	linkRounds := fs.Int("linkrounds", 0, "round trips of the latency run over a link; default per link (2000 same region, 500 across clouds)")
+	rounds := fs.Int("rounds", 10000, "round trips of the latency run on loopback, per repetition")
+	linkRounds := fs.Int("linkrounds", 0, "round trips of the latency run over a link, per repetition; default per link (10000 same region, 2000 across clouds)")
 	msg := fs.Int("msg", 64, "bytes per latency message")
 	conns := fs.Int("conns", 1000, "idle connections held open for the memory run")
 	pgTime := fs.Duration("pgbench", 10*time.Second, "length of each pgbench run; 0 skips pgbench")
 	pgClients := fs.Int("pgclients", 8, "pgbench clients")
-	reps := fs.Int("reps", 3, "repetitions of each measurement (the median is reported)")
+	reps := fs.Int("reps", 3, "repetitions of each measurement (the median is reported; latency pools them)")
 	cipher := fs.String("cipher", "aes128-gcm@openssh.com", "SSH cipher both sides use")
 	links := fs.String("links", "loopback,region,clouds", "comma-separated links between the forwarders and sshd: loopback (none), region (1 ms, 1 Gbit/s), clouds (20 ms, 200 Mbit/s)")
 	// Internal: the tunnel and link processes' settings.
@@ -392,6 +395,7 @@ type bench struct {
 type summaryRow struct {
 	link, what string
 	ratio      float64
+	ci         string // the ratio's 95% interval, where it has one
 	target     string
 }
 
@@ -514,10 +518,10 @@ func (b *bench) runLink(name string) error {
 			return err
 		}
 		sshdAddr, sinkAddr, pgAddr = addrs[0], addrs[1], addrs[2]
-		fmt.Printf("\n== link %s: toxiproxy between the forwarders and sshd, half the round trip (± half the jitter) and the bandwidth each way; %d MB per throughput run, %d round trips ==\n",
+		fmt.Printf("\n== link %s: toxiproxy between the forwarders and sshd, half the round trip (± half the jitter) and the bandwidth each way; %d MB per throughput run, %d round trips per repetition ==\n",
 			p.what, size/1e6, rounds)
 	} else {
-		fmt.Printf("\n== loopback: no link; %d MB per throughput run, %d round trips ==\n", size/1e6, rounds)
+		fmt.Printf("\n== loopback: no link; %d MB per throughput run, %d round trips per repetition ==\n", size/1e6, rounds)
 	}
 	_, port, _ := net.SplitHostPort(sshdAddr)
 	known := sshtest.WriteKnownHosts(b.tb, b.tb.TempDir(), sshtest.KnownHostsLine(sshdAddr, b.sshd.HostKey))
@@ -641,7 +645,7 @@ func (b *bench) linkName() string {
 func (b *bench) printSummary() {
 	fmt.Println("\n== summary: tunnel / openssh, same run, same sshd, cipher and link (median of the repetitions) ==")
 	for _, r := range b.summary {
-		fmt.Printf("%-9s %-46s %7.3f  %s\n", r.link, r.what, r.ratio, r.target)
+		fmt.Printf("%-9s %-46s %7.3f  %-16s  %s\n", r.link, r.what, r.ratio, r.ci, r.target)
 	}
 }
 
@@ -661,14 +665,74 @@ func loadAvg() string {
 // want reports whether the measurement name was asked for with -runs.
 func (b *bench) want(name string) bool { return b.runs["all"] || b.runs[name] }
 
+// latencyBlock is the number of round trips a path makes before the
+// next path's turn.
+const latencyBlock = 50
+
+// latencies measures round trips of small messages, rounds × reps on
+// each path, through one connection per path. The paths take turns in
+// blocks of latencyBlock round trips (each block starting with the next
+// path), so that a change of machine load, or a stall of the link
+// process, hits every path alike; and the quantiles are of the pooled
+// samples, not medians of per-repetition quantiles: a p99 of 500 round
+// trips is their five slowest, which one stall anywhere on the machine
+// decides. Each ratio comes with its 95% bootstrap interval.
 func (b *bench) latencies(rounds int) {
-	p99s := map[string][]float64{}
-	b.measure(fmt.Sprintf("latency p50 of %d × %d B (µs)", rounds, b.msg), "≤ 1.05", func(p path) (float64, error) {
-		p50, p99, err := b.latency(p.sink, rounds)
-		p99s[p.name] = append(p99s[p.name], p99)
-		return p50, err
-	})
-	b.report(fmt.Sprintf("latency p99 of %d × %d B (µs)", rounds, b.msg), "≤ 1.05", p99s)
+	conns := make([]*echoConn, len(b.paths))
+	for i, p := range b.paths {
+		c, err := b.dialEcho(p.sink, min(100, rounds/10))
+		if err != nil {
+			log.Printf("latency via %s: %v", p.name, err)
+			return
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	samples := map[string][]float64{}
+	total := rounds * b.reps
+	for done, turn := 0, 0; done < total; done, turn = done+latencyBlock, turn+1 {
+		n := min(latencyBlock, total-done)
+		for k := range b.paths {
+			i := (turn + k) % len(b.paths)
+			d, err := conns[i].rounds(n)
+			if err != nil {
+				log.Printf("latency via %s: %v", b.paths[i].name, err)
+				return
+			}
+			samples[b.paths[i].name] = append(samples[b.paths[i].name], d...)
+		}
+	}
+	for _, s := range samples {
+		slices.Sort(s)
+	}
+	for _, q := range []struct {
+		name string
+		q    float64
+	}{{"p50", 0.50}, {"p99", 0.99}} {
+		b.reportQuantile(fmt.Sprintf("latency %s of %d × %d B (µs)", q.name, total, b.msg), q.q, samples)
+	}
+}
+
+// reportQuantile prints the q-quantile of each path's sorted samples and
+// the tunnel/openssh ratio with its 95% bootstrap interval, and keeps
+// them for the summary.
+func (b *bench) reportQuantile(what string, q float64, samples map[string][]float64) {
+	d, o, t := quantile(samples["direct"], q), quantile(samples["openssh"], q), quantile(samples["tunnel"], q)
+	ratio, ci := 0.0, ""
+	if o > 0 {
+		ratio = t / o
+		lo, hi := ratioCI(samples["tunnel"], samples["openssh"], q, 1000)
+		ci = fmt.Sprintf("[%.3f, %.3f]", lo, hi)
+	}
+	b.summary = append(b.summary, summaryRow{link: b.linkName(), what: what, ratio: ratio, ci: ci, target: "≤ 1.05"})
+	fmt.Printf("%-40s direct %10.1f  openssh %10.1f  tunnel %10.1f  tunnel/openssh %.3f  95%% interval %s",
+		what, d, o, t, ratio, ci)
+	for _, name := range []string{"tunnel-lib", "tunnel+env"} {
+		if e, ok := samples[name]; ok && o > 0 {
+			fmt.Printf("  %s %.1f, /openssh %.3f", name, quantile(e, q), quantile(e, q)/o)
+		}
+	}
+	fmt.Println()
 }
 
 func sshVersion() string {
@@ -817,33 +881,45 @@ func transfer(addr string, cmd byte, size int64) error {
 	return nil
 }
 
-func (b *bench) latency(addr string, rounds int) (p50, p99 float64, err error) {
+// echoConn is a connection to the sink's echo command.
+type echoConn struct {
+	net.Conn
+	out, in []byte
+}
+
+// dialEcho connects to the sink at addr for echoes of b.msg bytes and
+// makes warm round trips that are not measured, which warm up both sides.
+func (b *bench) dialEcho(addr string, warm int) (*echoConn, error) {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
-	defer c.Close()
+	e := &echoConn{Conn: c, out: make([]byte, b.msg), in: make([]byte, b.msg)}
 	if _, err := c.Write([]byte{cmdEcho}); err != nil {
-		return 0, 0, err
+		_ = c.Close()
+		return nil, err
 	}
-	out := make([]byte, b.msg)
-	in := make([]byte, b.msg)
-	d := make([]float64, 0, rounds)
-	warm := min(100, rounds/10)
-	for i := range rounds + warm {
+	if _, err := e.rounds(warm); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// rounds makes n round trips and returns how long each took, in µs.
+func (e *echoConn) rounds(n int) ([]float64, error) {
+	d := make([]float64, 0, n)
+	for range n {
 		start := time.Now()
-		if _, err := c.Write(out); err != nil {
-			return 0, 0, err
+		if _, err := e.Write(e.out); err != nil {
+			return nil, err
 		}
-		if _, err := io.ReadFull(c, in); err != nil {
-			return 0, 0, err
+		if _, err := io.ReadFull(e, e.in); err != nil {
+			return nil, err
 		}
-		if i >= warm { // the first rounds warm up both sides
-			d = append(d, float64(time.Since(start).Nanoseconds())/1e3)
-		}
+		d = append(d, float64(time.Since(start).Nanoseconds())/1e3)
 	}
-	slices.Sort(d)
-	return d[len(d)/2], d[len(d)*99/100], nil
+	return d, nil
 }
 
 func (b *bench) pgbenchInit() error {
