@@ -643,7 +643,7 @@ func (b *bench) linkName() string {
 }
 
 func (b *bench) printSummary() {
-	fmt.Println("\n== summary: tunnel / openssh, same run, same sshd, cipher and link (median of the repetitions) ==")
+	fmt.Println("\n== summary: tunnel / openssh, same run, same sshd, cipher and link (throughput, CPU and TPS: median of the repetitions; latency: quantile of the pooled round trips, with its 95% interval) ==")
 	for _, r := range b.summary {
 		fmt.Printf("%-9s %-46s %7.3f  %-16s  %s\n", r.link, r.what, r.ratio, r.ci, r.target)
 	}
